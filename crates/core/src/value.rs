@@ -1,0 +1,560 @@
+//! Attribute values as automate methods see them: Ruby's core types plus the engine's own
+//! (passwords, service-model references, workspace objects, foreign handles).
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, SecondsFormat};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{json, Map, Value as Json};
+
+use crate::password::{Password, MASK};
+
+/// Index of an object in a [`crate::Workspace`]'s object tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectId(pub usize);
+
+/// A service-model reference: what `$evm.vmdb(:vm, 12)` or a `Vm::vm=12` argument denotes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ServiceModelRef {
+    /// The model in snake case, as `$evm.vmdb` takes it (`vm`, `miq_provision`, `service`).
+    pub model: String,
+    /// The row id.
+    pub id: i64,
+}
+
+impl ServiceModelRef {
+    /// A reference to row `id` of `model`.
+    pub fn new(model: impl Into<String>, id: i64) -> Self {
+        ServiceModelRef {
+            model: model.into(),
+            id,
+        }
+    }
+
+    /// The service-model class name ManageIQ shows, e.g. `MiqAeServiceMiqProvision`.
+    pub fn class_name(&self) -> String {
+        format!("MiqAeService{}", camelize(&self.model))
+    }
+}
+
+/// An opaque handle to an object that lives on the embedding side (a Ruby service model, a
+/// DRb proxy, a test double). The core never looks inside: it passes the handle back to the
+/// [`crate::Evm`] implementation that issued it, which knows how to call methods on it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ForeignRef {
+    /// Identifier assigned by the issuer; unique for the issuer's lifetime.
+    pub id: u64,
+    /// A human-readable description (class name), used in messages and `inspect`.
+    pub label: Arc<str>,
+}
+
+/// A Ruby-compatible attribute value.
+#[derive(Clone, Debug, Default)]
+pub enum Value {
+    /// `nil`.
+    #[default]
+    Nil,
+    /// `true` / `false`.
+    Bool(bool),
+    /// An Integer that fits in 64 bits.
+    Integer(i64),
+    /// A Float.
+    Float(f64),
+    /// A String.
+    String(String),
+    /// A Symbol (its name, without the colon).
+    Symbol(String),
+    /// A Time, with its UTC offset.
+    Time(DateTime<FixedOffset>),
+    /// An Array.
+    Array(Vec<Value>),
+    /// A Hash, in insertion order (keys may be any value, as in Ruby).
+    Hash(Vec<(Value, Value)>),
+    /// A password attribute: masked on read, plaintext through `decrypt`.
+    Password(Password),
+    /// A service-model reference by model and id.
+    ServiceModel(ServiceModelRef),
+    /// An object of the workspace tree.
+    Object(ObjectId),
+    /// An object owned by the embedding side.
+    Foreign(ForeignRef),
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Nil, Nil) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (Integer(a), Integer(b)) => a == b,
+            // Ruby: 1 == 1.0
+            (Integer(a), Float(b)) | (Float(b), Integer(a)) => (*a as f64) == *b,
+            (Float(a), Float(b)) => a == b,
+            (String(a), String(b)) => a == b,
+            (Symbol(a), Symbol(b)) => a == b,
+            (Time(a), Time(b)) => a == b,
+            (Array(a), Array(b)) => a == b,
+            (Hash(a), Hash(b)) => {
+                a.len() == b.len() && a.iter().all(|(k, v)| hash_get(b, k) == Some(v))
+            }
+            (Password(a), Password(b)) => a == b,
+            (ServiceModel(a), ServiceModel(b)) => a == b,
+            (Object(a), Object(b)) => a == b,
+            (Foreign(a), Foreign(b)) => a.id == b.id,
+            _ => false,
+        }
+    }
+}
+
+fn hash_get<'a>(pairs: &'a [(Value, Value)], key: &Value) -> Option<&'a Value> {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+impl Value {
+    /// Ruby truthiness: everything but `nil` and `false`.
+    pub fn is_truthy(&self) -> bool {
+        !matches!(self, Value::Nil | Value::Bool(false))
+    }
+
+    /// `true` for `nil`, `false`, empty strings (also all-blank ones), arrays and hashes,
+    /// as ActiveSupport's `blank?` decides.
+    pub fn is_blank(&self) -> bool {
+        match self {
+            Value::Nil | Value::Bool(false) => true,
+            Value::String(s) => s.trim().is_empty(),
+            Value::Array(a) => a.is_empty(),
+            Value::Hash(h) => h.is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The string inside a String or Symbol.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) | Value::Symbol(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Looks up `key` in a Hash value (a String key also matches the same-named Symbol,
+    /// as with ManageIQ's indifferent option hashes).
+    pub fn hash_fetch(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Hash(pairs) => pairs
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The Ruby class name of the value, for messages.
+    pub fn ruby_class(&self) -> String {
+        match self {
+            Value::Nil => "NilClass".into(),
+            Value::Bool(true) => "TrueClass".into(),
+            Value::Bool(false) => "FalseClass".into(),
+            Value::Integer(_) => "Integer".into(),
+            Value::Float(_) => "Float".into(),
+            Value::String(_) => "String".into(),
+            Value::Symbol(_) => "Symbol".into(),
+            Value::Time(_) => "Time".into(),
+            Value::Array(_) => "Array".into(),
+            Value::Hash(_) => "Hash".into(),
+            Value::Password(_) => "ManageIQ::Password".into(),
+            Value::ServiceModel(r) => r.class_name(),
+            Value::Object(_) => "MiqAeMethodService::MiqAeServiceObject".into(),
+            Value::Foreign(f) => f.label.to_string(),
+        }
+    }
+
+    /// Ruby's `to_s`, which substitution and message building use. Passwords give the mask.
+    pub fn to_ruby_s(&self) -> String {
+        match self {
+            Value::Nil => String::new(),
+            Value::String(s) | Value::Symbol(s) => s.clone(),
+            Value::Time(t) => ruby_time_to_s(t),
+            Value::Password(_) => MASK.into(),
+            other => other.inspect(),
+        }
+    }
+
+    /// Ruby's `inspect`. Passwords give the mask.
+    pub fn inspect(&self) -> String {
+        match self {
+            Value::Nil => "nil".into(),
+            Value::Bool(b) => b.to_string(),
+            Value::Integer(i) => i.to_string(),
+            Value::Float(f) => ruby_float_to_s(*f),
+            Value::String(s) => format!("{s:?}"),
+            Value::Symbol(s) => format!(":{s}"),
+            Value::Time(t) => ruby_time_to_s(t),
+            Value::Array(items) => {
+                let parts: Vec<String> = items.iter().map(Value::inspect).collect();
+                format!("[{}]", parts.join(", "))
+            }
+            Value::Hash(pairs) => {
+                if pairs.is_empty() {
+                    return "{}".into();
+                }
+                let parts: Vec<String> = pairs
+                    .iter()
+                    .map(|(k, v)| format!("{}=>{}", k.inspect(), v.inspect()))
+                    .collect();
+                format!("{{{}}}", parts.join(", "))
+            }
+            Value::Password(_) => format!("{MASK:?}"),
+            Value::ServiceModel(r) => format!("#<{} id: {}>", r.class_name(), r.id),
+            Value::Object(id) => format!("#<MiqAeServiceObject #{}>", id.0),
+            Value::Foreign(f) => format!("#<{}>", f.label),
+        }
+    }
+
+    /// The value with every password replaced by its mask, as `attributes` returns it.
+    pub fn masked(&self) -> Value {
+        match self {
+            Value::Password(_) => Value::String(MASK.into()),
+            Value::Array(items) => Value::Array(items.iter().map(Value::masked).collect()),
+            Value::Hash(pairs) => Value::Hash(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.masked(), v.masked()))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    /// The JSON form (see the crate docs for the tagged forms of non-JSON types).
+    /// Passwords carry their plaintext: use [`Value::to_masked_json`] for anything shown.
+    pub fn to_json(&self) -> Json {
+        self.to_json_with(false)
+    }
+
+    /// The JSON form with every password masked: for reports and logs.
+    pub fn to_masked_json(&self) -> Json {
+        self.to_json_with(true)
+    }
+
+    fn to_json_with(&self, mask: bool) -> Json {
+        match self {
+            Value::Nil => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Integer(i) => json!(i),
+            Value::Float(f) => match serde_json::Number::from_f64(*f) {
+                Some(n) => Json::Number(n),
+                None => json!({ "$float": ruby_float_to_s(*f) }),
+            },
+            Value::String(s) => Json::String(s.clone()),
+            Value::Symbol(s) => json!({ "$symbol": s }),
+            Value::Time(t) => {
+                json!({ "$time": t.to_rfc3339_opts(SecondsFormat::AutoSi, true) })
+            }
+            Value::Array(items) => {
+                Json::Array(items.iter().map(|v| v.to_json_with(mask)).collect())
+            }
+            Value::Hash(pairs) => {
+                let plain = pairs
+                    .iter()
+                    .all(|(k, _)| matches!(k, Value::String(s) if !s.starts_with('$')));
+                if plain {
+                    let mut map = Map::new();
+                    for (k, v) in pairs {
+                        map.insert(
+                            k.as_str().unwrap_or_default().to_string(),
+                            v.to_json_with(mask),
+                        );
+                    }
+                    Json::Object(map)
+                } else {
+                    let entries: Vec<Json> = pairs
+                        .iter()
+                        .map(|(k, v)| json!([k.to_json_with(mask), v.to_json_with(mask)]))
+                        .collect();
+                    json!({ "$hash": entries })
+                }
+            }
+            Value::Password(p) => {
+                json!({ "$password": if mask { MASK } else { p.decrypt() } })
+            }
+            Value::ServiceModel(r) => json!({ "$service_model": { "model": r.model, "id": r.id } }),
+            Value::Object(id) => json!({ "$object": id.0 }),
+            Value::Foreign(f) => json!({ "$foreign": { "id": f.id, "label": &*f.label } }),
+        }
+    }
+
+    /// Parses the JSON form produced by [`Value::to_json`].
+    pub fn from_json(json: &Json) -> Result<Value, ValueError> {
+        Ok(match json {
+            Json::Null => Value::Nil,
+            Json::Bool(b) => Value::Bool(*b),
+            Json::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    Value::Integer(i)
+                } else if n.is_u64() {
+                    return Err(ValueError::IntegerOutOfRange(n.to_string()));
+                } else {
+                    Value::Float(n.as_f64().unwrap_or(f64::NAN))
+                }
+            }
+            Json::String(s) => Value::String(s.clone()),
+            Json::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(Value::from_json)
+                    .collect::<Result<_, _>>()?,
+            ),
+            Json::Object(map) => {
+                if map.len() == 1 {
+                    let (tag, inner) = map.iter().next().expect("one entry");
+                    if tag.starts_with('$') {
+                        return tagged_from_json(tag, inner);
+                    }
+                }
+                let mut pairs = Vec::with_capacity(map.len());
+                for (k, v) in map {
+                    pairs.push((Value::String(k.clone()), Value::from_json(v)?));
+                }
+                Value::Hash(pairs)
+            }
+        })
+    }
+}
+
+fn tagged_from_json(tag: &str, inner: &Json) -> Result<Value, ValueError> {
+    let bad = || ValueError::BadTag(tag.to_string(), inner.to_string());
+    Ok(match tag {
+        "$symbol" => Value::Symbol(inner.as_str().ok_or_else(bad)?.to_string()),
+        "$password" => Value::Password(Password::new(inner.as_str().ok_or_else(bad)?)),
+        "$time" => Value::Time(
+            DateTime::parse_from_rfc3339(inner.as_str().ok_or_else(bad)?).map_err(|_| bad())?,
+        ),
+        "$float" => match inner.as_str().ok_or_else(bad)? {
+            "NaN" => Value::Float(f64::NAN),
+            "Infinity" => Value::Float(f64::INFINITY),
+            "-Infinity" => Value::Float(f64::NEG_INFINITY),
+            _ => return Err(bad()),
+        },
+        "$hash" => {
+            let entries = inner.as_array().ok_or_else(bad)?;
+            let mut pairs = Vec::with_capacity(entries.len());
+            for entry in entries {
+                match entry.as_array().map(Vec::as_slice) {
+                    Some([k, v]) => pairs.push((Value::from_json(k)?, Value::from_json(v)?)),
+                    _ => return Err(bad()),
+                }
+            }
+            Value::Hash(pairs)
+        }
+        "$service_model" => {
+            let model = inner.get("model").and_then(Json::as_str).ok_or_else(bad)?;
+            let id = inner.get("id").and_then(Json::as_i64).ok_or_else(bad)?;
+            Value::ServiceModel(ServiceModelRef::new(model, id))
+        }
+        "$object" => Value::Object(ObjectId(inner.as_u64().ok_or_else(bad)? as usize)),
+        "$foreign" => {
+            let id = inner.get("id").and_then(Json::as_u64).ok_or_else(bad)?;
+            let label = inner.get("label").and_then(Json::as_str).ok_or_else(bad)?;
+            Value::Foreign(ForeignRef {
+                id,
+                label: label.into(),
+            })
+        }
+        _ => return Err(ValueError::UnknownTag(tag.to_string())),
+    })
+}
+
+/// Errors converting into a [`Value`].
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ValueError {
+    /// An integer outside the signed 64-bit range.
+    #[error("integer {0} does not fit in 64 bits")]
+    IntegerOutOfRange(String),
+    /// A `{"$tag": …}` object whose tag is not one of ours.
+    #[error("unknown value tag {0:?}")]
+    UnknownTag(String),
+    /// A known tag with a malformed payload.
+    #[error("malformed {0} value: {1}")]
+    BadTag(String, String),
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let json = Json::deserialize(deserializer)?;
+        Value::from_json(&json).map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_ruby_s())
+    }
+}
+
+macro_rules! value_from {
+    ($($t:ty => $body:expr),* $(,)?) => {
+        $(impl From<$t> for Value {
+            fn from(v: $t) -> Self {
+                let f: fn($t) -> Value = $body;
+                f(v)
+            }
+        })*
+    };
+}
+
+value_from! {
+    bool => Value::Bool,
+    i32 => |v| Value::Integer(v.into()),
+    i64 => Value::Integer,
+    f64 => Value::Float,
+    String => Value::String,
+    &str => |v| Value::String(v.to_string()),
+    Password => Value::Password,
+    ServiceModelRef => Value::ServiceModel,
+    ObjectId => Value::Object,
+    ForeignRef => Value::Foreign,
+    Vec<Value> => Value::Array,
+    DateTime<FixedOffset> => Value::Time,
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Nil, Into::into)
+    }
+}
+
+/// Ruby's `Float#to_s`: `1.0`, `0.5`, `1.0e+20`, `NaN`, `Infinity`.
+pub fn ruby_float_to_s(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
+        let s = format!("{f:e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let mantissa = if mantissa.contains('.') {
+            mantissa.to_string()
+        } else {
+            format!("{mantissa}.0")
+        };
+        let exp: i32 = exp.parse().unwrap_or(0);
+        return format!(
+            "{mantissa}e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        );
+    }
+    let s = format!("{f}");
+    if s.contains('.') {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+/// Ruby's `Time#to_s`: `2024-05-01 10:00:00 UTC` or `2024-05-01 10:00:00 +0200`.
+pub fn ruby_time_to_s(t: &DateTime<FixedOffset>) -> String {
+    if t.offset().local_minus_utc() == 0 {
+        t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    } else {
+        t.format("%Y-%m-%d %H:%M:%S %z").to_string()
+    }
+}
+
+/// `miq_provision` → `MiqProvision`.
+pub fn camelize(snake: &str) -> String {
+    snake
+        .split('_')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(c) => c.to_uppercase().chain(chars).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Value {
+        Value::Hash(vec![
+            (Value::String("name".into()), Value::from("web01")),
+            (Value::Symbol("sym".into()), Value::Symbol("x".into())),
+            (Value::Integer(1), Value::Float(1.5)),
+            (
+                Value::String("t".into()),
+                Value::Time(DateTime::parse_from_rfc3339("2024-05-01T10:00:00.5+02:00").unwrap()),
+            ),
+            (
+                Value::String("pw".into()),
+                Value::Password(Password::new("secret")),
+            ),
+            (
+                Value::String("vm".into()),
+                Value::ServiceModel(ServiceModelRef::new("vm", 12)),
+            ),
+            (
+                Value::String("list".into()),
+                Value::Array(vec![Value::Nil, Value::Bool(true), Value::Integer(-3)]),
+            ),
+        ])
+    }
+
+    #[test]
+    fn json_round_trip_keeps_every_type() {
+        let v = sample();
+        let text = serde_json::to_string(&v).unwrap();
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn masked_json_hides_passwords() {
+        let text = sample().to_masked_json().to_string();
+        assert!(!text.contains("secret"));
+        assert!(text.contains(MASK));
+    }
+
+    #[test]
+    fn integer_beyond_i64_is_a_clear_error() {
+        let err = Value::from_json(&serde_json::json!(18446744073709551615u64)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "integer 18446744073709551615 does not fit in 64 bits"
+        );
+    }
+
+    #[test]
+    fn ruby_to_s_forms() {
+        assert_eq!(Value::Nil.to_ruby_s(), "");
+        assert_eq!(Value::Float(1.0).to_ruby_s(), "1.0");
+        assert_eq!(Value::Float(1e20).to_ruby_s(), "1.0e+20");
+        assert_eq!(Value::Symbol("a".into()).inspect(), ":a");
+        assert_eq!(
+            Value::Array(vec!["a".into(), Value::Integer(1)]).to_ruby_s(),
+            "[\"a\", 1]"
+        );
+        assert_eq!(Value::Password(Password::new("x")).to_ruby_s(), MASK);
+        assert_eq!(camelize("miq_provision"), "MiqProvision");
+    }
+
+    #[test]
+    fn blank_follows_active_support() {
+        assert!(Value::String("  ".into()).is_blank());
+        assert!(Value::Nil.is_blank());
+        assert!(!Value::Integer(0).is_blank());
+    }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need, only when it is missing, so that `make test`
+# works on a fresh Debian machine and costs nothing on a prepared one.
+set -euo pipefail
+
+need=()
+dpkg -s ruby-dev >/dev/null 2>&1 || need+=(ruby-dev)
+dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
+dpkg -s ruby-rspec >/dev/null 2>&1 || need+=(ruby-rspec)
+dpkg -s rake >/dev/null 2>&1 || need+=(rake)
+dpkg -s ruby-webmock >/dev/null 2>&1 || need+=(ruby-webmock)
+dpkg -s pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "install-deps: installing ${need[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+command -v cargo >/dev/null || { echo "install-deps: cargo is missing (install Rust with rustup)" >&2; exit 1; }
