@@ -1,0 +1,550 @@
+//! Routing and handlers: the stateful wiremock responder over the VMDB.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use miq_automate_vmdb::model::ServerProfile;
+use miq_automate_vmdb::{Id, Vmdb};
+use serde_json::{json, Map, Value};
+use wiremock::{Request, Respond, ResponseTemplate};
+
+use crate::auth::{Identity, Tokens};
+use crate::collections::{Collection, Render, ALL};
+use crate::faults::{FaultState, Failure};
+use crate::journal::{Journal, JournalEntry};
+use crate::query::Query;
+use crate::reply::{proxy_html, retry_later, ApiError, Reply};
+
+/// The state behind the server, shared by every request.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub vmdb: Arc<Vmdb>,
+    pub tokens: Tokens,
+    pub faults: FaultState,
+    pub journal: Journal,
+}
+
+/// The wiremock responder.
+#[derive(Debug, Clone)]
+pub(crate) struct Responder(pub Arc<Shared>);
+
+impl Respond for Responder {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let (reply, delay) = self.0.handle(req);
+        let t = reply.into_template();
+        if delay.is_zero() {
+            t
+        } else {
+            t.set_delay(delay)
+        }
+    }
+}
+
+struct Outcome {
+    reply: Reply,
+    identity: Option<Identity>,
+    fault: Option<String>,
+}
+
+impl Shared {
+    fn handle(&self, req: &Request) -> (Reply, std::time::Duration) {
+        let path = req.url.path().to_owned();
+        let method = req.method.as_str().to_owned();
+        if path == "/__mock/requests" || path == "/__mock/requests/" {
+            return (self.journal_route(&method), std::time::Duration::ZERO);
+        }
+        let now = self.vmdb.clock().now();
+        let mut delay = std::time::Duration::ZERO;
+        let outcome = if self.faults.rate_limited(now) {
+            Outcome {
+                reply: retry_later(),
+                identity: None,
+                fault: Some("rate_limit".into()),
+            }
+        } else {
+            let decision = self.faults.decide(&method, &path);
+            delay = decision.delay;
+            match decision.failure {
+                Some((i, f)) => Outcome {
+                    reply: match f {
+                        Failure::Status(429) => retry_later(),
+                        Failure::Status(s @ (502..=504)) => proxy_html(s),
+                        Failure::Status(s) => ApiError::injected(s).into_reply(),
+                        Failure::ActionFailure(m) => Reply::json(
+                            400,
+                            json!({"success": false, "message": m, "href": req.url.as_str()}),
+                        ),
+                    },
+                    identity: None,
+                    fault: Some(format!("rule {i}")),
+                },
+                None => self.route(req, &method, &path),
+            }
+        };
+        tracing::debug!(%method, %path, status = outcome.reply.status, "mock request");
+        let body = if req.body.is_empty() {
+            None
+        } else {
+            Some(
+                serde_json::from_slice(&req.body)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&req.body).into_owned())),
+            )
+        };
+        self.journal.push(JournalEntry {
+            seq: 0,
+            at: miq_automate_vmdb::model::iso8601(&now),
+            method,
+            path,
+            query: req.url.query().map(str::to_owned),
+            auth: outcome.identity.as_ref().map(|i| i.mechanism.to_owned()),
+            user: outcome.identity.as_ref().map(|i| i.user.userid.clone()),
+            group: req
+                .headers
+                .get("x-miq-group")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            body,
+            status: outcome.reply.status,
+            fault: outcome.fault,
+        });
+        (outcome.reply, delay)
+    }
+
+    fn journal_route(&self, method: &str) -> Reply {
+        match method {
+            "GET" => Reply::ok(serde_json::to_value(self.journal.entries()).expect("serializes")),
+            "DELETE" => {
+                self.journal.clear();
+                Reply::empty(204)
+            }
+            _ => ApiError::routing(method, "/__mock/requests").into_reply(),
+        }
+    }
+
+    fn route(&self, req: &Request, method: &str, path: &str) -> Outcome {
+        let segs: Vec<&str> = path
+            .trim_end_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
+        if segs.first() != Some(&"api") {
+            return plain(ApiError::routing(method, path).into_reply());
+        }
+        let rest = &segs[1..];
+        let render = Render {
+            vmdb: &self.vmdb,
+            base: base_of(req),
+            url: req.url.to_string(),
+        };
+        // OPTIONS never requires authentication.
+        if method == "OPTIONS" {
+            return plain(match rest {
+                [] => Reply::empty(200),
+                [c] => match Collection::from_name(c) {
+                    Some(c) => Reply::ok(options(c)),
+                    None => ApiError::routing(method, path).into_reply(),
+                },
+                [c, ..] if Collection::from_name(c).is_some() => Reply::ok(json!("")),
+                _ => ApiError::routing(method, path).into_reply(),
+            });
+        }
+        let identity = match self.tokens.authenticate(req, &self.vmdb) {
+            Ok(i) => i,
+            Err(e) => return plain(e.into_reply()),
+        };
+        let reply = self
+            .dispatch(req, method, path, rest, &identity, &render)
+            .unwrap_or_else(ApiError::into_reply);
+        Outcome {
+            reply,
+            identity: Some(identity),
+            fault: None,
+        }
+    }
+
+    fn dispatch(
+        &self,
+        req: &Request,
+        method: &str,
+        path: &str,
+        rest: &[&str],
+        who: &Identity,
+        r: &Render<'_>,
+    ) -> Result<Reply, ApiError> {
+        let no_route = || ApiError::routing(method, path);
+        match (method, rest) {
+            ("GET", []) => Ok(Reply::ok(self.entrypoint(who, r))),
+            ("GET", ["auth"]) => {
+                let now = self.vmdb.clock().now();
+                let ttl = self.vmdb.settings().token_ttl_seconds;
+                let (token, expires_on) = self.tokens.issue(&who.user.userid, now, ttl);
+                Ok(Reply::ok(json!({
+                    "auth_token": token,
+                    "token_ttl": ttl,
+                    "expires_on": miq_automate_vmdb::model::iso8601(&expires_on),
+                })))
+            }
+            ("DELETE", ["auth"]) => {
+                if let Some(t) = req.headers.get("x-auth-token").and_then(|v| v.to_str().ok()) {
+                    self.tokens.revoke(t);
+                }
+                Ok(Reply::empty(204))
+            }
+            ("GET", [c]) => {
+                let coll = Collection::from_name(c).ok_or_else(no_route)?;
+                let q = Query::parse(&req.url)?;
+                let records = coll.records(&self.vmdb);
+                let total = records.len();
+                Ok(Reply::ok(r.collection(coll, coll.name(), coll.name(), records, total, &q)?))
+            }
+            ("GET", [c, id]) => {
+                let coll = Collection::from_name(c).ok_or_else(no_route)?;
+                let id = parse_id(coll, id)?;
+                let q = Query::parse(&req.url)?;
+                let rec = coll.record(&self.vmdb, id)?;
+                Ok(Reply::ok(r.resource(coll, coll.name(), &rec, q.attributes.as_deref())?))
+            }
+            ("GET", [c, id, sub]) => {
+                let coll = Collection::from_name(c).ok_or_else(no_route)?;
+                let id = parse_id(coll, id)?;
+                let q = Query::parse(&req.url)?;
+                let (subcoll, records) = self.subcollection(coll, id, sub).ok_or_else(no_route)??;
+                let total = subcoll.records(&self.vmdb).len();
+                let reftype = format!("{}/{id}/{sub}", coll.name());
+                Ok(Reply::ok(r.collection(subcoll, sub, &reftype, records, total, &q)?))
+            }
+            ("GET", [c, id, sub, sid]) => {
+                let coll = Collection::from_name(c).ok_or_else(no_route)?;
+                let id = parse_id(coll, id)?;
+                let (subcoll, records) = self.subcollection(coll, id, sub).ok_or_else(no_route)??;
+                let sid_parsed = parse_id(subcoll, sid)?;
+                let q = Query::parse(&req.url)?;
+                let rec = records
+                    .into_iter()
+                    .find(|m| m.get("id").and_then(Value::as_str) == Some(sid))
+                    .ok_or_else(|| {
+                        ApiError::record_not_found(format!(
+                            "Couldn't find {} with 'id'={sid_parsed}",
+                            subcoll.klass()
+                        ))
+                    })?;
+                let reftype = format!("{}/{id}/{sub}", coll.name());
+                Ok(Reply::ok(r.resource(subcoll, &reftype, &rec, q.attributes.as_deref())?))
+            }
+            ("POST", [c]) => {
+                let coll = Collection::from_name(c).ok_or_else(no_route)?;
+                let body = json_body(req)?;
+                self.collection_action(coll, &body, who, r)
+            }
+            ("POST", [c, id]) => {
+                let coll = Collection::from_name(c).ok_or_else(no_route)?;
+                let body = json_body(req)?;
+                let action = action_name(&body, coll)?;
+                self.check_role(who, &action)?;
+                let id = parse_id(coll, id)?;
+                let data = body.get("resource").cloned().unwrap_or_else(|| body.clone());
+                let reply = self.resource_action(coll, &action, id, &data, who, r)?;
+                // A failed single action is HTTP 400 with the action result.
+                if reply.get("success") == Some(&Value::Bool(false)) {
+                    return Ok(Reply::json(400, reply));
+                }
+                Ok(Reply::ok(reply))
+            }
+            _ => Err(no_route()),
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn subcollection(
+        &self,
+        coll: Collection,
+        id: Id,
+        sub: &str,
+    ) -> Option<Result<(Collection, Vec<Map<String, Value>>), ApiError>> {
+        let db = &self.vmdb;
+        match (coll, sub) {
+            (Collection::Services, "vms") => Some(
+                db.service_vms(id, true)
+                    .map(|v| (Collection::Vms, v.iter().map(|v| v.columns()).collect()))
+                    .map_err(ApiError::from),
+            ),
+            (Collection::Requests | Collection::ServiceRequests, "request_tasks") => Some(
+                coll.record(db, id).and_then(|_| {
+                    db.request_tasks(id)
+                        .map(|t| (Collection::RequestTasks, t.iter().map(|t| t.columns()).collect()))
+                        .map_err(ApiError::from)
+                }),
+            ),
+            _ => None,
+        }
+    }
+
+    fn check_role(&self, who: &Identity, action: &str) -> Result<(), ApiError> {
+        if who.group.read_only {
+            return Err(ApiError::forbidden(format!(
+                "Use of Action {action} is forbidden"
+            )));
+        }
+        Ok(())
+    }
+
+    fn legacy(&self) -> bool {
+        self.vmdb.server().profile == ServerProfile::Legacy
+    }
+
+    fn unsupported(&self, coll: Collection, action: &str) -> ApiError {
+        match coll {
+            Collection::Services => ApiError::bad_request(format!(
+                "Unsupported Custom Action {action} for the {} resource specified",
+                coll.name()
+            )),
+            _ => ApiError::bad_request(format!(
+                "Unsupported Action {action} for the {} resource specified",
+                coll.name()
+            )),
+        }
+    }
+
+    fn resource_action(
+        &self,
+        coll: Collection,
+        action: &str,
+        id: Id,
+        data: &Value,
+        who: &Identity,
+        r: &Render<'_>,
+    ) -> Result<Value, ApiError> {
+        let db = &self.vmdb;
+        let userid = who.user.userid.as_str();
+        let date = retirement_date(data)?;
+        let warn = data.get("warn").and_then(|w| {
+            w.as_i64()
+                .or_else(|| w.as_str().and_then(|s| s.parse().ok()))
+        });
+        match (coll, action) {
+            (Collection::Services, "request_retire") if !self.legacy() => {
+                if let Some(d) = date {
+                    let s = db.schedule_service_retirement(id, d, warn)?;
+                    let rec = crate::collections::service_columns(db, &s);
+                    return r.resource(coll, "services", &rec, None);
+                }
+                let request = db.request_retire_service(id, userid)?;
+                let mut m = request.columns();
+                m.insert("href".into(), json!(r.href("requests", &request.id.to_string())));
+                Ok(Value::Object(m))
+            }
+            (Collection::Services, "retire") => {
+                let s = match date {
+                    Some(d) => db.schedule_service_retirement(id, d, warn)?,
+                    None => db.retire_service_now(id, userid)?,
+                };
+                let rec = crate::collections::service_columns(db, &s);
+                r.resource(coll, "services", &rec, None)
+            }
+            (Collection::Vms, "retire") | (Collection::Vms, "request_retire")
+                if action == "retire" || !self.legacy() =>
+            {
+                let vm = db.vm(id)?;
+                let href = r.href("vms", &id.to_string());
+                if let Some(d) = date {
+                    db.update_vm(id, |v| v.retires_on = Some(d))?;
+                    return Ok(json!({
+                        "success": true,
+                        "message": format!("Retiring on {} Vm id: {} name: '{}'", miq_automate_vmdb::model::iso8601(&d), vm.id, vm.name),
+                        "href": href,
+                    }));
+                }
+                let task = db.request_retire_vm(id, userid)?;
+                Ok(json!({
+                    "success": true,
+                    "message": task.name,
+                    "task_id": task.id.to_string(),
+                    "task_href": r.href("tasks", &task.id.to_string()),
+                    "href": href,
+                }))
+            }
+            _ => Err(self.unsupported(coll, action)),
+        }
+    }
+
+    fn collection_action(
+        &self,
+        coll: Collection,
+        body: &Value,
+        who: &Identity,
+        r: &Render<'_>,
+    ) -> Result<Reply, ApiError> {
+        let action = action_name(body, coll)?;
+        self.check_role(who, &action)?;
+        let Some(resources) = body.get("resources").and_then(Value::as_array) else {
+            return Err(ApiError::bad_request(format!(
+                "No {} resources were specified for the {action} action",
+                coll.name()
+            )));
+        };
+        if !matches!(coll, Collection::Services | Collection::Vms) {
+            return Err(self.unsupported(coll, &action));
+        }
+        let mut results = Vec::new();
+        for res in resources {
+            let id = resource_id(coll, res)?;
+            match coll {
+                // Services: each item runs as it comes; a missing id fails the whole call
+                // with 404 after the earlier items already ran (not atomic).
+                Collection::Services => {
+                    results.push(self.resource_action(coll, &action, id, res, who, r)?);
+                }
+                // VMs: per-item results; failures become {"success": false, …}.
+                _ => match self.resource_action(coll, &action, id, res, who, r) {
+                    Ok(v) => results.push(v),
+                    Err(e) if e.status == 400 && e.message.starts_with("Unsupported") => return Err(e),
+                    Err(e) => results.push(json!({
+                        "success": false,
+                        "message": e.message,
+                        "href": r.href(coll.name(), &id.to_string()),
+                    })),
+                },
+            }
+        }
+        Ok(Reply::ok(json!({ "results": results })))
+    }
+
+    fn entrypoint(&self, who: &Identity, r: &Render<'_>) -> Value {
+        let server = self.vmdb.server();
+        let groups = self.vmdb.groups_of(&who.user);
+        let now = self.vmdb.clock().now();
+        json!({
+            "name": "API",
+            "description": "REST API",
+            "version": "4.0.0",
+            "versions": [{"name": "4.0.0", "href": format!("{}/api/v4.0.0", r.base)}],
+            "settings": {"locale": "en", "asynchronous_notifications": true},
+            "identity": {
+                "userid": who.user.userid,
+                "name": who.user.name,
+                "user_href": r.href("users", &who.user.id.to_string()),
+                "group": who.group.description,
+                "group_href": r.href("groups", &who.group.id.to_string()),
+                "role": who.group.role,
+                "tenant": "My Company",
+                "groups": groups.iter().map(|g| g.description.clone()).collect::<Vec<_>>(),
+            },
+            "server_info": {
+                "version": server.version,
+                "build": "mock",
+                "release": "mock",
+                "appliance": server.name,
+                "time": miq_automate_vmdb::model::iso8601(&now),
+                "server_href": r.href("servers", &server.id.to_string()),
+                "zone_href": r.href("zones", "1"),
+                "region_href": r.href("regions", "1"),
+                "enterprise_href": r.href("enterprises", "1"),
+                "plugins": {},
+            },
+            "product_info": {"name": "ManageIQ", "name_full": "ManageIQ (mock)"},
+            "collections": ALL.iter().map(|c| json!({
+                "name": c.name(),
+                "href": r.collection_href(c.name()),
+                "description": c.description(),
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+fn plain(reply: Reply) -> Outcome {
+    Outcome {
+        reply,
+        identity: None,
+        fault: None,
+    }
+}
+
+/// `http://host:port` as the client addressed us.
+fn base_of(req: &Request) -> String {
+    let host = req
+        .headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            format!(
+                "{}:{}",
+                req.url.host_str().unwrap_or("127.0.0.1"),
+                req.url.port().unwrap_or(80)
+            )
+        });
+    format!("{}://{host}", req.url.scheme())
+}
+
+/// OPTIONS on a collection, as ManageIQ's OptionsSerializer shapes it.
+fn options(c: Collection) -> Value {
+    json!({
+        "attributes": c.physical(),
+        "virtual_attributes": c.virtual_attrs(),
+        "relationships": c.relationships(),
+        "subcollections": c.subcollections(),
+        "data": {},
+    })
+}
+
+fn parse_id(coll: Collection, raw: &str) -> Result<Id, ApiError> {
+    raw.parse::<u64>()
+        .map(Id)
+        .map_err(|_| ApiError::bad_request(format!("Invalid {} id {raw} specified", coll.klass())))
+}
+
+fn json_body(req: &Request) -> Result<Value, ApiError> {
+    if req.body.is_empty() {
+        return Ok(json!({}));
+    }
+    serde_json::from_slice(&req.body).map_err(|e| ApiError {
+        status: 400,
+        kind: "bad_request",
+        klass: "JSON::ParserError",
+        message: e.to_string(),
+    })
+}
+
+fn action_name(body: &Value, coll: Collection) -> Result<String, ApiError> {
+    match body.get("action").and_then(Value::as_str) {
+        Some(a) if !a.is_empty() => Ok(a.to_lowercase()),
+        _ => Err(ApiError::bad_request(format!(
+            "Unsupported Action create for the {} resource specified",
+            coll.name()
+        ))),
+    }
+}
+
+/// The id of a bulk item: `{"href": ".../api/vms/5"}` or `{"id": "5"}`.
+fn resource_id(coll: Collection, res: &Value) -> Result<Id, ApiError> {
+    if let Some(id) = res.get("id") {
+        let raw = id.as_str().map(str::to_owned).unwrap_or_else(|| id.to_string());
+        return parse_id(coll, &raw);
+    }
+    if let Some(href) = res.get("href").and_then(Value::as_str) {
+        let marker = format!("/{}/", coll.name());
+        if let Some(pos) = href.rfind(&marker) {
+            let raw = href[pos + marker.len()..].trim_end_matches('/');
+            return parse_id(coll, raw);
+        }
+        return Err(ApiError::bad_request(format!("Invalid {} href {href} specified", coll.name())));
+    }
+    Err(ApiError::bad_request(format!(
+        "Must specify an id or href for each {} resource",
+        coll.name()
+    )))
+}
+
+fn retirement_date(data: &Value) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let Some(raw) = data.get("date").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(Some(t.with_timezone(&Utc)));
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| Some(d.and_utc()))
+        .ok_or_else(|| ApiError::bad_request(format!("Invalid retirement date {raw}")))
+}

@@ -1,0 +1,163 @@
+//! Fault injection: per-route failures for the next N calls, latency, and a rate limit.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use miq_automate_vmdb::scenario::{FaultRule, Faults, RateLimit};
+use parking_lot::Mutex;
+
+/// What the faults decided for one request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Decision {
+    /// Delay before answering.
+    pub delay: Duration,
+    /// A failure to answer with, and which rule it came from.
+    pub failure: Option<(usize, Failure)>,
+}
+
+/// An injected failure.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Failure {
+    Status(u16),
+    ActionFailure(String),
+}
+
+#[derive(Debug)]
+struct RuleState {
+    rule: FaultRule,
+    remaining: Option<u32>,
+}
+
+#[derive(Debug)]
+struct Window {
+    start: DateTime<Utc>,
+    count: u32,
+}
+
+/// Mutable fault state.
+#[derive(Debug)]
+pub(crate) struct FaultState {
+    latency_ms: u64,
+    rules: Mutex<Vec<RuleState>>,
+    rate_limit: Option<RateLimit>,
+    window: Mutex<Option<Window>>,
+}
+
+impl FaultState {
+    pub fn new(f: &Faults) -> FaultState {
+        FaultState {
+            latency_ms: f.latency_ms,
+            rules: Mutex::new(
+                f.rules
+                    .iter()
+                    .map(|r| RuleState {
+                        rule: r.clone(),
+                        remaining: r.times,
+                    })
+                    .collect(),
+            ),
+            rate_limit: f.rate_limit.clone(),
+            window: Mutex::new(None),
+        }
+    }
+
+    /// Counts a request against the rate limit; true when it is over the limit.
+    pub fn rate_limited(&self, now: DateTime<Utc>) -> bool {
+        let Some(rl) = &self.rate_limit else {
+            return false;
+        };
+        let mut w = self.window.lock();
+        let window = match w.as_mut() {
+            Some(win) if (now - win.start).num_milliseconds() < (rl.window_seconds * 1000) as i64 => win,
+            _ => w.insert(Window {
+                start: now,
+                count: 0,
+            }),
+        };
+        window.count += 1;
+        window.count > rl.requests
+    }
+
+    /// Applies the rules to a request.
+    pub fn decide(&self, method: &str, path: &str) -> Decision {
+        let mut d = Decision {
+            delay: Duration::from_millis(self.latency_ms),
+            failure: None,
+        };
+        let mut rules = self.rules.lock();
+        for (i, rs) in rules.iter_mut().enumerate() {
+            if !rule_matches(&rs.rule, method, path) {
+                continue;
+            }
+            let fails = rs.rule.status.is_some() || rs.rule.action_failure.is_some();
+            if fails && d.failure.is_none() {
+                let applies = match &mut rs.remaining {
+                    None => true,
+                    Some(0) => false,
+                    Some(n) => {
+                        *n -= 1;
+                        true
+                    }
+                };
+                if !applies {
+                    continue;
+                }
+                d.failure = Some((
+                    i,
+                    match (&rs.rule.status, &rs.rule.action_failure) {
+                        (Some(s), _) => Failure::Status(*s),
+                        (None, Some(m)) => Failure::ActionFailure(m.clone()),
+                        (None, None) => unreachable!("checked above"),
+                    },
+                ));
+            }
+            if let Some(ms) = rs.rule.latency_ms {
+                d.delay += Duration::from_millis(ms);
+            }
+        }
+        d
+    }
+}
+
+fn rule_matches(rule: &FaultRule, method: &str, path: &str) -> bool {
+    if let Some(m) = &rule.method {
+        if m != "*" && !m.eq_ignore_ascii_case(method) {
+            return false;
+        }
+    }
+    path_matches(&rule.path, path)
+}
+
+/// `:name` or `*` matches one segment; a final `**` matches the rest.
+pub(crate) fn path_matches(pattern: &str, path: &str) -> bool {
+    let p: Vec<&str> = pattern.trim_end_matches('/').split('/').collect();
+    let s: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    for (i, seg) in p.iter().enumerate() {
+        if *seg == "**" && i == p.len() - 1 {
+            return s.len() >= i;
+        }
+        let Some(actual) = s.get(i) else {
+            return false;
+        };
+        if !(seg.starts_with(':') || *seg == "*" || seg == actual) {
+            return false;
+        }
+    }
+    p.len() == s.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns() {
+        assert!(path_matches("/api/services/:id", "/api/services/10"));
+        assert!(path_matches("/api/services/*", "/api/services/10"));
+        assert!(!path_matches("/api/services/:id", "/api/services"));
+        assert!(!path_matches("/api/services/:id", "/api/services/10/vms"));
+        assert!(path_matches("/api/**", "/api/services/10/vms"));
+        assert!(path_matches("/api/services", "/api/services/"));
+        assert!(!path_matches("/api/vms", "/api/services"));
+    }
+}
