@@ -4,7 +4,10 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all deps build demo test lint doc rust-test bench clean
+.PHONY: all deps build ruby-ext demo test lint doc rust-test rspec bench clean
+
+# Ruby loads miq_automate.so by calling Init_miq_automate: the cdylib is copied to that name.
+RUBY_EXT := ruby/lib/miq_automate/miq_automate.so
 
 all: build
 
@@ -13,6 +16,11 @@ deps:
 
 build: deps
 	$(CARGO) build --release --workspace
+	cp target/release/libmiq_automate_ruby.so $(RUBY_EXT)
+
+ruby-ext: deps
+	$(CARGO) build --release -p miq-automate-ruby
+	cp target/release/libmiq_automate_ruby.so $(RUBY_EXT)
 
 demo: deps
 	$(CARGO) run --release -q -p miq-automate-core --example demo
@@ -27,7 +35,10 @@ doc: deps
 rust-test: deps
 	$(CARGO) test --workspace
 
-test: lint doc rust-test
+rspec: ruby-ext
+	cd ruby && rspec
+
+test: lint doc rust-test rspec
 
 bench: deps
 	$(CARGO) bench -p miq-automate-core

@@ -1,0 +1,209 @@
+//! Ruby values ↔ core values. Ruby's core types convert by value; anything else (a service
+//! model double, a DRb proxy, a bignum) is kept by reference in a [`Registry`] and comes
+//! back as the very same object.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use magnus::{
+    gc::Marker, prelude::*, rb_sys::AsRawValue, value::Opaque, Error, Float, Integer, RArray,
+    RClass, RHash, RString, Ruby, Symbol, Value,
+};
+use miq_automate_core::value::{ForeignRef, ObjectId, ServiceModelRef, Value as Core};
+use miq_automate_core::Password;
+
+use crate::errors;
+
+/// Foreign Ruby objects held by id for the core. Marked (and so pinned) by its owner, so
+/// raw object addresses are stable identity keys.
+#[derive(Default)]
+pub struct Registry {
+    inner: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    objects: Vec<Opaque<Value>>,
+    by_address: HashMap<u64, u64>,
+}
+
+impl Registry {
+    /// The id of `value`, adding it on first sight.
+    pub fn add(&self, value: Value) -> u64 {
+        let address = value.as_raw() as u64;
+        let mut entries = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(id) = entries.by_address.get(&address) {
+            return *id;
+        }
+        let id = entries.objects.len() as u64;
+        entries.objects.push(value.into());
+        entries.by_address.insert(address, id);
+        id
+    }
+
+    /// The object behind `id`.
+    pub fn get(&self, ruby: &Ruby, id: u64) -> Option<Value> {
+        let entries = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        entries.objects.get(id as usize).map(|o| ruby.get_inner(*o))
+    }
+
+    /// Marks every held object (the GC calls this; nothing allocates while the lock is held).
+    pub fn mark(&self, marker: &Marker) {
+        if let Ok(entries) = self.inner.try_lock() {
+            for o in &entries.objects {
+                marker.mark(*o);
+            }
+        }
+    }
+}
+
+/// What a conversion needs from its side: where foreign objects live, and how workspace
+/// objects and service models are represented in Ruby.
+pub trait Side {
+    /// The registry of foreign objects.
+    fn registry(&self) -> &Registry;
+    /// The Ruby wrapper for a workspace object.
+    fn object_to_ruby(&self, ruby: &Ruby, id: ObjectId) -> Result<Value, Error>;
+    /// The workspace object id of a Ruby wrapper that belongs to this side.
+    fn object_from_ruby(&self, value: Value) -> Option<ObjectId>;
+    /// The Ruby object for a service-model reference.
+    fn service_model_to_ruby(&self, ruby: &Ruby, model: &ServiceModelRef) -> Result<Value, Error>;
+}
+
+fn lib_class(ruby: &Ruby, name: &str) -> Result<RClass, Error> {
+    let module: magnus::RModule = ruby.class_object().const_get("MiqAutomate")?;
+    module.const_get(name)
+}
+
+/// A Ruby value as a core value.
+pub fn to_core(ruby: &Ruby, side: &dyn Side, value: Value) -> Result<Core, Error> {
+    if value.is_nil() {
+        return Ok(Core::Nil);
+    }
+    if value.as_raw() == ruby.qtrue().as_raw() {
+        return Ok(Core::Bool(true));
+    }
+    if value.as_raw() == ruby.qfalse().as_raw() {
+        return Ok(Core::Bool(false));
+    }
+    if let Some(i) = Integer::from_value(value) {
+        return Ok(match i.to_i64() {
+            Ok(n) => Core::Integer(n),
+            Err(_) => foreign(side, value), // a bignum: kept as the same object
+        });
+    }
+    if let Some(f) = Float::from_value(value) {
+        return Ok(Core::Float(f.to_f64()));
+    }
+    if let Some(s) = RString::from_value(value) {
+        return Ok(match s.to_string() {
+            Ok(text) => Core::String(text),
+            Err(_) => foreign(side, value), // not UTF-8: kept as is
+        });
+    }
+    if let Some(sym) = Symbol::from_value(value) {
+        return Ok(Core::Symbol(sym.name()?.into_owned()));
+    }
+    if let Some(array) = RArray::from_value(value) {
+        let mut items = Vec::with_capacity(array.len());
+        for item in array.into_iter() {
+            items.push(to_core(ruby, side, item)?);
+        }
+        return Ok(Core::Array(items));
+    }
+    if let Some(hash) = RHash::from_value(value) {
+        let mut pairs = Vec::with_capacity(hash.len());
+        hash.foreach(|k: Value, v: Value| {
+            pairs.push((to_core(ruby, side, k)?, to_core(ruby, side, v)?));
+            Ok(magnus::r_hash::ForEach::Continue)
+        })?;
+        return Ok(Core::Hash(pairs));
+    }
+    if value.is_kind_of(ruby.class_time()) {
+        let text: String = value.funcall("strftime", ("%Y-%m-%dT%H:%M:%S.%N%:z",))?;
+        return chrono::DateTime::parse_from_rfc3339(&text)
+            .map(Core::Time)
+            .map_err(|e| errors::error(format!("cannot read Time {text}: {e}")));
+    }
+    if value.is_kind_of(lib_class(ruby, "Password")?) {
+        let plain: String = value.funcall("decrypt", ())?;
+        return Ok(Core::Password(Password::new(plain)));
+    }
+    if let Some(id) = side.object_from_ruby(value) {
+        return Ok(Core::Object(id));
+    }
+    Ok(foreign(side, value))
+}
+
+fn foreign(side: &dyn Side, value: Value) -> Core {
+    let label = value.class().to_string();
+    Core::Foreign(ForeignRef {
+        id: side.registry().add(value),
+        label: label.into(),
+    })
+}
+
+/// A core value as a Ruby value.
+pub fn to_ruby(ruby: &Ruby, side: &dyn Side, value: &Core) -> Result<Value, Error> {
+    Ok(match value {
+        Core::Nil => ruby.qnil().as_value(),
+        Core::Bool(b) => {
+            if *b {
+                ruby.qtrue().as_value()
+            } else {
+                ruby.qfalse().as_value()
+            }
+        }
+        Core::Integer(i) => ruby.integer_from_i64(*i).as_value(),
+        Core::Float(f) => ruby.float_from_f64(*f).as_value(),
+        Core::String(s) => ruby.str_new(s).as_value(),
+        Core::Symbol(s) => ruby.to_symbol(s).as_value(),
+        Core::Time(t) => {
+            let at: Value = ruby
+                .class_time()
+                .funcall("at", (t.timestamp(), t.timestamp_subsec_nanos(), ruby.to_symbol("nsec")))?;
+            let offset = t.offset().local_minus_utc();
+            if offset == 0 {
+                at.funcall("utc", ())?
+            } else {
+                at.funcall("getlocal", (offset,))?
+            }
+        }
+        Core::Array(items) => {
+            let array = ruby.ary_new_capa(items.len());
+            for item in items {
+                array.push(to_ruby(ruby, side, item)?)?;
+            }
+            array.as_value()
+        }
+        Core::Hash(pairs) => {
+            let hash = ruby.hash_new();
+            for (k, v) in pairs {
+                hash.aset(to_ruby(ruby, side, k)?, to_ruby(ruby, side, v)?)?;
+            }
+            hash.as_value()
+        }
+        Core::Password(p) => lib_class(ruby, "Password")?.funcall("new", (p.decrypt(),))?,
+        Core::ServiceModel(r) => side.service_model_to_ruby(ruby, r)?,
+        Core::Object(id) => side.object_to_ruby(ruby, *id)?,
+        Core::Foreign(f) => side
+            .registry()
+            .get(ruby, f.id)
+            .ok_or_else(|| errors::internal(&format!("unknown foreign object #{}", f.id)))?,
+    })
+}
+
+/// A Ruby String or Symbol as text (keys, levels, URIs).
+pub fn text(value: Value) -> Result<String, Error> {
+    if let Some(sym) = Symbol::from_value(value) {
+        return Ok(sym.name()?.into_owned());
+    }
+    if let Some(s) = RString::from_value(value) {
+        return s.to_string();
+    }
+    let ruby = Ruby::get_with(value);
+    Err(Error::new(
+        ruby.exception_type_error(),
+        format!("expected a String or Symbol, got {}", value.class()),
+    ))
+}

@@ -1,0 +1,171 @@
+# frozen_string_literal: true
+
+# The rspec kit: `require "miq_automate/rspec"` in a spec_helper.
+#
+#   describe "update_provision_status" do
+#     let(:prov) { service_model(:miq_provision, id: 1, message: "", options: { vm_target_name: "web01" }) }
+#     let(:ws)   { build_workspace(root: { "miq_provision" => prov, "ae_result" => "ok" }, inputs: { "status" => "Done" }) }
+#
+#     it "updates the message" do
+#       expect(run_method("update_provision_status.rb", ws)).to exit_with(MiqAutomate::MIQ_OK)
+#       expect(prov.message).to eq("Done")
+#     end
+#   end
+
+require "rspec/expectations"
+require "miq_automate"
+
+module MiqAutomate
+  module RSpec
+    # Builders and runners included in every example group.
+    module Helpers
+      # An offline workspace (see MiqAutomate::Workspace.new).
+      def build_workspace(root: {}, inputs: {}, state_vars: {}, current_method: nil, models: [])
+        MiqAutomate::Workspace.new(root: root, inputs: inputs, state_vars: state_vars,
+                                   current_method: current_method, models: models)
+      end
+
+      # A service-model object (see MiqAutomate::ServiceModel.new).
+      def service_model(model_name, **attributes)
+        MiqAutomate::ServiceModel.new(model_name, **attributes)
+      end
+
+      # Loads a method file with its trailing `Klass.new.main` line(s) neutralised, so that
+      # a spec can call `described_class.new(evm).main` itself. Bare MIQ_* constants are
+      # defined first, as the engine's preamble does.
+      def load_method(path)
+        MiqAutomate.define_exit_codes!
+        source = File.read(path)
+        neutralised = source.gsub(MiqAutomate::RSpec.entry_call) { |line| "# #{line.strip} (neutralised by miq_automate)" }
+        TOPLEVEL_BINDING.eval(neutralised, File.expand_path(path), 1)
+        true
+      end
+
+      # Runs a method file as the engine would, with `$evm` = workspace.evm, and returns its
+      # MIQ exit code: 0 for a normal end, the status of `exit`, 1 for an uncaught exception
+      # (logged like the engine does). `exit` never ends the rspec run. The engine's
+      # "Method exited with rc=…" line is added to the workspace's logs.
+      def run_method(path, workspace, method_name: nil)
+        MiqAutomate::RSpec.run_method(path, workspace, method_name: method_name)
+      end
+    end
+
+    # The `Klass.new.main` / `Klass.new(handle).main` line that ends a ManageIQ method file.
+    def self.entry_call
+      /^[ \t]*(?:::)?[A-Z][\w:]*\.new(?:\([^)]*\))?\.main[ \t]*$/
+    end
+
+    def self.run_method(path, workspace, method_name: nil)
+      MiqAutomate.define_exit_codes!
+      previous = $evm
+      $evm = workspace.evm
+      workspace.current_method = method_name || File.basename(path, ".rb")
+      source = File.read(path)
+      code = begin
+        # A fresh binding per run, so local variables of one method never leak into another.
+        ::Object.new.instance_eval { binding }.eval(source, File.expand_path(path), 1)
+        MiqAutomate::MIQ_OK
+      rescue SystemExit => e
+        e.status
+      rescue Exception => e # rubocop:disable Lint/RescueException -- the engine reports any error
+        workspace.evm.log(:error, "The following error occurred during method evaluation:")
+        workspace.evm.log(:error, "  #{e.class}: #{e.message}")
+        workspace.evm.log(:error, "  #{Array(e.backtrace).first(10).join("\n")}")
+        1
+      ensure
+        $evm = previous
+      end
+      workspace.send(:_log_line, code_level(code), "Method exited with rc=#{verbose_rc(code)}")
+      code
+    end
+
+    def self.verbose_rc(code)
+      { MIQ_OK => "MIQ_OK", MIQ_WARN => "MIQ_WARN", MIQ_STOP => "MIQ_STOP", MIQ_ABORT => "MIQ_ABORT" }
+        .fetch(code) { "Unknown RC: [#{code}]" }
+    end
+
+    def self.code_level(code)
+      { MIQ_OK => :info, MIQ_WARN => :warn }.fetch(code, :error)
+    end
+
+    # Matchers included in every example group.
+    module Matchers
+      extend ::RSpec::Matchers::DSL
+
+      # `expect(run_method(...)).to exit_with(MIQ_STOP)`, or with a block that may `exit`.
+      matcher :exit_with do |expected|
+        supports_block_expectations
+        match do |actual|
+          @code = if actual.is_a?(Proc)
+                    begin
+                      actual.call
+                      MiqAutomate::MIQ_OK
+                    rescue SystemExit => e
+                      e.status
+                    end
+                  else
+                    actual
+                  end
+          @code == expected
+        end
+        failure_message do
+          "expected the method to exit with #{MiqAutomate::RSpec.verbose_rc(expected)}, " \
+            "but it exited with #{MiqAutomate::RSpec.verbose_rc(@code)}"
+        end
+      end
+
+      # `expect(ws).to have_ae_result("retry")` (a workspace, its `$evm`, or its root object).
+      matcher :have_ae_result do |expected|
+        match do |actual|
+          @actual_result = MiqAutomate::RSpec.root_of(actual)["ae_result"]
+          @actual_result.to_s == expected.to_s
+        end
+        failure_message { "expected ae_result #{expected.inspect}, got #{@actual_result.inspect}" }
+      end
+
+      # `expect(ws).to have_logged(:error, /text/)`.
+      matcher :have_logged do |level, pattern|
+        match do |workspace|
+          workspace.logs.any? { |l, message| l == level.to_sym && (pattern.is_a?(Regexp) ? pattern.match?(message) : message.include?(pattern.to_s)) }
+        end
+        failure_message do |workspace|
+          "expected a #{level} log line matching #{pattern.inspect}, logs were:\n" +
+            workspace.logs.map { |l, m| "  #{l}: #{m}" }.join("\n")
+        end
+      end
+
+      # `expect(ws).to have_instantiated("/A/B/C")` (a String is matched exactly, or a Regexp).
+      matcher :have_instantiated do |uri|
+        match do |workspace|
+          workspace.instantiations.any? { |u| uri.is_a?(Regexp) ? uri.match?(u) : u == uri }
+        end
+        failure_message { |workspace| "expected #{uri.inspect} to be instantiated, instantiations were #{workspace.instantiations.inspect}" }
+      end
+
+      # `expect(ws).to have_notified(type: :automate_user_error, subject: req)`.
+      matcher :have_notified do |**expected|
+        match do |workspace|
+          workspace.notifications.any? do |n|
+            expected.all? do |key, value|
+              actual = n[key]
+              value.is_a?(Regexp) ? value.match?(actual.to_s) : (actual == value || actual.to_s == value.to_s)
+            end
+          end
+        end
+        failure_message { |workspace| "expected a notification with #{expected.inspect}, got #{workspace.notifications.inspect}" }
+      end
+    end
+
+    def self.root_of(actual)
+      case actual
+      when MiqAutomate::Workspace, MiqAutomate::Service then actual.root
+      else actual
+      end
+    end
+  end
+end
+
+RSpec.configure do |config|
+  config.include MiqAutomate::RSpec::Helpers
+  config.include MiqAutomate::RSpec::Matchers
+end

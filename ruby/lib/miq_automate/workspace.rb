@@ -1,0 +1,90 @@
+# frozen_string_literal: true
+
+module MiqAutomate
+  # An offline automate workspace. Its #evm is the `$evm` a method sees.
+  #
+  #   ws = MiqAutomate::Workspace.new(root: { "miq_provision" => prov }, inputs: { "status" => "x" })
+  #   $evm = ws.evm
+  class Workspace
+    def self.new(root: {}, inputs: {}, state_vars: {}, current_method: nil, models: [])
+      ws = _allocate
+      ws.send(:_setup, root, inputs, state_vars, current_method&.to_s)
+      models.each { |m| ws.add_model(m) }
+      ws
+    end
+
+    # The `$evm` of this workspace (one object, as ManageIQ gives one per method run).
+    def evm
+      @evm ||= _service
+    end
+
+    def root
+      evm.root
+    end
+
+    # Registers a block run when an instantiated URI's path matches `matcher` (a Regexp, or
+    # a String the path ends with): it simulates what the instance's methods do. The block
+    # gets the `$evm` (whose current object is the new instance) and the URI. `exit MIQ_STOP`
+    # or raising MiqAutomate::StopInstantiation stops that instance; MIQ_ABORT aborts.
+    def on_instantiate(matcher, &block)
+      raise ArgumentError, "on_instantiate needs a block" unless block
+
+      _on_instantiate(matcher, block)
+      self
+    end
+
+    # Makes a service model findable with `$evm.vmdb(model, id)` and by typed arguments.
+    def add_model(model)
+      models[[model.model_name.to_s, model.id.to_i]] = model
+      model
+    end
+
+    # `$evm.vmdb(model)` (the registered models of that name) or `$evm.vmdb(model, id)`.
+    def vmdb(model, id = nil)
+      name = ServiceModel.model_key(model)
+      return models.select { |(m, _), _| m == name }.values if id.nil?
+
+      models[[name, id.to_i]]
+    end
+
+    # The Ruby object for a service-model reference found in attributes (e.g. `Vm::vm=12`):
+    # the registered model, else a bare one with just the id.
+    def service_model_for(model, id)
+      models[[model.to_s, id.to_i]] ||= ServiceModel.new(model.to_sym, id: id)
+    end
+
+    def inspect
+      "#<MiqAutomate::Workspace root=#{root.attributes.keys.inspect}>"
+    end
+
+    private
+
+    def models
+      @models ||= {}
+    end
+  end
+
+  # The offline `$evm`. Most methods are native; these are Ruby sugar.
+  class Service
+    def vmdb(model, id = nil)
+      workspace.vmdb(model, id)
+    end
+
+    # As MiqAeMockService: `[]`, `[]=` and `attributes` act on the current object.
+    def [](key)
+      current[key]
+    end
+
+    def []=(key, value)
+      current[key] = value
+    end
+
+    def attributes
+      current.attributes
+    end
+
+    def inspect
+      "#<MiqAutomate::Service current=#{current.inspect}>"
+    end
+  end
+end
