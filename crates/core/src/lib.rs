@@ -56,4 +56,4 @@ pub use path::AePath;
 pub use state_vars::StateVars;
 pub use uri::Uri;
 pub use value::{ForeignRef, ObjectId, ServiceModelRef, Value};
-pub use workspace::{Frame, InstantiateHandler, Notification, ObjectBroker, Workspace};
+pub use workspace::{Created, Frame, InstantiateHandler, Notification, ObjectBroker, Workspace};

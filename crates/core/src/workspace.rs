@@ -30,6 +30,15 @@ pub trait ObjectBroker: Send {
 pub type InstantiateHandler =
     Box<dyn FnMut(&mut Workspace, ObjectId) -> Result<(), AeError> + Send>;
 
+/// What [`Workspace::create_instance`] made of a URI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Created {
+    /// A new child object, with the path its handlers are matched on.
+    New(ObjectId, String),
+    /// An existing object named by a `miqaews:` URI (nothing to run).
+    Existing(ObjectId),
+}
+
 /// One entry of the current-object stack.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Frame {
@@ -632,12 +641,26 @@ impl Workspace {
     /// with it as the current object. MIQ_STOP from a handler is logged and the object
     /// detached; MIQ_ABORT and unknown codes are returned as errors.
     pub fn instantiate_strict(&mut self, uri: &str) -> Result<ObjectId, AeError> {
+        match self.create_instance(uri)? {
+            Created::Existing(id) => Ok(id),
+            Created::New(id, path) => {
+                let result = self.run_handlers(id, &path);
+                self.finish_instance(id, result)
+            }
+        }
+    }
+
+    /// The first half of `instantiate`, for embedders that run the instance's methods
+    /// themselves (outside any borrow of the workspace): parses `uri`, refuses cycles, and
+    /// creates the child object with its arguments. A `miqaews:` URI names an existing object.
+    pub fn create_instance(&mut self, uri: &str) -> Result<Created, AeError> {
         self.instantiations.push(uri.to_string());
         let parsed = Uri::parse_for_instantiate(uri)?;
         let path_text = parsed.path.clone().unwrap_or_default();
         if parsed.scheme == "miqaews" {
             return self
                 .object(Some(&path_text))?
+                .map(Created::Existing)
                 .ok_or_else(|| AeError::ObjectNotFound(format!("Object [{path_text}] not found")));
         }
         let path = AePath::split(&path_text, SplitOptions::default());
@@ -677,10 +700,46 @@ impl Workspace {
             Err(e @ AeError::InvalidClass(_)) => self.log_line(LogLevel::Error, e.to_string()),
             Err(e) => return Err(e),
         }
-        self.run_handlers(id, &path_text)
+        Ok(Created::New(id, path_text))
     }
 
-    fn run_handlers(&mut self, id: ObjectId, path: &str) -> Result<ObjectId, AeError> {
+    /// The second half of `instantiate`: what the engine does with the outcome of the
+    /// instance's methods. MIQ_STOP is logged and the object detached (and still returned);
+    /// MIQ_ABORT and unknown exit codes are logged and returned as errors.
+    pub fn finish_instance(
+        &mut self,
+        id: ObjectId,
+        outcome: Result<(), AeError>,
+    ) -> Result<ObjectId, AeError> {
+        match outcome {
+            Ok(()) => Ok(id),
+            Err(AeError::StopInstantiation(msg)) => {
+                self.log_line(
+                    LogLevel::Info,
+                    format!("Stopping instantiation because [{msg}]"),
+                );
+                self.detach(id);
+                Ok(id)
+            }
+            Err(AeError::UnknownMethodRc(msg)) => {
+                self.log_line(
+                    LogLevel::Error,
+                    format!("Aborting instantiation (unknown method return code) because [{msg}]"),
+                );
+                Err(AeError::UnknownMethodRc(msg))
+            }
+            Err(AeError::AbortInstantiation(msg)) => {
+                self.log_line(
+                    LogLevel::Info,
+                    format!("Aborting instantiation because [{msg}]"),
+                );
+                Err(AeError::AbortInstantiation(msg))
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    fn run_handlers(&mut self, id: ObjectId, path: &str) -> Result<(), AeError> {
         let lower = path.to_lowercase();
         for index in 0..self.handlers.len() {
             if !lower.ends_with(&self.handlers[index].0) {
@@ -698,36 +757,9 @@ impl Workspace {
             let result = handler(self, id);
             self.pop_current();
             self.handlers[index].1 = Some(handler);
-            match result {
-                Ok(()) => {}
-                Err(AeError::StopInstantiation(msg)) => {
-                    self.log_line(
-                        LogLevel::Info,
-                        format!("Stopping instantiation because [{msg}]"),
-                    );
-                    self.detach(id);
-                    return Ok(id);
-                }
-                Err(AeError::UnknownMethodRc(msg)) => {
-                    self.log_line(
-                        LogLevel::Error,
-                        format!(
-                            "Aborting instantiation (unknown method return code) because [{msg}]"
-                        ),
-                    );
-                    return Err(AeError::UnknownMethodRc(msg));
-                }
-                Err(AeError::AbortInstantiation(msg)) => {
-                    self.log_line(
-                        LogLevel::Info,
-                        format!("Aborting instantiation because [{msg}]"),
-                    );
-                    return Err(AeError::AbortInstantiation(msg));
-                }
-                Err(other) => return Err(other),
-            }
+            result?;
         }
-        Ok(id)
+        Ok(())
     }
 
     // ----- execute, vmdb, broker --------------------------------------------------------
