@@ -36,7 +36,7 @@ rust-test: deps
 	$(CARGO) test --workspace
 
 rspec: ruby-ext
-	cd ruby && rspec
+	cd ruby && rspec spec ../examples/spec
 
 test: lint doc rust-test rspec
 

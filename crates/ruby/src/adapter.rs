@@ -59,6 +59,18 @@ impl<'a> ForeignEvm<'a> {
         }
     }
 
+    /// Starts from a `root` and `inputs` fetched earlier (the same method run).
+    pub fn with_cache(mut self, root: Option<Value>, inputs: Option<Value>) -> Self {
+        self.root = root;
+        self.inputs = inputs;
+        self
+    }
+
+    /// The `root` and `inputs` fetched so far, to reuse in a later call.
+    pub fn cache(&self) -> (Option<Value>, Option<Value>) {
+        (self.root, self.inputs)
+    }
+
     /// Remote calls made so far, by method name.
     pub fn round_trips(&self) -> &BTreeMap<String, usize> {
         &self.round_trips
@@ -222,12 +234,18 @@ pub struct RbAdapter {
     evm: Opaque<Value>,
     registry: Registry,
     round_trips: RefCell<BTreeMap<String, usize>>,
+    cache: RefCell<(Option<Opaque<Value>>, Option<Opaque<Value>>)>,
 }
 
 impl DataTypeFunctions for RbAdapter {
     fn mark(&self, marker: &Marker) {
         marker.mark(self.evm);
         self.registry.mark(marker);
+        if let Ok(cache) = self.cache.try_borrow() {
+            for v in [cache.0, cache.1].into_iter().flatten() {
+                marker.mark(v);
+            }
+        }
     }
 }
 
@@ -235,8 +253,12 @@ impl RbAdapter {
     /// Runs `f` on a [`ForeignEvm`] over this adapter's `$evm`, adding its round trips.
     pub fn with_evm<T>(&self, f: impl FnOnce(&mut ForeignEvm<'_>) -> Result<T, AeError>) -> Result<T, Error> {
         let ruby = Ruby::get().expect("Ruby thread");
-        let mut evm = ForeignEvm::new(ruby.get_inner(self.evm), &self.registry);
+        let (root, inputs) = *self.cache.borrow();
+        let mut evm = ForeignEvm::new(ruby.get_inner(self.evm), &self.registry)
+            .with_cache(root.map(|r| ruby.get_inner(r)), inputs.map(|i| ruby.get_inner(i)));
         let result = f(&mut evm);
+        let (root, inputs) = evm.cache();
+        *self.cache.borrow_mut() = (root.map(Opaque::from), inputs.map(Opaque::from));
         let mut totals = self.round_trips.borrow_mut();
         for (k, n) in evm.round_trips() {
             *totals.entry(k.clone()).or_default() += n;
@@ -264,6 +286,7 @@ fn new(ruby: &Ruby, evm: Value) -> Result<magnus::typed_data::Obj<RbAdapter>, Er
             evm: evm.into(),
             registry: Registry::default(),
             round_trips: RefCell::new(BTreeMap::new()),
+            cache: RefCell::new((None, None)),
         }))
     })
 }

@@ -14,6 +14,7 @@
 
 require "rspec/expectations"
 require "miq_automate"
+require "miq_automate/fresh_binding"
 
 module MiqAutomate
   module RSpec
@@ -37,7 +38,7 @@ module MiqAutomate
         MiqAutomate.define_exit_codes!
         source = File.read(path)
         neutralised = source.gsub(MiqAutomate::RSpec.entry_call) { |line| "# #{line.strip} (neutralised by miq_automate)" }
-        TOPLEVEL_BINDING.eval(neutralised, File.expand_path(path), 1)
+        MiqAutomate::RSpec.quietly { TOPLEVEL_BINDING.eval(neutralised, File.expand_path(path), 1) }
         true
       end
 
@@ -62,8 +63,8 @@ module MiqAutomate
       workspace.current_method = method_name || File.basename(path, ".rb")
       source = File.read(path)
       code = begin
-        # A fresh binding per run, so local variables of one method never leak into another.
-        ::Object.new.instance_eval { binding }.eval(source, File.expand_path(path), 1)
+        # A fresh top-level binding per run, so local variables of one method never leak into another.
+        quietly { MiqAutomate::FRESH_BINDING.call.eval(source, File.expand_path(path), 1) }
         MiqAutomate::MIQ_OK
       rescue SystemExit => e
         e.status
@@ -77,6 +78,15 @@ module MiqAutomate
       end
       workspace.send(:_log_line, code_level(code), "Method exited with rc=#{verbose_rc(code)}")
       code
+    end
+
+    # Method files are evaluated again and again: silence "already initialized constant".
+    def self.quietly
+      verbose = $VERBOSE
+      $VERBOSE = nil
+      yield
+    ensure
+      $VERBOSE = verbose
     end
 
     def self.verbose_rc(code)
@@ -165,7 +175,9 @@ module MiqAutomate
   end
 end
 
-RSpec.configure do |config|
-  config.include MiqAutomate::RSpec::Helpers
-  config.include MiqAutomate::RSpec::Matchers
+if RSpec.respond_to?(:configure) # rspec-core is loaded (not only rspec-expectations)
+  RSpec.configure do |config|
+    config.include MiqAutomate::RSpec::Helpers
+    config.include MiqAutomate::RSpec::Matchers
+  end
 end
