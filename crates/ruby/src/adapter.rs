@@ -27,7 +27,10 @@ impl Side for ForeignSide<'_> {
     }
 
     fn object_to_ruby(&self, _ruby: &Ruby, id: ObjectId) -> Result<Value, Error> {
-        Err(errors::error(format!("workspace object #{} does not belong to this $evm", id.0)))
+        Err(errors::error(format!(
+            "workspace object #{} does not belong to this $evm",
+            id.0
+        )))
     }
 
     fn object_from_ruby(&self, _value: Value) -> Option<ObjectId> {
@@ -76,7 +79,12 @@ impl<'a> ForeignEvm<'a> {
         &self.round_trips
     }
 
-    fn remote<T: magnus::TryConvert>(&mut self, target: Value, method: &str, args: Vec<Value>) -> Result<T, AeError> {
+    fn remote<T: magnus::TryConvert>(
+        &mut self,
+        target: Value,
+        method: &str,
+        args: Vec<Value>,
+    ) -> Result<T, AeError> {
         *self.round_trips.entry(method.to_string()).or_default() += 1;
         target
             .funcall::<_, _, T>(method, args.as_slice())
@@ -111,7 +119,10 @@ impl<'a> ForeignEvm<'a> {
         };
         let object: Value = self.remote(self.side.evm, "object", args)?;
         if object.is_nil() {
-            return Err(AeError::ObjectNotFound(format!("Object Not Found for path=[{}]", path.unwrap_or(""))));
+            return Err(AeError::ObjectNotFound(format!(
+                "Object Not Found for path=[{}]",
+                path.unwrap_or("")
+            )));
         }
         Ok(object)
     }
@@ -131,7 +142,8 @@ impl Evm for ForeignEvm<'_> {
     fn root_set(&mut self, key: &str, value: Core) -> Result<(), AeError> {
         let root = self.root_object()?;
         let v = self.to_ruby(&value)?;
-        self.remote::<Value>(root, "[]=", vec![self.key(key), v]).map(|_| ())
+        self.remote::<Value>(root, "[]=", vec![self.key(key), v])
+            .map(|_| ())
     }
 
     fn object_get(&mut self, path: Option<&str>, key: &str) -> Result<Core, AeError> {
@@ -143,7 +155,8 @@ impl Evm for ForeignEvm<'_> {
     fn object_set(&mut self, path: Option<&str>, key: &str, value: Core) -> Result<(), AeError> {
         let object = self.object(path)?;
         let v = self.to_ruby(&value)?;
-        self.remote::<Value>(object, "[]=", vec![self.key(key), v]).map(|_| ())
+        self.remote::<Value>(object, "[]=", vec![self.key(key), v])
+            .map(|_| ())
     }
 
     fn input(&mut self, name: &str) -> Result<Core, AeError> {
@@ -156,7 +169,9 @@ impl Evm for ForeignEvm<'_> {
             }
         };
         // `inputs` arrives as a plain Hash (DRb copies it): indexing it is local.
-        let v: Value = inputs.funcall("[]", (name,)).map_err(|e| errors::from_ruby(&e))?;
+        let v: Value = inputs
+            .funcall("[]", (name,))
+            .map_err(|e| errors::from_ruby(&e))?;
         self.to_core(v)
     }
 
@@ -172,7 +187,8 @@ impl Evm for ForeignEvm<'_> {
 
     fn set_state_var(&mut self, key: &Core, value: Core) -> Result<(), AeError> {
         let args = vec![self.to_ruby(key)?, self.to_ruby(&value)?];
-        self.remote::<Value>(self.side.evm, "set_state_var", args).map(|_| ())
+        self.remote::<Value>(self.side.evm, "set_state_var", args)
+            .map(|_| ())
     }
 
     fn get_state_var(&mut self, key: &Core) -> Result<Core, AeError> {
@@ -216,16 +232,23 @@ impl Evm for ForeignEvm<'_> {
         if v.is_nil() {
             return Ok(None);
         }
-        convert::text(v).map(Some).map_err(|e| errors::from_ruby(&e))
+        convert::text(v)
+            .map(Some)
+            .map_err(|e| errors::from_ruby(&e))
     }
 
     fn call(&mut self, receiver: &Core, method: &str, args: &[Core]) -> Result<Core, AeError> {
         let target = self.to_ruby(receiver)?;
-        let args = args.iter().map(|a| self.to_ruby(a)).collect::<Result<Vec<_>, _>>()?;
+        let args = args
+            .iter()
+            .map(|a| self.to_ruby(a))
+            .collect::<Result<Vec<_>, _>>()?;
         let v: Value = self.remote(target, method, args)?;
         self.to_core(v)
     }
 }
+
+type Cached = Option<Opaque<Value>>;
 
 /// The native part of `MiqAutomate::EvmAdapter`: the `Evm` trait over a Ruby `$evm`.
 #[derive(TypedData)]
@@ -234,7 +257,8 @@ pub struct RbAdapter {
     evm: Opaque<Value>,
     registry: Registry,
     round_trips: RefCell<BTreeMap<String, usize>>,
-    cache: RefCell<(Option<Opaque<Value>>, Option<Opaque<Value>>)>,
+    // `$evm.root` and `$evm.inputs` of this method run, fetched once.
+    cache: RefCell<(Cached, Cached)>,
 }
 
 impl DataTypeFunctions for RbAdapter {
@@ -251,11 +275,16 @@ impl DataTypeFunctions for RbAdapter {
 
 impl RbAdapter {
     /// Runs `f` on a [`ForeignEvm`] over this adapter's `$evm`, adding its round trips.
-    pub fn with_evm<T>(&self, f: impl FnOnce(&mut ForeignEvm<'_>) -> Result<T, AeError>) -> Result<T, Error> {
+    pub fn with_evm<T>(
+        &self,
+        f: impl FnOnce(&mut ForeignEvm<'_>) -> Result<T, AeError>,
+    ) -> Result<T, Error> {
         let ruby = Ruby::get().expect("Ruby thread");
         let (root, inputs) = *self.cache.borrow();
-        let mut evm = ForeignEvm::new(ruby.get_inner(self.evm), &self.registry)
-            .with_cache(root.map(|r| ruby.get_inner(r)), inputs.map(|i| ruby.get_inner(i)));
+        let mut evm = ForeignEvm::new(ruby.get_inner(self.evm), &self.registry).with_cache(
+            root.map(|r| ruby.get_inner(r)),
+            inputs.map(|i| ruby.get_inner(i)),
+        );
         let result = f(&mut evm);
         let (root, inputs) = evm.cache();
         *self.cache.borrow_mut() = (root.map(Opaque::from), inputs.map(Opaque::from));
@@ -268,7 +297,10 @@ impl RbAdapter {
 
     fn side(&self) -> ForeignSide<'_> {
         let ruby = Ruby::get().expect("Ruby thread");
-        ForeignSide { registry: &self.registry, evm: ruby.get_inner(self.evm) }
+        ForeignSide {
+            registry: &self.registry,
+            evm: ruby.get_inner(self.evm),
+        }
     }
 
     fn core(&self, value: Value) -> Result<Core, Error> {
@@ -420,11 +452,16 @@ fn current(a: &RbAdapter, which: Value) -> Result<Option<String>, Error> {
 fn call(a: &RbAdapter, args: &[Value]) -> Result<Value, Error> {
     guard(|| {
         let [receiver, method, rest @ ..] = args else {
-            return Err(errors::to_ruby(AeError::ArgumentError("call(receiver, method, *args)".into())));
+            return Err(errors::to_ruby(AeError::ArgumentError(
+                "call(receiver, method, *args)".into(),
+            )));
         };
         let method = convert::text(*method)?;
         let receiver = a.core(*receiver)?;
-        let rest = rest.iter().map(|v| a.core(*v)).collect::<Result<Vec<_>, _>>()?;
+        let rest = rest
+            .iter()
+            .map(|v| a.core(*v))
+            .collect::<Result<Vec<_>, _>>()?;
         let v = a.with_evm(|e| e.call(&receiver, &method, &rest))?;
         a.ruby(&v)
     })

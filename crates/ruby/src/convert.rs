@@ -30,7 +30,7 @@ struct Entries {
 impl Registry {
     /// The id of `value`, adding it on first sight.
     pub fn add(&self, value: Value) -> u64 {
-        let address = value.as_raw() as u64;
+        let address = value.as_raw();
         let mut entries = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(id) = entries.by_address.get(&address) {
             return *id;
@@ -159,9 +159,14 @@ pub fn to_ruby(ruby: &Ruby, side: &dyn Side, value: &Core) -> Result<Value, Erro
         Core::String(s) => ruby.str_new(s).as_value(),
         Core::Symbol(s) => ruby.to_symbol(s).as_value(),
         Core::Time(t) => {
-            let at: Value = ruby
-                .class_time()
-                .funcall("at", (t.timestamp(), t.timestamp_subsec_nanos(), ruby.to_symbol("nsec")))?;
+            let at: Value = ruby.class_time().funcall(
+                "at",
+                (
+                    t.timestamp(),
+                    t.timestamp_subsec_nanos(),
+                    ruby.to_symbol("nsec"),
+                ),
+            )?;
             let offset = t.offset().local_minus_utc();
             if offset == 0 {
                 at.funcall("utc", ())?

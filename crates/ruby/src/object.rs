@@ -1,8 +1,8 @@
 //! `MiqAutomate::Object`: a workspace object as methods see it (`$evm.root`, `$evm.object`).
 
 use magnus::{
-    gc::Marker, prelude::*, typed_data::Obj, value::Opaque, DataTypeFunctions, Error, RArray,
-    Ruby, TypedData, Value,
+    gc::Marker, prelude::*, typed_data::Obj, value::Opaque, DataTypeFunctions, Error, RArray, Ruby,
+    TypedData, Value,
 };
 use miq_automate_core::value::ObjectId;
 use miq_automate_core::{AeObject, Value as Core};
@@ -55,11 +55,34 @@ impl RbObject {
 
 use magnus::rb_sys::AsRawValue;
 
+/// `obj[key]`: the hot path of every method (`$evm.root['x']`), so no copy of the key or
+/// the value is made when none is needed.
 fn get(rb_self: &RbObject, key: Value) -> Result<Value, Error> {
     guard(|| {
-        let key = convert::text(key)?;
-        let value = rb_self.read(|o| o.read(&key))?;
-        WsSide(rb_self.workspace()).ruby(&value)
+        let ws = rb_self.workspace();
+        let core = ws.core()?;
+        let object = core.obj(rb_self.id);
+        let found = match magnus::RString::from_value(key) {
+            // SAFETY: the borrowed text is used only for the lookup, before any Ruby allocation.
+            Some(s) => match unsafe { s.as_str() } {
+                Ok(k) if k.is_ascii() => {
+                    if k.bytes().any(|b| b.is_ascii_uppercase()) {
+                        object.attributes().get(&k.to_ascii_lowercase())
+                    } else {
+                        object.attributes().get(k)
+                    }
+                }
+                _ => object.get(&convert::text(key)?),
+            },
+            None => object.get(&convert::text(key)?),
+        };
+        match found {
+            Some(Core::Password(_)) => Ok(Ruby::get_with(key)
+                .str_new(miq_automate_core::password::MASK)
+                .as_value()),
+            Some(value) => WsSide(ws).ruby(value),
+            None => Ok(Ruby::get_with(key).qnil().as_value()),
+        }
     })
 }
 
@@ -166,13 +189,16 @@ fn equals(rb_self: &RbObject, other: Value) -> bool {
 }
 
 fn hash(rb_self: &RbObject) -> u64 {
-    (rb_self.workspace().as_value().as_raw() as u64) ^ (rb_self.id.0 as u64).rotate_left(32)
+    rb_self.workspace().as_value().as_raw() ^ (rb_self.id.0 as u64).rotate_left(32)
 }
 
 fn inspect(rb_self: &RbObject) -> Result<String, Error> {
     guard(|| {
         let name = rb_self.read(|o| o.name())?;
-        Ok(format!("#<MiqAutomate::Object {}>", if name.is_empty() { "root".into() } else { name }))
+        Ok(format!(
+            "#<MiqAutomate::Object {}>",
+            if name.is_empty() { "root".into() } else { name }
+        ))
     })
 }
 

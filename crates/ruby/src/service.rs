@@ -100,7 +100,10 @@ fn current(ruby: &Ruby, rb_self: &RbService) -> Result<Value, Error> {
     })
 }
 
-fn current_name(rb_self: &RbService, which: miq_automate_core::CurrentName) -> Result<Option<String>, Error> {
+fn current_name(
+    rb_self: &RbService,
+    which: miq_automate_core::CurrentName,
+) -> Result<Option<String>, Error> {
     guard(|| {
         let ws = rb_self.workspace();
         let mut core = ws.core_mut()?;
@@ -144,7 +147,10 @@ fn log(ruby: &Ruby, rb_self: &RbService, level: Value, message: Value) -> Result
         let Some(message) = magnus::RString::from_value(message) else {
             return Err(Error::new(
                 ruby.exception_no_method_error(),
-                format!("undefined method `gsub' for {} (log messages must be Strings)", message.class()),
+                format!(
+                    "undefined method `gsub' for {} (log messages must be Strings)",
+                    message.class()
+                ),
             ));
         };
         let message = message.to_string()?;
@@ -164,12 +170,18 @@ fn instantiate(ruby: &Ruby, rb_self: &RbService, uri: Value) -> Result<Value, Er
             Err(e) => return failed(ruby, ws, e),
         };
         let blocks = ws.handlers_for(ruby, &path)?;
-        let method = ws.core()?.obj(id).instance_name.as_deref().map(str::to_lowercase);
+        let method = ws
+            .core()?
+            .obj(id)
+            .instance_name
+            .as_deref()
+            .map(str::to_lowercase);
         ws.core_mut()?.push_current(id, method.as_deref());
         let evm: Value = ws.funcall("evm", ())?;
         let mut outcome = Ok(());
         for block in blocks {
-            let proc = Proc::from_value(block).ok_or_else(|| errors::error("on_instantiate needs a block"))?;
+            let proc = Proc::from_value(block)
+                .ok_or_else(|| errors::error("on_instantiate needs a block"))?;
             let result = proc.call::<_, Value>((evm, uri.as_str()));
             if let Err(e) = method_outcome(ruby, ws, result.map(|_| ())) {
                 outcome = Err(e);
@@ -186,26 +198,36 @@ fn instantiate(ruby: &Ruby, rb_self: &RbService, uri: Value) -> Result<Value, Er
 }
 
 fn failed(ruby: &Ruby, ws: Obj<RbWorkspace>, e: AeError) -> Result<Value, Error> {
-    ws.core_mut()?.log_line(LogLevel::Error, format!("instantiate failed : {e}"));
+    ws.core_mut()?
+        .log_line(LogLevel::Error, format!("instantiate failed : {e}"));
     Ok(ruby.qnil().as_value())
 }
 
 /// What the engine makes of a simulated method's end: a normal end or `exit` with a status,
 /// or an uncaught exception (logged like the engine's postscript, an unknown rc).
-fn method_outcome(ruby: &Ruby, ws: Obj<RbWorkspace>, result: Result<(), Error>) -> Result<(), AeError> {
+fn method_outcome(
+    ruby: &Ruby,
+    ws: Obj<RbWorkspace>,
+    result: Result<(), Error>,
+) -> Result<(), AeError> {
     let status = match result {
         Ok(()) => Some(0),
         Err(err) => {
             let exception = err.value();
             match exception {
-                Some(e) if e.is_kind_of(ruby.exception_system_exit()) => e.funcall::<_, _, i32>("status", ()).ok(),
+                Some(e) if e.is_kind_of(ruby.exception_system_exit()) => {
+                    e.funcall::<_, _, i32>("status", ()).ok()
+                }
                 _ => match errors::from_ruby(&err) {
-                    stop @ (AeError::StopInstantiation(_) | AeError::AbortInstantiation(_) | AeError::UnknownMethodRc(_)) => {
-                        return Err(stop)
-                    }
+                    stop @ (AeError::StopInstantiation(_)
+                    | AeError::AbortInstantiation(_)
+                    | AeError::UnknownMethodRc(_)) => return Err(stop),
                     other => {
                         if let Ok(mut core) = ws.core_mut() {
-                            core.log(LogLevel::Error, "The following error occurred during method evaluation:");
+                            core.log(
+                                LogLevel::Error,
+                                "The following error occurred during method evaluation:",
+                            );
                             core.log(LogLevel::Error, &format!("  {other}"));
                         }
                         Some(1)
@@ -290,7 +312,11 @@ fn get_service_var(rb_self: &RbService, name: Value) -> Result<Value, Error> {
 fn service_var_exists(rb_self: &RbService, name: Value) -> Result<bool, Error> {
     guard(|| {
         let name = convert::text(name)?;
-        rb_self.workspace().core_mut()?.service_var_exists(&name).rb()
+        rb_self
+            .workspace()
+            .core_mut()?
+            .service_var_exists(&name)
+            .rb()
     })
 }
 
@@ -332,11 +358,16 @@ fn execute(rb_self: &RbService, args: &[Value]) -> Result<Value, Error> {
     guard(|| {
         let ws = rb_self.workspace();
         let Some((name, rest)) = args.split_first() else {
-            return Err(errors::to_ruby(AeError::ArgumentError("execute needs a method name".into())));
+            return Err(errors::to_ruby(AeError::ArgumentError(
+                "execute needs a method name".into(),
+            )));
         };
         let name = convert::text(*name)?;
         let side = WsSide(ws);
-        let rest = rest.iter().map(|v| side.core(*v)).collect::<Result<Vec<_>, _>>()?;
+        let rest = rest
+            .iter()
+            .map(|v| side.core(*v))
+            .collect::<Result<Vec<_>, _>>()?;
         let result = ws.core_mut()?.execute(&name, rest).rb()?;
         side.ruby(&result)
     })
@@ -353,14 +384,21 @@ fn hash_to_query_fn(rb_self: &RbService, hash: Value) -> Result<Option<String>, 
         }
         let side = WsSide(rb_self.workspace());
         let Core::Hash(pairs) = side.core(hash)? else {
-            return Err(errors::to_ruby(AeError::ArgumentError("hash_to_query needs a Hash".into())));
+            return Err(errors::to_ruby(AeError::ArgumentError(
+                "hash_to_query needs a Hash".into(),
+            )));
         };
-        let pairs: Vec<(String, Core)> = pairs.into_iter().map(|(k, v)| (k.to_ruby_s(), v)).collect();
+        let pairs: Vec<(String, Core)> =
+            pairs.into_iter().map(|(k, v)| (k.to_ruby_s(), v)).collect();
         Ok(hash_to_query(&pairs))
     })
 }
 
-fn query_to_hash_fn(ruby: &Ruby, _rb_self: &RbService, query: Option<String>) -> Result<RHash, Error> {
+fn query_to_hash_fn(
+    ruby: &Ruby,
+    _rb_self: &RbService,
+    query: Option<String>,
+) -> Result<RHash, Error> {
     guard(|| {
         let hash = query_to_hash(query.as_deref().unwrap_or("")).rb()?;
         let out = ruby.hash_new();
@@ -403,7 +441,10 @@ pub fn define(ruby: &Ruby, module: magnus::RModule) -> Result<(), Error> {
     class.define_method("service_var_exists?", method!(service_var_exists, 1))?;
     class.define_method("delete_service_var", method!(delete_service_var, 1))?;
     class.define_method("create_notification", method!(create_notification, -1))?;
-    class.define_method("create_notification!", method!(create_notification_strict, -1))?;
+    class.define_method(
+        "create_notification!",
+        method!(create_notification_strict, -1),
+    )?;
     class.define_method("execute", method!(execute, -1))?;
     class.define_method("field_timeout", method!(field_timeout, 0))?;
     class.define_method("hash_to_query", method!(hash_to_query_fn, 1))?;

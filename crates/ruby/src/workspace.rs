@@ -92,7 +92,8 @@ impl Side for WsSide {
     }
 
     fn service_model_to_ruby(&self, _ruby: &Ruby, model: &ServiceModelRef) -> Result<Value, Error> {
-        self.0.funcall("service_model_for", (model.model.as_str(), model.id))
+        self.0
+            .funcall("service_model_for", (model.model.as_str(), model.id))
     }
 }
 
@@ -120,7 +121,13 @@ fn allocate(ruby: &Ruby) -> Result<Obj<RbWorkspace>, Error> {
     })
 }
 
-fn setup(rb_self: Obj<RbWorkspace>, root: RHash, inputs: RHash, state_vars: RHash, method: Option<String>) -> Result<(), Error> {
+fn setup(
+    rb_self: Obj<RbWorkspace>,
+    root: RHash,
+    inputs: RHash,
+    state_vars: RHash,
+    method: Option<String>,
+) -> Result<(), Error> {
     guard(|| {
         let side = WsSide(rb_self);
         let root = side.core(root.as_value())?;
@@ -157,7 +164,10 @@ fn logs(ruby: &Ruby, rb_self: Obj<RbWorkspace>) -> Result<RArray, Error> {
             .collect();
         let out = ruby.ary_new_capa(records.len());
         for (level, message) in records {
-            out.push(ruby.ary_new_from_values(&[ruby.to_symbol(level).as_value(), ruby.str_new(&message).as_value()]))?;
+            out.push(ruby.ary_new_from_values(&[
+                ruby.to_symbol(level).as_value(),
+                ruby.str_new(&message).as_value(),
+            ]))?;
         }
         Ok(out)
     })
