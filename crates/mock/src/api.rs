@@ -10,7 +10,7 @@ use wiremock::{Request, Respond, ResponseTemplate};
 
 use crate::auth::{Identity, Tokens};
 use crate::collections::{Collection, Render, ALL};
-use crate::faults::{FaultState, Failure};
+use crate::faults::{Failure, FaultState};
 use crate::journal::{Journal, JournalEntry};
 use crate::query::Query;
 use crate::reply::{proxy_html, retry_later, ApiError, Reply};
@@ -82,14 +82,14 @@ impl Shared {
             }
         };
         tracing::debug!(%method, %path, status = outcome.reply.status, "mock request");
-        let body = if req.body.is_empty() {
-            None
-        } else {
-            Some(
-                serde_json::from_slice(&req.body)
-                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&req.body).into_owned())),
-            )
-        };
+        let body =
+            if req.body.is_empty() {
+                None
+            } else {
+                Some(serde_json::from_slice(&req.body).unwrap_or_else(|_| {
+                    Value::String(String::from_utf8_lossy(&req.body).into_owned())
+                }))
+            };
         self.journal.push(JournalEntry {
             seq: 0,
             at: miq_automate_vmdb::model::iso8601(&now),
@@ -185,7 +185,11 @@ impl Shared {
                 })))
             }
             ("DELETE", ["auth"]) => {
-                if let Some(t) = req.headers.get("x-auth-token").and_then(|v| v.to_str().ok()) {
+                if let Some(t) = req
+                    .headers
+                    .get("x-auth-token")
+                    .and_then(|v| v.to_str().ok())
+                {
                     self.tokens.revoke(t);
                 }
                 Ok(Reply::empty(204))
@@ -195,28 +199,44 @@ impl Shared {
                 let q = Query::parse(&req.url)?;
                 let records = coll.records(&self.vmdb);
                 let total = records.len();
-                Ok(Reply::ok(r.collection(coll, coll.name(), coll.name(), records, total, &q)?))
+                Ok(Reply::ok(r.collection(
+                    coll,
+                    coll.name(),
+                    coll.name(),
+                    records,
+                    total,
+                    &q,
+                )?))
             }
             ("GET", [c, id]) => {
                 let coll = Collection::from_name(c).ok_or_else(no_route)?;
                 let id = parse_id(coll, id)?;
                 let q = Query::parse(&req.url)?;
                 let rec = coll.record(&self.vmdb, id)?;
-                Ok(Reply::ok(r.resource(coll, coll.name(), &rec, q.attributes.as_deref())?))
+                Ok(Reply::ok(r.resource(
+                    coll,
+                    coll.name(),
+                    &rec,
+                    q.attributes.as_deref(),
+                )?))
             }
             ("GET", [c, id, sub]) => {
                 let coll = Collection::from_name(c).ok_or_else(no_route)?;
                 let id = parse_id(coll, id)?;
                 let q = Query::parse(&req.url)?;
-                let (subcoll, records) = self.subcollection(coll, id, sub).ok_or_else(no_route)??;
+                let (subcoll, records) =
+                    self.subcollection(coll, id, sub).ok_or_else(no_route)??;
                 let total = subcoll.records(&self.vmdb).len();
                 let reftype = format!("{}/{id}/{sub}", coll.name());
-                Ok(Reply::ok(r.collection(subcoll, sub, &reftype, records, total, &q)?))
+                Ok(Reply::ok(
+                    r.collection(subcoll, sub, &reftype, records, total, &q)?,
+                ))
             }
             ("GET", [c, id, sub, sid]) => {
                 let coll = Collection::from_name(c).ok_or_else(no_route)?;
                 let id = parse_id(coll, id)?;
-                let (subcoll, records) = self.subcollection(coll, id, sub).ok_or_else(no_route)??;
+                let (subcoll, records) =
+                    self.subcollection(coll, id, sub).ok_or_else(no_route)??;
                 let sid_parsed = parse_id(subcoll, sid)?;
                 let q = Query::parse(&req.url)?;
                 let rec = records
@@ -229,7 +249,12 @@ impl Shared {
                         ))
                     })?;
                 let reftype = format!("{}/{id}/{sub}", coll.name());
-                Ok(Reply::ok(r.resource(subcoll, &reftype, &rec, q.attributes.as_deref())?))
+                Ok(Reply::ok(r.resource(
+                    subcoll,
+                    &reftype,
+                    &rec,
+                    q.attributes.as_deref(),
+                )?))
             }
             ("POST", [c]) => {
                 let coll = Collection::from_name(c).ok_or_else(no_route)?;
@@ -242,7 +267,10 @@ impl Shared {
                 let action = action_name(&body, coll)?;
                 self.check_role(who, &action)?;
                 let id = parse_id(coll, id)?;
-                let data = body.get("resource").cloned().unwrap_or_else(|| body.clone());
+                let data = body
+                    .get("resource")
+                    .cloned()
+                    .unwrap_or_else(|| body.clone());
                 let reply = self.resource_action(coll, &action, id, &data, who, r)?;
                 // A failed single action is HTTP 400 with the action result.
                 if reply.get("success") == Some(&Value::Bool(false)) {
@@ -268,13 +296,18 @@ impl Shared {
                     .map(|v| (Collection::Vms, v.iter().map(|v| v.columns()).collect()))
                     .map_err(ApiError::from),
             ),
-            (Collection::Requests | Collection::ServiceRequests, "request_tasks") => Some(
-                coll.record(db, id).and_then(|_| {
+            (Collection::Requests | Collection::ServiceRequests, "request_tasks") => {
+                Some(coll.record(db, id).and_then(|_| {
                     db.request_tasks(id)
-                        .map(|t| (Collection::RequestTasks, t.iter().map(|t| t.columns()).collect()))
+                        .map(|t| {
+                            (
+                                Collection::RequestTasks,
+                                t.iter().map(|t| t.columns()).collect(),
+                            )
+                        })
                         .map_err(ApiError::from)
-                }),
-            ),
+                }))
+            }
             _ => None,
         }
     }
@@ -330,7 +363,10 @@ impl Shared {
                 }
                 let request = db.request_retire_service(id, userid)?;
                 let mut m = request.columns();
-                m.insert("href".into(), json!(r.href("requests", &request.id.to_string())));
+                m.insert(
+                    "href".into(),
+                    json!(r.href("requests", &request.id.to_string())),
+                );
                 Ok(Value::Object(m))
             }
             (Collection::Services, "retire") => {
@@ -397,7 +433,9 @@ impl Shared {
                 // VMs: per-item results; failures become {"success": false, …}.
                 _ => match self.resource_action(coll, &action, id, res, who, r) {
                     Ok(v) => results.push(v),
-                    Err(e) if e.status == 400 && e.message.starts_with("Unsupported") => return Err(e),
+                    Err(e) if e.status == 400 && e.message.starts_with("Unsupported") => {
+                        return Err(e)
+                    }
                     Err(e) => results.push(json!({
                         "success": false,
                         "message": e.message,
@@ -518,7 +556,10 @@ fn action_name(body: &Value, coll: Collection) -> Result<String, ApiError> {
 /// The id of a bulk item: `{"href": ".../api/vms/5"}` or `{"id": "5"}`.
 fn resource_id(coll: Collection, res: &Value) -> Result<Id, ApiError> {
     if let Some(id) = res.get("id") {
-        let raw = id.as_str().map(str::to_owned).unwrap_or_else(|| id.to_string());
+        let raw = id
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| id.to_string());
         return parse_id(coll, &raw);
     }
     if let Some(href) = res.get("href").and_then(Value::as_str) {
@@ -527,7 +568,10 @@ fn resource_id(coll: Collection, res: &Value) -> Result<Id, ApiError> {
             let raw = href[pos + marker.len()..].trim_end_matches('/');
             return parse_id(coll, raw);
         }
-        return Err(ApiError::bad_request(format!("Invalid {} href {href} specified", coll.name())));
+        return Err(ApiError::bad_request(format!(
+            "Invalid {} href {href} specified",
+            coll.name()
+        )));
     }
     Err(ApiError::bad_request(format!(
         "Must specify an id or href for each {} resource",

@@ -87,7 +87,9 @@ impl Tokens {
                 ));
             }
             // ManageIQ echoes the token in this message; clients must redact it.
-            let invalid = || ApiError::unauthorized(format!("Invalid Authentication Token {token} specified"));
+            let invalid = || {
+                ApiError::unauthorized(format!("Invalid Authentication Token {token} specified"))
+            };
             let userid = {
                 let mut tokens = self.tokens.lock();
                 let info = tokens.get_mut(token).ok_or_else(invalid)?;

@@ -256,9 +256,8 @@ impl Collection {
     /// One record's columns. Reading a request or task by id counts as a poll and may
     /// advance its retirement.
     pub fn record(self, vmdb: &Vmdb, id: Id) -> Result<Map<String, Value>, ApiError> {
-        let not_found = || {
-            ApiError::record_not_found(format!("Couldn't find {} with 'id'={id}", self.klass()))
-        };
+        let not_found =
+            || ApiError::record_not_found(format!("Couldn't find {} with 'id'={id}", self.klass()));
         Ok(match self {
             Collection::Services => service_columns(vmdb, &vmdb.service(id)?),
             Collection::Vms => vmdb.vm(id)?.columns(),
@@ -366,7 +365,10 @@ impl Render<'_> {
         }
         for a in &physical {
             if *a != "actions" {
-                out.insert((*a).to_owned(), record.get(*a).cloned().unwrap_or(Value::Null));
+                out.insert(
+                    (*a).to_owned(),
+                    record.get(*a).cloned().unwrap_or(Value::Null),
+                );
             }
         }
         if physical.is_empty() || physical.contains(&"actions") {
@@ -380,7 +382,10 @@ impl Render<'_> {
 
     fn service_value(&self, s: &miq_automate_vmdb::model::Service) -> Value {
         let mut m = service_columns(self.vmdb, s);
-        m.insert("href".into(), json!(self.href("services", &s.id.to_string())));
+        m.insert(
+            "href".into(),
+            json!(self.href("services", &s.id.to_string())),
+        );
         Value::Object(m)
     }
 
@@ -568,7 +573,9 @@ fn sort_rows(
                 .sort_order
                 .get(i)
                 .or(query.sort_order.last())
-                .is_some_and(|o| o.eq_ignore_ascii_case("desc") || o.eq_ignore_ascii_case("descending"));
+                .is_some_and(|o| {
+                    o.eq_ignore_ascii_case("desc") || o.eq_ignore_ascii_case("descending")
+                });
             (a.clone(), desc)
         })
         .collect();
@@ -624,10 +631,7 @@ fn links(url: &str, offset: usize, limit: usize, count: usize) -> Value {
         m.insert("next".into(), json!(fmt(offset + limit)));
     }
     if offset > 0 {
-        m.insert(
-            "previous".into(),
-            json!(fmt(offset.saturating_sub(limit))),
-        );
+        m.insert("previous".into(), json!(fmt(offset.saturating_sub(limit))));
     }
     m.insert("first".into(), json!(fmt(0)));
     m.insert("last".into(), json!(fmt(count - count % limit)));

@@ -68,7 +68,11 @@ impl FaultState {
         };
         let mut w = self.window.lock();
         let window = match w.as_mut() {
-            Some(win) if (now - win.start).num_milliseconds() < (rl.window_seconds * 1000) as i64 => win,
+            Some(win)
+                if (now - win.start).num_milliseconds() < (rl.window_seconds * 1000) as i64 =>
+            {
+                win
+            }
             _ => w.insert(Window {
                 start: now,
                 count: 0,

@@ -181,9 +181,9 @@ impl Condition {
                 Op::Ne => !actual.is_null(),
                 _ => false,
             },
-            Operand::List(items) => items
-                .iter()
-                .any(|i| compare(actual, &Operand::Bare(i.trim().to_owned())) == Some(Ordering::Equal)),
+            Operand::List(items) => items.iter().any(|i| {
+                compare(actual, &Operand::Bare(i.trim().to_owned())) == Some(Ordering::Equal)
+            }),
             Operand::Pattern(p) => {
                 let m = match text_of(actual) {
                     Some(t) => wildcard_match(p, &t),

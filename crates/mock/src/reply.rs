@@ -146,7 +146,9 @@ impl ApiError {
 impl From<miq_automate_vmdb::VmdbError> for ApiError {
     fn from(e: miq_automate_vmdb::VmdbError) -> Self {
         match e {
-            miq_automate_vmdb::VmdbError::NotFound { .. } => ApiError::record_not_found(e.to_string()),
+            miq_automate_vmdb::VmdbError::NotFound { .. } => {
+                ApiError::record_not_found(e.to_string())
+            }
             other => ApiError::bad_request(other.to_string()),
         }
     }

@@ -22,7 +22,9 @@ pub struct MockServer {
 
 impl std::fmt::Debug for MockServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MockServer").field("url", &self.url()).finish()
+        f.debug_struct("MockServer")
+            .field("url", &self.url())
+            .finish()
     }
 }
 
@@ -42,7 +44,8 @@ impl MockServer {
     /// with a [`miq_automate_vmdb::ManualClock`]) on `port` (0: any free port).
     pub async fn start_with(vmdb: Arc<Vmdb>, port: u16) -> Result<MockServer, MockError> {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let listener = TcpListener::bind(addr).map_err(|source| MockError::Bind { addr, source })?;
+        let listener =
+            TcpListener::bind(addr).map_err(|source| MockError::Bind { addr, source })?;
         let shared = Arc::new(Shared {
             faults: FaultState::new(vmdb.faults()),
             vmdb,

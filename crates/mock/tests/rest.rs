@@ -56,7 +56,12 @@ impl Api {
         (s, r.json().await.unwrap_or(Value::Null))
     }
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self.req(Method::POST, path).json(&body).send().await.unwrap();
+        let r = self
+            .req(Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let s = r.status();
         (s, r.json().await.unwrap_or(Value::Null))
     }
@@ -132,7 +137,10 @@ async fn authentication_basic_token_group_expiry_and_logout() {
     assert_eq!(auth["token_ttl"], 600);
     assert_eq!(auth["expires_on"], "2024-06-01T12:10:00Z");
     let with_token = |p: &str| http.get(url(p)).header("X-Auth-Token", &token);
-    assert_eq!(with_token("/api/services").send().await.unwrap().status(), 200);
+    assert_eq!(
+        with_token("/api/services").send().await.unwrap().status(),
+        200
+    );
 
     // Sliding expiry: used at +9 min, still valid at +18 min, expired 10 min after last use.
     c.advance(Duration::minutes(9));
@@ -143,7 +151,12 @@ async fn authentication_basic_token_group_expiry_and_logout() {
     let r = with_token("/api").send().await.unwrap();
     assert_eq!(r.status(), 401);
     let body: Value = r.json().await.unwrap();
-    assert_error(&body, "unauthorized", "Api::BaseController::AuthenticationError", "Invalid Authentication Token");
+    assert_error(
+        &body,
+        "unauthorized",
+        "Api::BaseController::AuthenticationError",
+        "Invalid Authentication Token",
+    );
 
     // Groups.
     let r = http
@@ -154,7 +167,10 @@ async fn authentication_basic_token_group_expiry_and_logout() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap()["identity"]["group"], "EvmGroup-auditor");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["identity"]["group"],
+        "EvmGroup-auditor"
+    );
     let r = http
         .get(url("/api"))
         .basic_auth("admin", Some("smartvm"))
@@ -173,9 +189,19 @@ async fn authentication_basic_token_group_expiry_and_logout() {
     // Logout invalidates the token.
     let (_, auth) = api.get("/api/auth").await;
     let t2 = auth["auth_token"].as_str().unwrap().to_owned();
-    let r = http.delete(url("/api/auth")).header("X-Auth-Token", &t2).send().await.unwrap();
+    let r = http
+        .delete(url("/api/auth"))
+        .header("X-Auth-Token", &t2)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
-    let r = http.get(url("/api")).header("X-Auth-Token", &t2).send().await.unwrap();
+    let r = http
+        .get(url("/api"))
+        .header("X-Auth-Token", &t2)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
 }
 
@@ -191,8 +217,15 @@ async fn services_collection_hrefs_counts_pages_links() {
     assert_eq!(body["subcount"], 7);
     assert_eq!(body["pages"], 1);
     let first = &body["resources"][0];
-    assert_eq!(first, &json!({"href": format!("{}/api/services/1000", server.url())}));
-    assert!(body["actions"].as_array().unwrap().iter().any(|a| a["name"] == "request_retire"));
+    assert_eq!(
+        first,
+        &json!({"href": format!("{}/api/services/1000", server.url())})
+    );
+    assert!(body["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["name"] == "request_retire"));
     // An href can be followed.
     let (s, svc) = api.get(first["href"].as_str().unwrap()).await;
     assert_eq!(s, 200);
@@ -202,8 +235,16 @@ async fn services_collection_hrefs_counts_pages_links() {
     let (_, page) = api.get("/api/services?offset=2&limit=2&sort_by=id").await;
     assert_eq!(page["subcount"], 2);
     assert_eq!(page["pages"], 4);
-    let ids: Vec<&str> = page["resources"].as_array().unwrap().iter().map(|r| r["href"].as_str().unwrap()).collect();
-    assert!(ids[0].ends_with("/services/1002") && ids[1].ends_with("/services/1003"), "{ids:?}");
+    let ids: Vec<&str> = page["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["href"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids[0].ends_with("/services/1002") && ids[1].ends_with("/services/1003"),
+        "{ids:?}"
+    );
     let links = &page["links"];
     assert!(links["self"].as_str().unwrap().contains("offset=2"));
     assert!(links["next"].as_str().unwrap().contains("offset=4"));
@@ -211,8 +252,15 @@ async fn services_collection_hrefs_counts_pages_links() {
     assert!(links["last"].as_str().unwrap().contains("offset=6"));
 
     // Sorting.
-    let (_, sorted) = api.get("/api/services?expand=resources&sort_by=name&sort_order=desc").await;
-    let names: Vec<&str> = sorted["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    let (_, sorted) = api
+        .get("/api/services?expand=resources&sort_by=name&sort_order=desc")
+        .await;
+    let names: Vec<&str> = sorted["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
     let mut want = names.clone();
     want.sort();
     want.reverse();
@@ -221,7 +269,12 @@ async fn services_collection_hrefs_counts_pages_links() {
     // Bad paging / sorting parameters.
     let (s, e) = api.get("/api/services?limit=abc").await;
     assert_eq!(s, 400);
-    assert_error(&e, "bad_request", "Api::BadRequestError", "Non numeric parameter: limit");
+    assert_error(
+        &e,
+        "bad_request",
+        "Api::BadRequestError",
+        "Non numeric parameter: limit",
+    );
     let (s, _) = api.get("/api/services?sort_by=nope").await;
     assert_eq!(s, 400);
 }
@@ -232,7 +285,12 @@ async fn filters_as_manageiq_documents_them() {
     let server = start(scenario("failed_bundle.json"), &c).await;
     let api = Api::new(&server);
     let ids = |body: &Value| -> Vec<String> {
-        body["resources"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
+        body["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
     };
     let q = |f: &str| format!("/api/services?expand=resources&filter[]={}", urlencode(f));
     let (s, top) = api.get(&q("ancestry=null")).await;
@@ -248,22 +306,42 @@ async fn filters_as_manageiq_documents_them() {
     assert_eq!(ids(&t), vec!["1002"]);
     let (_, t) = api.get(&q("id>1003")).await;
     assert_eq!(ids(&t), vec!["1004", "1005", "1100"]);
-    let (_, t) = api.get(&q("lifecycle_state=[error_in_provisioning,nothing]")).await;
+    let (_, t) = api
+        .get(&q("lifecycle_state=[error_in_provisioning,nothing]"))
+        .await;
     assert_eq!(ids(&t), vec!["1000", "1004"]);
     let (_, t) = api
-        .get(&format!("{}&filter[]={}", q("id=1001"), urlencode("or id=1005")))
+        .get(&format!(
+            "{}&filter[]={}",
+            q("id=1001"),
+            urlencode("or id=1005")
+        ))
         .await;
     assert_eq!(ids(&t), vec!["1001", "1005"]);
     let (_, t) = api
-        .get(&format!("{}&filter[]={}", q("ancestry!=NULL"), urlencode("retirement_state=nil")))
+        .get(&format!(
+            "{}&filter[]={}",
+            q("ancestry!=NULL"),
+            urlencode("retirement_state=nil")
+        ))
         .await;
     assert_eq!(ids(&t), vec!["1001", "1004", "1005"]);
     let (s, e) = api.get(&q("colour='red'")).await;
     assert_eq!(s, 400);
-    assert_error(&e, "bad_request", "Api::BadRequestError", "attribute colour does not exist");
+    assert_error(
+        &e,
+        "bad_request",
+        "Api::BadRequestError",
+        "attribute colour does not exist",
+    );
     let (s, e) = api.get(&q("name ~ 'x'")).await;
     assert_eq!(s, 400);
-    assert_error(&e, "bad_request", "Api::BadRequestError", "Unknown operator");
+    assert_error(
+        &e,
+        "bad_request",
+        "Api::BadRequestError",
+        "Unknown operator",
+    );
 }
 
 fn urlencode(s: &str) -> String {
@@ -277,13 +355,25 @@ async fn service_resource_columns_actions_and_virtual_attributes() {
     let api = Api::new(&server);
     let (s, svc) = api.get("/api/services/1001").await;
     assert_eq!(s, 200);
-    for col in ["id", "name", "lifecycle_state", "retired", "retirement_state", "retires_on", "ancestry", "href"] {
+    for col in [
+        "id",
+        "name",
+        "lifecycle_state",
+        "retired",
+        "retirement_state",
+        "retires_on",
+        "ancestry",
+        "href",
+    ] {
         assert!(svc.get(col).is_some(), "missing {col}: {svc}");
     }
     assert_eq!(svc["ancestry"], "1000");
     assert_eq!(svc["href"], format!("{}/api/services/1001", server.url()));
     let actions = svc["actions"].as_array().unwrap();
-    let retire = actions.iter().find(|a| a["name"] == "request_retire").unwrap();
+    let retire = actions
+        .iter()
+        .find(|a| a["name"] == "request_retire")
+        .unwrap();
     assert_eq!(retire["method"], "post");
     assert_eq!(retire["href"], svc["href"]);
 
@@ -297,13 +387,24 @@ async fn service_resource_columns_actions_and_virtual_attributes() {
     assert!(b["parent_service"].is_null());
     let child = &b["direct_service_children"][3];
     assert_eq!(child["lifecycle_state"], "error_in_provisioning");
-    assert!(child["href"].as_str().unwrap().ends_with("/api/services/1004"));
+    assert!(child["href"]
+        .as_str()
+        .unwrap()
+        .ends_with("/api/services/1004"));
     let res = &b["service_resources"][0];
     assert_eq!(res["resource_type"], "Service");
-    assert!(res.get("href").is_none(), "service_resources carry no hrefs");
-    assert!(b["actions"].is_array(), "actions come with virtual-only attribute lists");
+    assert!(
+        res.get("href").is_none(),
+        "service_resources carry no hrefs"
+    );
+    assert!(
+        b["actions"].is_array(),
+        "actions come with virtual-only attribute lists"
+    );
 
-    let (_, b) = api.get("/api/services/1004?attributes=name,retired,parent_service").await;
+    let (_, b) = api
+        .get("/api/services/1004?attributes=name,retired,parent_service")
+        .await;
     assert_eq!(b["name"], "db tier");
     assert_eq!(b["parent_service"]["id"], "1000");
     assert!(b.get("lifecycle_state").is_none());
@@ -311,10 +412,20 @@ async fn service_resource_columns_actions_and_virtual_attributes() {
 
     let (s, e) = api.get("/api/services/1000?attributes=bogus").await;
     assert_eq!(s, 400);
-    assert_error(&e, "bad_request", "Api::BadRequestError", "Invalid attributes specified: bogus");
+    assert_error(
+        &e,
+        "bad_request",
+        "Api::BadRequestError",
+        "Invalid attributes specified: bogus",
+    );
     let (s, e) = api.get("/api/services/999").await;
     assert_eq!(s, 404);
-    assert_error(&e, "not_found", "ActiveRecord::RecordNotFound", "Couldn't find Service with 'id'=999");
+    assert_error(
+        &e,
+        "not_found",
+        "ActiveRecord::RecordNotFound",
+        "Couldn't find Service with 'id'=999",
+    );
     let (s, _) = api.get("/api/nothing").await;
     assert_eq!(s, 404);
 }
@@ -331,9 +442,17 @@ async fn options_describes_attributes_and_subcollections() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let b: Value = r.json().await.unwrap();
-    let attrs: Vec<&str> = b["attributes"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let attrs: Vec<&str> = b["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     assert!(attrs.contains(&"retirement_state") && attrs.contains(&"ancestry"));
-    assert!(b["virtual_attributes"].as_array().unwrap().contains(&json!("direct_service_children")));
+    assert!(b["virtual_attributes"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("direct_service_children")));
     assert_eq!(b["subcollections"], json!(["vms"]));
     assert_eq!(b["data"], json!({}));
 }
@@ -353,14 +472,22 @@ async fn subcollections_vms_and_request_tasks() {
     assert_eq!(s, 200);
     assert_eq!(vm["name"], "web-01");
 
-    let (s, tasks) = api.get("/api/service_requests/3000/request_tasks?expand=resources").await;
+    let (s, tasks) = api
+        .get("/api/service_requests/3000/request_tasks?expand=resources")
+        .await;
     assert_eq!(s, 200);
     let rows = tasks["resources"].as_array().unwrap();
     assert_eq!(rows.len(), 6);
-    let top = rows.iter().find(|t| t["miq_request_task_id"].is_null()).unwrap();
+    let top = rows
+        .iter()
+        .find(|t| t["miq_request_task_id"].is_null())
+        .unwrap();
     assert_eq!(top["destination_type"], "Service");
     assert_eq!(top["destination_id"], "1000");
-    let failed: Vec<&Value> = rows.iter().filter(|t| t["status"] == "Error" && !t["miq_request_task_id"].is_null()).collect();
+    let failed: Vec<&Value> = rows
+        .iter()
+        .filter(|t| t["status"] == "Error" && !t["miq_request_task_id"].is_null())
+        .collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["destination_id"], "1004");
     let (s, _) = api.get("/api/requests/3000/request_tasks").await;
@@ -375,7 +502,9 @@ async fn service_request_retire_creates_a_request_that_advances_as_polled() {
     let c = clock();
     let server = start(scenario("failed_bundle.json"), &c).await;
     let api = Api::new(&server);
-    let (s, req) = api.post("/api/services/1001", json!({"action": "request_retire"})).await;
+    let (s, req) = api
+        .post("/api/services/1001", json!({"action": "request_retire"}))
+        .await;
     assert_eq!(s, 200);
     assert_eq!(req["request_type"], "service_retire");
     assert_eq!(req["type"], "ServiceRetireRequest");
@@ -388,8 +517,13 @@ async fn service_request_retire_creates_a_request_that_advances_as_polled() {
     let (_, r1) = api.get(&href).await;
     assert_eq!(r1["request_state"], "active");
     let (_, r2) = api.get(&href).await;
-    assert_eq!((r2["request_state"].as_str(), r2["status"].as_str()), (Some("finished"), Some("Ok")));
-    let (_, svc) = api.get("/api/services/1001?attributes=retired,retirement_state").await;
+    assert_eq!(
+        (r2["request_state"].as_str(), r2["status"].as_str()),
+        (Some("finished"), Some("Ok"))
+    );
+    let (_, svc) = api
+        .get("/api/services/1001?attributes=retired,retirement_state")
+        .await;
     assert_eq!(svc["retired"], true);
     assert_eq!(svc["retirement_state"], "retired");
     // The same request through service_requests, and the VMDB shows the change too.
@@ -399,7 +533,9 @@ async fn service_request_retire_creates_a_request_that_advances_as_polled() {
     assert!(server.vmdb().service(Id(1001)).unwrap().retired);
 
     // Not idempotent: an already retired service gets 200 now and an Error later.
-    let (s, req) = api.post("/api/services/1002", json!({"action": "request_retire"})).await;
+    let (s, req) = api
+        .post("/api/services/1002", json!({"action": "request_retire"}))
+        .await;
     assert_eq!(s, 200);
     let href = req["href"].as_str().unwrap().to_owned();
     api.get(&href).await;
@@ -409,16 +545,26 @@ async fn service_request_retire_creates_a_request_that_advances_as_polled() {
 
     // With a date: scheduled, the service comes back.
     let (s, svc) = api
-        .post("/api/services/1005", json!({"action": "request_retire", "resource": {"date": "2030-01-02", "warn": 3}}))
+        .post(
+            "/api/services/1005",
+            json!({"action": "request_retire", "resource": {"date": "2030-01-02", "warn": 3}}),
+        )
         .await;
     assert_eq!(s, 200);
     assert_eq!(svc["retires_on"], "2030-01-02T00:00:00Z");
     assert_eq!(svc["retirement_warn"], 3);
 
     // Missing service: 404.
-    let (s, e) = api.post("/api/services/999", json!({"action": "request_retire"})).await;
+    let (s, e) = api
+        .post("/api/services/999", json!({"action": "request_retire"}))
+        .await;
     assert_eq!(s, 404);
-    assert_error(&e, "not_found", "ActiveRecord::RecordNotFound", "Couldn't find Service with 'id'=999");
+    assert_error(
+        &e,
+        "not_found",
+        "ActiveRecord::RecordNotFound",
+        "Couldn't find Service with 'id'=999",
+    );
 }
 
 #[tokio::test]
@@ -426,7 +572,9 @@ async fn legacy_retire_and_bulk_calls_on_services() {
     let c = clock();
     let server = start(scenario("failed_bundle.json"), &c).await;
     let api = Api::new(&server);
-    let (s, svc) = api.post("/api/services/1005", json!({"action": "retire"})).await;
+    let (s, svc) = api
+        .post("/api/services/1005", json!({"action": "retire"}))
+        .await;
     assert_eq!(s, 200);
     assert_eq!(svc["id"], "1005");
     assert_eq!(svc["retirement_state"], "initializing");
@@ -441,7 +589,9 @@ async fn legacy_retire_and_bulk_calls_on_services() {
     assert_eq!(s, 200);
     let results = b["results"].as_array().unwrap();
     assert_eq!(results.len(), 2);
-    assert!(results.iter().all(|r| r["request_type"] == "service_retire"));
+    assert!(results
+        .iter()
+        .all(|r| r["request_type"] == "service_retire"));
 
     // Not atomic: the first item ran, then the missing one 404s the whole call.
     let before = server.vmdb().requests().len();
@@ -453,7 +603,11 @@ async fn legacy_retire_and_bulk_calls_on_services() {
         .await;
     assert_eq!(s, 404);
     assert_error(&e, "not_found", "ActiveRecord::RecordNotFound", "'id'=999");
-    assert_eq!(server.vmdb().requests().len(), before + 1, "the first item already ran");
+    assert_eq!(
+        server.vmdb().requests().len(),
+        before + 1,
+        "the first item already ran"
+    );
 }
 
 #[tokio::test]
@@ -461,22 +615,40 @@ async fn vm_request_retire_single_and_bulk_with_task_polling() {
     let c = clock();
     let server = start(scenario("failed_bundle.json"), &c).await;
     let api = Api::new(&server);
-    let (s, r) = api.post("/api/vms/2001", json!({"action": "request_retire"})).await;
+    let (s, r) = api
+        .post("/api/vms/2001", json!({"action": "request_retire"}))
+        .await;
     assert_eq!(s, 200);
     assert_eq!(r["success"], true);
-    assert_eq!(r["message"], "Retiring immediately Vm id: 2001 name: 'web-01'");
+    assert_eq!(
+        r["message"],
+        "Retiring immediately Vm id: 2001 name: 'web-01'"
+    );
     assert_eq!(r["href"], format!("{}/api/vms/2001", server.url()));
     let task_href = r["task_href"].as_str().unwrap().to_owned();
     assert!(task_href.ends_with(&format!("/api/tasks/{}", r["task_id"].as_str().unwrap())));
     let states: Vec<String> = {
-        let mut v = vec![server.vmdb().task(r["task_id"].as_str().unwrap().parse().unwrap()).unwrap().state];
+        let mut v = vec![
+            server
+                .vmdb()
+                .task(r["task_id"].as_str().unwrap().parse().unwrap())
+                .unwrap()
+                .state,
+        ];
         for _ in 0..3 {
-            v.push(api.get(&task_href).await.1["state"].as_str().unwrap().to_owned());
+            v.push(
+                api.get(&task_href).await.1["state"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
         }
         v
     };
     assert_eq!(states, vec!["Queued", "Active", "Finished", "Finished"]);
-    let (_, vm) = api.get("/api/vms/2001?attributes=retired,retirement_state").await;
+    let (_, vm) = api
+        .get("/api/vms/2001?attributes=retired,retirement_state")
+        .await;
     assert_eq!(vm["retired"], true);
     assert_eq!(vm["retirement_state"], "retired");
 
@@ -493,10 +665,18 @@ async fn vm_request_retire_single_and_bulk_with_task_polling() {
     let results = b["results"].as_array().unwrap();
     assert_eq!(results[0]["success"], true);
     assert_eq!(results[1]["success"], false);
-    assert!(results[1]["message"].as_str().unwrap().contains("Couldn't find Vm with 'id'=999"));
-    assert!(results[1]["href"].as_str().unwrap().ends_with("/api/vms/999"));
+    assert!(results[1]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Couldn't find Vm with 'id'=999"));
+    assert!(results[1]["href"]
+        .as_str()
+        .unwrap()
+        .ends_with("/api/vms/999"));
 
-    let (s, _) = api.post("/api/vms/999", json!({"action": "request_retire"})).await;
+    let (s, _) = api
+        .post("/api/vms/999", json!({"action": "request_retire"}))
+        .await;
     assert_eq!(s, 404);
 }
 
@@ -513,7 +693,12 @@ async fn a_read_only_group_is_forbidden_before_existence_is_checked() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    assert_error(&r.json().await.unwrap(), "forbidden", "Api::ForbiddenError", "Use of Action request_retire is forbidden");
+    assert_error(
+        &r.json().await.unwrap(),
+        "forbidden",
+        "Api::ForbiddenError",
+        "Use of Action request_retire is forbidden",
+    );
     let r = http
         .get(format!("{}/api/services/1000", server.url()))
         .basic_auth("auditor", Some("auditor"))
@@ -530,7 +715,9 @@ async fn legacy_profile_rejects_request_retire_as_unsupported_custom_action() {
     s.server.profile = miq_automate_vmdb::model::ServerProfile::Legacy;
     let server = start(s, &c).await;
     let api = Api::new(&server);
-    let (st, e) = api.post("/api/services/1001", json!({"action": "request_retire"})).await;
+    let (st, e) = api
+        .post("/api/services/1001", json!({"action": "request_retire"}))
+        .await;
     assert_eq!(st, 400);
     assert_error(
         &e,
@@ -539,14 +726,26 @@ async fn legacy_profile_rejects_request_retire_as_unsupported_custom_action() {
         "Unsupported Custom Action request_retire for the services resource specified",
     );
     let (_, svc) = api.get("/api/services/1001").await;
-    let names: Vec<&str> = svc["actions"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
-    assert!(names.contains(&"retire") && !names.contains(&"request_retire"), "{names:?}");
-    let (st, _) = api.post("/api/services/1001", json!({"action": "retire"})).await;
+    let names: Vec<&str> = svc["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"retire") && !names.contains(&"request_retire"),
+        "{names:?}"
+    );
+    let (st, _) = api
+        .post("/api/services/1001", json!({"action": "retire"}))
+        .await;
     assert_eq!(st, 200);
 }
 
 fn with_faults(faults: Value) -> Scenario {
-    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(mocks().join("failed_bundle.json")).unwrap()).unwrap();
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(mocks().join("failed_bundle.json")).unwrap())
+            .unwrap();
     v["faults"] = faults;
     Scenario::parse(&v.to_string(), "faults.json").unwrap()
 }
@@ -566,15 +765,28 @@ async fn fault_fail_next_n_calls_then_recover() {
     .await;
     let api = Api::new(&server);
     for _ in 0..2 {
-        let r = api.req(Method::GET, "/api/services/1000").send().await.unwrap();
+        let r = api
+            .req(Method::GET, "/api/services/1000")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 503);
-        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
         assert!(r.text().await.unwrap().contains("<html>"));
     }
     assert_eq!(api.get("/api/services/1000").await.0, 200);
-    assert_eq!(api.get("/api/services").await.0, 200, "other routes unaffected");
+    assert_eq!(
+        api.get("/api/services").await.0,
+        200,
+        "other routes unaffected"
+    );
 
-    let (s, b) = api.post("/api/vms/2001", json!({"action": "request_retire"})).await;
+    let (s, b) = api
+        .post("/api/vms/2001", json!({"action": "request_retire"}))
+        .await;
     assert_eq!(s, 400);
     assert_eq!(b["success"], false);
     assert_eq!(b["message"], "Vm retirement failed");
@@ -586,7 +798,10 @@ async fn fault_fail_next_n_calls_then_recover() {
 
     let r = api.req(Method::GET, "/api/requests").send().await.unwrap();
     assert_eq!(r.status(), 429);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
     assert_eq!(r.text().await.unwrap().trim(), "Retry later");
 
     let faults: Vec<Option<String>> = server.journal().iter().map(|e| e.fault.clone()).collect();
@@ -596,7 +811,11 @@ async fn fault_fail_next_n_calls_then_recover() {
 #[tokio::test]
 async fn rate_limit_per_window_with_an_injected_clock() {
     let c = clock();
-    let server = start(with_faults(json!({"rate_limit": {"requests": 3, "window_seconds": 20}})), &c).await;
+    let server = start(
+        with_faults(json!({"rate_limit": {"requests": 3, "window_seconds": 20}})),
+        &c,
+    )
+    .await;
     let api = Api::new(&server);
     for _ in 0..3 {
         assert_eq!(api.get("/api").await.0, 200);
@@ -611,11 +830,18 @@ async fn rate_limit_per_window_with_an_injected_clock() {
 #[tokio::test]
 async fn latency_is_added_per_route() {
     let c = clock();
-    let server = start(with_faults(json!({"rules": [{"path": "/api/services", "latency_ms": 150}]})), &c).await;
+    let server = start(
+        with_faults(json!({"rules": [{"path": "/api/services", "latency_ms": 150}]})),
+        &c,
+    )
+    .await;
     let api = Api::new(&server);
     let t = std::time::Instant::now();
     assert_eq!(api.get("/api/services").await.0, 200);
-    assert!(t.elapsed() >= std::time::Duration::from_millis(150), "the response was delayed");
+    assert!(
+        t.elapsed() >= std::time::Duration::from_millis(150),
+        "the response was delayed"
+    );
 }
 
 #[tokio::test]
@@ -624,7 +850,8 @@ async fn journal_records_requests_without_secrets() {
     let server = start(scenario("failed_bundle.json"), &c).await;
     let api = Api::new(&server);
     api.get("/api/services?expand=resources").await;
-    api.post("/api/vms/2001", json!({"action": "request_retire"})).await;
+    api.post("/api/vms/2001", json!({"action": "request_retire"}))
+        .await;
     let r = Client::new()
         .get(format!("{}/api", server.url()))
         .basic_auth("admin", Some("not-the-password"))
@@ -656,14 +883,20 @@ async fn journal_records_requests_without_secrets() {
     let text = over_http.to_string();
     assert!(!text.contains("smartvm") && !text.contains("not-the-password"));
 
-    let r = Client::new().delete(format!("{}/__mock/requests", server.url())).send().await.unwrap();
+    let r = Client::new()
+        .delete(format!("{}/__mock/requests", server.url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 204);
     assert!(server.journal().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_requests_all_succeed() {
-    let server = MockServer::start(scenario("large_bundle.json")).await.unwrap();
+    let server = MockServer::start(scenario("large_bundle.json"))
+        .await
+        .unwrap();
     let api = Arc::new(Api::new(&server));
     let mut handles = Vec::new();
     for i in 0..250u64 {
@@ -671,8 +904,19 @@ async fn two_hundred_concurrent_requests_all_succeed() {
         handles.push(tokio::spawn(async move {
             match i % 3 {
                 0 => api.get(&format!("/api/services/{}", 100_001 + i)).await.0,
-                1 => api.get("/api/services?filter[]=ancestry=null&expand=resources").await.0,
-                _ => api.post(&format!("/api/vms/{}", 200_001 + i), json!({"action": "request_retire"})).await.0,
+                1 => {
+                    api.get("/api/services?filter[]=ancestry=null&expand=resources")
+                        .await
+                        .0
+                }
+                _ => {
+                    api.post(
+                        &format!("/api/vms/{}", 200_001 + i),
+                        json!({"action": "request_retire"}),
+                    )
+                    .await
+                    .0
+                }
             }
         }));
     }
@@ -697,6 +941,9 @@ async fn vm_provision_scenario_serves_the_task_request_and_template() {
     assert_eq!(t["miq_request_id"], "700");
     let (_, r) = api.get("/api/requests/700").await;
     assert_eq!(r["request_type"], "template");
-    assert_eq!(server.vmdb().template(Id(500)).unwrap().name, "rhel9-template");
+    assert_eq!(
+        server.vmdb().template(Id(500)).unwrap().name,
+        "rhel9-template"
+    );
     assert_eq!(server.vmdb().server().name, "EVM");
 }

@@ -11,7 +11,9 @@ use crate::model::{Group, Request, RequestTask, Service, User, Vm};
 use crate::{Id, Scenario};
 
 fn epoch() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().expect("valid time")
+    Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid time")
 }
 
 /// A fresh appliance's identity: group `EvmGroup-super_administrator` (id 1) and the
@@ -125,7 +127,14 @@ pub fn large_bundle(children: u32) -> Scenario {
             description: format!("Provisioning Service [child-{i:04}]"),
             state: if failed { "finished" } else { "provisioned" }.into(),
             status: if failed { "Error" } else { "Ok" }.into(),
-            message: Some(if failed { "Error creating VM" } else { "Service Provisioned Successfully" }.into()),
+            message: Some(
+                if failed {
+                    "Error creating VM"
+                } else {
+                    "Service Provisioned Successfully"
+                }
+                .into(),
+            ),
             destination_type: Some("Service".into()),
             destination_id: Some(sid),
             source_id: None,

@@ -16,7 +16,8 @@ pub fn iso8601(t: &DateTime<Utc>) -> String {
 }
 
 fn opt_time(t: &Option<DateTime<Utc>>) -> Value {
-    t.as_ref().map_or(Value::Null, |t| Value::String(iso8601(t)))
+    t.as_ref()
+        .map_or(Value::Null, |t| Value::String(iso8601(t)))
 }
 
 fn opt_id(id: &Option<Id>) -> Value {
@@ -407,7 +408,10 @@ impl Service {
         m.insert("retirement_warn".into(), json!(self.retirement_warn));
         m.insert("retirement_state".into(), json!(self.retirement_state));
         m.insert("lifecycle_state".into(), json!(self.lifecycle_state));
-        m.insert("service_template_id".into(), opt_id(&self.service_template_id));
+        m.insert(
+            "service_template_id".into(),
+            opt_id(&self.service_template_id),
+        );
         m.insert("created_at".into(), opt_time(&self.created_at));
         m
     }

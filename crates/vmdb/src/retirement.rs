@@ -100,15 +100,13 @@ impl Vmdb {
         self.tick();
         let now = self.clock.now();
         let mut st = self.state.lock();
-        let service = st
-            .services
-            .get(&id)
-            .cloned()
-            .ok_or(VmdbError::NotFound {
-                model: "Service",
-                id,
-            })?;
-        Ok(create_service_retire_request(&mut st, &service, userid, now))
+        let service = st.services.get(&id).cloned().ok_or(VmdbError::NotFound {
+            model: "Service",
+            id,
+        })?;
+        Ok(create_service_retire_request(
+            &mut st, &service, userid, now,
+        ))
     }
 
     /// `retire_now` (the legacy `retire` action): a no-op when the service is retired or
@@ -117,14 +115,10 @@ impl Vmdb {
         self.tick();
         let now = self.clock.now();
         let mut st = self.state.lock();
-        let service = st
-            .services
-            .get(&id)
-            .cloned()
-            .ok_or(VmdbError::NotFound {
-                model: "Service",
-                id,
-            })?;
+        let service = st.services.get(&id).cloned().ok_or(VmdbError::NotFound {
+            model: "Service",
+            id,
+        })?;
         let busy = matches!(
             service.retirement_state.as_deref(),
             Some("initializing" | "retiring")
@@ -177,10 +171,11 @@ impl Vmdb {
         self.tick();
         let now = self.clock.now();
         let mut st = self.state.lock();
-        let vm = st.vms.get(&id).cloned().ok_or(VmdbError::NotFound {
-            model: "Vm",
-            id,
-        })?;
+        let vm = st
+            .vms
+            .get(&id)
+            .cloned()
+            .ok_or(VmdbError::NotFound { model: "Vm", id })?;
         let task_id = st.new_id();
         let task = Task {
             id: task_id,

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::clock::{Clock, SystemClock};
-use crate::model::{
-    Group, Request, RequestTask, Server, Service, Task, Template, User, Vm,
-};
+use crate::model::{Group, Request, RequestTask, Server, Service, Task, Template, User, Vm};
 use crate::retirement::Progress;
 use crate::scenario::{Faults, Scenario, Settings};
 use crate::{Id, Result, VmdbError};
@@ -185,7 +183,8 @@ impl Vmdb {
     /// The parent of a service, if any.
     pub fn service_parent(&self, id: Id) -> Result<Option<Service>> {
         let s = self.service(id)?;
-        Ok(s.parent_id.and_then(|p| self.state.lock().services.get(&p).cloned()))
+        Ok(s.parent_id
+            .and_then(|p| self.state.lock().services.get(&p).cloned()))
     }
 
     /// ManageIQ's `ancestry` column: the ancestors' ids from the root, joined by `/`;

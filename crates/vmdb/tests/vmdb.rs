@@ -35,7 +35,10 @@ fn every_shipped_scenario_loads_and_has_the_default_admin() {
             n += 1;
         }
     }
-    assert!(n >= 3, "expected at least three shipped scenarios, found {n}");
+    assert!(
+        n >= 3,
+        "expected at least three shipped scenarios, found {n}"
+    );
 }
 
 #[test]
@@ -56,7 +59,9 @@ fn parse_err(text: &str) -> String {
 
 #[test]
 fn unknown_fields_are_rejected_with_file_and_json_path() {
-    let e = parse_err(r#"{"services": [{"id": "1", "name": "a"}, {"id": "2", "name": "b", "colour": "red"}]}"#);
+    let e = parse_err(
+        r#"{"services": [{"id": "1", "name": "a"}, {"id": "2", "name": "b", "colour": "red"}]}"#,
+    );
     assert!(e.contains("bad.json"), "{e}");
     assert!(e.contains("services[1]"), "{e}");
     assert!(e.contains("colour"), "{e}");
@@ -77,12 +82,20 @@ fn wrong_types_and_bad_json_name_the_place() {
 #[test]
 fn dangling_references_and_duplicates_are_rejected() {
     let e = parse_err(r#"{"services": [{"id": "1", "name": "a", "parent_id": "9"}]}"#);
-    assert!(e.contains("services[0].parent_id") && e.contains("no service with id 9"), "{e}");
+    assert!(
+        e.contains("services[0].parent_id") && e.contains("no service with id 9"),
+        "{e}"
+    );
     let e = parse_err(r#"{"vms": [{"id": "1", "name": "a", "service_id": "3"}]}"#);
     assert!(e.contains("vms[0].service_id"), "{e}");
     let e = parse_err(r#"{"services": [{"id": "1", "name": "a"}, {"id": "1", "name": "b"}]}"#);
-    assert!(e.contains("services[1].id") && e.contains("duplicate"), "{e}");
-    let e = parse_err(r#"{"services": [{"id": "1", "name": "a", "parent_id": "2"}, {"id": "2", "name": "b", "parent_id": "1"}]}"#);
+    assert!(
+        e.contains("services[1].id") && e.contains("duplicate"),
+        "{e}"
+    );
+    let e = parse_err(
+        r#"{"services": [{"id": "1", "name": "a", "parent_id": "2"}, {"id": "2", "name": "b", "parent_id": "1"}]}"#,
+    );
     assert!(e.contains("own ancestor"), "{e}");
     let e = parse_err(r#"{"request_tasks": [{"id": "1", "request_id": "5", "type": "T"}]}"#);
     assert!(e.contains("request_tasks[0].request_id"), "{e}");
@@ -94,7 +107,9 @@ fn dangling_references_and_duplicates_are_rejected() {
 
 #[test]
 fn errors_never_echo_passwords() {
-    let e = parse_err(r#"{"users": [{"id": "1", "userid": "admin", "password": "s3cret-pw", "groups": ["7"]}]}"#);
+    let e = parse_err(
+        r#"{"users": [{"id": "1", "userid": "admin", "password": "s3cret-pw", "groups": ["7"]}]}"#,
+    );
     assert!(e.contains("users[0].groups[0]"), "{e}");
     assert!(!e.contains("s3cret-pw"), "{e}");
     let s = Scenario::load(mocks().join("failed_bundle.json")).unwrap();
@@ -111,15 +126,29 @@ fn missing_file_error_names_the_file() {
 #[test]
 fn relations_follow_the_tree() {
     let db = failed_bundle(&clock());
-    let kids: Vec<u64> = db.service_children(Id(1000)).unwrap().iter().map(|s| s.id.0).collect();
+    let kids: Vec<u64> = db
+        .service_children(Id(1000))
+        .unwrap()
+        .iter()
+        .map(|s| s.id.0)
+        .collect();
     assert_eq!(kids, vec![1001, 1002, 1003, 1004, 1005]);
-    assert_eq!(db.service_ancestry(Id(1001)).unwrap().as_deref(), Some("1000"));
+    assert_eq!(
+        db.service_ancestry(Id(1001)).unwrap().as_deref(),
+        Some("1000")
+    );
     assert_eq!(db.service_ancestry(Id(1000)).unwrap(), None);
     assert_eq!(db.service_vms(Id(1000), false).unwrap().len(), 0);
     assert_eq!(db.service_vms(Id(1000), true).unwrap().len(), 5);
     assert_eq!(db.service_parent(Id(1004)).unwrap().unwrap().id, Id(1000));
     assert_eq!(db.request_tasks(Id(3000)).unwrap().len(), 6);
-    assert!(matches!(db.service(Id(9)), Err(VmdbError::NotFound { model: "Service", .. })));
+    assert!(matches!(
+        db.service(Id(9)),
+        Err(VmdbError::NotFound {
+            model: "Service",
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -128,19 +157,40 @@ fn request_retire_advances_by_polling_and_retires_the_service_and_its_vms() {
     let r = db.request_retire_service(Id(1001), "admin").unwrap();
     assert_eq!(r.kind, "ServiceRetireRequest");
     assert_eq!(r.request_type, "service_retire");
-    assert_eq!((r.request_state.as_str(), r.approval_state.as_str()), ("pending", "pending_approval"));
+    assert_eq!(
+        (r.request_state.as_str(), r.approval_state.as_str()),
+        ("pending", "pending_approval")
+    );
     assert_eq!(r.options["src_ids"], serde_json::json!([1001]));
-    assert_eq!(db.request(r.id).unwrap().request_state, "pending", "a plain read does not advance");
+    assert_eq!(
+        db.request(r.id).unwrap().request_state,
+        "pending",
+        "a plain read does not advance"
+    );
     let active = db.poll_request(r.id).unwrap();
     assert_eq!(active.request_state, "active");
-    assert_eq!(db.service(Id(1001)).unwrap().retirement_state.as_deref(), Some("retiring"));
+    assert_eq!(
+        db.service(Id(1001)).unwrap().retirement_state.as_deref(),
+        Some("retiring")
+    );
     let done = db.poll_request(r.id).unwrap();
-    assert_eq!((done.request_state.as_str(), done.status.as_str()), ("finished", "Ok"));
+    assert_eq!(
+        (done.request_state.as_str(), done.status.as_str()),
+        ("finished", "Ok")
+    );
     let s = db.service(Id(1001)).unwrap();
     assert!(s.retired);
     assert_eq!(s.retirement_state.as_deref(), Some("retired"));
-    assert!(db.service_vms(Id(1001), false).unwrap().iter().all(|v| v.retired));
-    assert_eq!(db.poll_request(r.id).unwrap().request_state, "finished", "finished stays finished");
+    assert!(db
+        .service_vms(Id(1001), false)
+        .unwrap()
+        .iter()
+        .all(|v| v.retired));
+    assert_eq!(
+        db.poll_request(r.id).unwrap().request_state,
+        "finished",
+        "finished stays finished"
+    );
 }
 
 #[test]
@@ -174,8 +224,14 @@ fn retiring_the_failed_bundle_skips_children_in_error_in_provisioning() {
     db.poll_request(r.id).unwrap();
     db.poll_request(r.id).unwrap();
     assert!(db.service(Id(1000)).unwrap().retired);
-    assert!(db.service(Id(1001)).unwrap().retired, "provisioned child retired");
-    assert!(!db.service(Id(1004)).unwrap().retired, "error_in_provisioning child skipped");
+    assert!(
+        db.service(Id(1001)).unwrap().retired,
+        "provisioned child retired"
+    );
+    assert!(
+        !db.service(Id(1004)).unwrap().retired,
+        "error_in_provisioning child skipped"
+    );
 }
 
 #[test]
@@ -183,12 +239,21 @@ fn retire_now_is_a_noop_on_retired_or_retiring_services() {
     let db = failed_bundle(&clock());
     let before = db.requests().len();
     assert!(db.retire_service_now(Id(1002), "admin").unwrap().retired);
-    assert_eq!(db.retire_service_now(Id(1003), "admin").unwrap().retirement_state.as_deref(), Some("retiring"));
+    assert_eq!(
+        db.retire_service_now(Id(1003), "admin")
+            .unwrap()
+            .retirement_state
+            .as_deref(),
+        Some("retiring")
+    );
     assert_eq!(db.requests().len(), before);
     let s = db.retire_service_now(Id(1001), "admin").unwrap();
     assert_eq!(s.retirement_state.as_deref(), Some("initializing"));
     assert_eq!(db.requests().len(), before + 1);
-    assert!(db.finish_service_retirement(Id(1002)).is_err(), "finish_retirement raises when retired");
+    assert!(
+        db.finish_service_retirement(Id(1002)).is_err(),
+        "finish_retirement raises when retired"
+    );
 }
 
 #[test]
@@ -199,7 +264,10 @@ fn vm_request_retire_creates_a_task_queued_active_finished() {
     assert_eq!(t.name, "Retiring immediately Vm id: 2001 name: 'web-01'");
     assert_eq!(db.poll_task(t.id).unwrap().state, "Active");
     let done = db.poll_task(t.id).unwrap();
-    assert_eq!((done.state.as_str(), done.status.as_str()), ("Finished", "Ok"));
+    assert_eq!(
+        (done.state.as_str(), done.status.as_str()),
+        ("Finished", "Ok")
+    );
     let vm = db.vm(Id(2001)).unwrap();
     assert!(vm.retired);
     assert_eq!(vm.power_state, "off");

@@ -46,9 +46,10 @@ fn run(args: &[String]) -> Result<(), String> {
             match args[i].as_str() {
                 "--children" => {
                     let v = value(args, i, "--children")?;
-                    children = Some(v.parse::<u32>().map_err(|_| {
-                        format!("--children: {v:?} is not a non-negative integer")
-                    })?);
+                    children =
+                        Some(v.parse::<u32>().map_err(|_| {
+                            format!("--children: {v:?} is not a non-negative integer")
+                        })?);
                     i += 2;
                 }
                 other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
