@@ -1,0 +1,461 @@
+//! Retiring the siblings of a failed bundle item: discover the bundle, plan what to do with
+//! each member (retire, skip, leave), execute with bounded concurrency, and report.
+//!
+//! Each member is retired at most once: a child service listed both as a direct child and
+//! as a service resource counts once, and a VM is retired directly only when it is a direct
+//! resource of the bundle (retiring a child service retires its VMs).
+
+mod discover;
+mod execute;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use discover::{bundle, discover, Target};
+pub use execute::{execute, NoProgress, Progress};
+
+/// A service or a VM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    /// A service (`/api/services`).
+    Service,
+    /// A VM (`/api/vms`).
+    Vm,
+}
+
+impl ItemKind {
+    /// The collection name.
+    pub fn collection(self) -> &'static str {
+        match self {
+            ItemKind::Service => "services",
+            ItemKind::Vm => "vms",
+        }
+    }
+}
+
+/// A VM of a child service, for the report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VmRef {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// A member of the bundle as read from the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Member {
+    /// Service or VM.
+    pub kind: ItemKind,
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// `provisioned`, `error_in_provisioning` … (services).
+    pub lifecycle_state: Option<String>,
+    /// Already retired.
+    pub retired: bool,
+    /// `initializing`, `retiring`, `retired`, `error` or none.
+    pub retirement_state: Option<String>,
+    /// The child service's VMs (read with `with_vms`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vms: Vec<VmRef>,
+}
+
+impl Member {
+    fn retiring(&self) -> bool {
+        matches!(
+            self.retirement_state.as_deref(),
+            Some("retiring" | "initializing")
+        )
+    }
+
+    fn done(&self) -> bool {
+        self.retired || self.retirement_state.as_deref() == Some("retired")
+    }
+}
+
+/// A bundle and its members.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Bundle {
+    /// The bundle service id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its lifecycle state.
+    pub lifecycle_state: Option<String>,
+    /// Already retired.
+    pub retired: bool,
+    /// Its retirement state.
+    pub retirement_state: Option<String>,
+    /// Child services, then VMs that are direct resources.
+    pub members: Vec<Member>,
+    /// The failed item, when known from the request.
+    pub failed_id: Option<String>,
+    /// Whether the server offers `request_retire` (from the bundle's actions), if it said.
+    pub supports_request_retire: Option<bool>,
+}
+
+/// Choices of the operator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetireOptions {
+    /// Retire the failed item too (it normally rolls itself back).
+    pub include_failed: bool,
+    /// Retire the bundle itself after its children.
+    pub retire_parent: bool,
+    /// Poll requests and tasks until they finish, then read the final retirement state.
+    pub wait: bool,
+    /// How long `wait` may take in all.
+    pub timeout: Duration,
+    /// The pause between polls.
+    pub poll_interval: Duration,
+    /// Plan only: send no POST.
+    pub dry_run: bool,
+}
+
+impl Default for RetireOptions {
+    fn default() -> Self {
+        RetireOptions {
+            include_failed: false,
+            retire_parent: false,
+            wait: false,
+            timeout: Duration::from_secs(600),
+            poll_interval: Duration::from_secs(5),
+            dry_run: false,
+        }
+    }
+}
+
+/// What to do with a member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Retire it.
+    Retire,
+    /// Nothing to do (already retired or retiring).
+    Skip,
+    /// Not ours to retire (the failed item).
+    Leave,
+}
+
+/// One line of the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PlanItem {
+    /// Service or VM.
+    pub kind: ItemKind,
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// What to do.
+    pub action: Action,
+    /// Why.
+    pub reason: String,
+    /// `true` for the bundle itself (`retire_parent`).
+    pub parent: bool,
+    /// The child's VMs, retired with it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vms: Vec<VmRef>,
+}
+
+/// The plan for one bundle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// The bundle id.
+    pub bundle_id: String,
+    /// The bundle name.
+    pub bundle_name: String,
+    /// The failed item(s).
+    pub failed: Vec<String>,
+    /// Whether `request_retire` is known to be supported.
+    #[serde(skip)]
+    pub supports_request_retire: Option<bool>,
+    /// Members in order, the bundle last when it is retired too.
+    pub items: Vec<PlanItem>,
+}
+
+/// Decides, for each member, retire / skip / leave.
+pub fn plan(bundle: &Bundle, options: &RetireOptions) -> Plan {
+    let failed: Vec<String> = match &bundle.failed_id {
+        Some(id) => vec![id.clone()],
+        None => bundle
+            .members
+            .iter()
+            .filter(|m| m.lifecycle_state.as_deref() == Some("error_in_provisioning"))
+            .map(|m| m.id.clone())
+            .collect(),
+    };
+    let decide = |m: &Member, is_failed: bool| -> (Action, String) {
+        if m.done() {
+            (Action::Skip, "already retired".into())
+        } else if m.retiring() {
+            (
+                Action::Skip,
+                format!(
+                    "retirement in progress ({})",
+                    m.retirement_state.as_deref().unwrap_or("")
+                ),
+            )
+        } else if is_failed && !options.include_failed {
+            (
+                Action::Leave,
+                "the failed item rolls itself back (use --include-failed to retire it)".into(),
+            )
+        } else if is_failed {
+            (Action::Retire, "failed item, retired on request".into())
+        } else {
+            (
+                Action::Retire,
+                "provisioned sibling of the failed item".into(),
+            )
+        }
+    };
+    let mut items: Vec<PlanItem> = bundle
+        .members
+        .iter()
+        .map(|m| {
+            let is_failed = m.kind == ItemKind::Service && failed.contains(&m.id);
+            let (action, reason) = decide(m, is_failed);
+            PlanItem {
+                kind: m.kind,
+                id: m.id.clone(),
+                name: m.name.clone(),
+                action,
+                reason,
+                parent: false,
+                vms: m.vms.clone(),
+            }
+        })
+        .collect();
+    if options.retire_parent {
+        let me = Member {
+            kind: ItemKind::Service,
+            id: bundle.id.clone(),
+            name: bundle.name.clone(),
+            lifecycle_state: bundle.lifecycle_state.clone(),
+            retired: bundle.retired,
+            retirement_state: bundle.retirement_state.clone(),
+            vms: Vec::new(),
+        };
+        let (action, reason) = decide(&me, false);
+        let reason = if action == Action::Retire {
+            "the bundle itself, after its children".into()
+        } else {
+            reason
+        };
+        items.push(PlanItem {
+            kind: ItemKind::Service,
+            id: me.id,
+            name: me.name,
+            action,
+            reason,
+            parent: true,
+            vms: Vec::new(),
+        });
+    }
+    Plan {
+        bundle_id: bundle.id.clone(),
+        bundle_name: bundle.name.clone(),
+        failed,
+        supports_request_retire: bundle.supports_request_retire,
+        items,
+    }
+}
+
+/// How an item ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Dry run: would be retired.
+    Planned,
+    /// Retirement requested (not waited for).
+    Requested,
+    /// Retired (confirmed by reading its state).
+    Retired,
+    /// Skipped by the plan.
+    Skipped,
+    /// Left alone by the plan.
+    Left,
+    /// The retirement failed.
+    Failed,
+    /// Still not finished when the wait timed out.
+    TimedOut,
+}
+
+/// The account of one item.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ItemReport {
+    /// Service or VM.
+    pub kind: ItemKind,
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// What the plan said.
+    pub action: Action,
+    /// Why.
+    pub reason: String,
+    /// The bundle itself.
+    pub parent: bool,
+    /// `request_retire` or the legacy `retire`.
+    pub method: Option<String>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The retire request created.
+    pub request_id: Option<String>,
+    /// The task created (VMs).
+    pub task_id: Option<String>,
+    /// The final `retired`, when read.
+    pub retired: Option<bool>,
+    /// The final `retirement_state`, when read.
+    pub retirement_state: Option<String>,
+    /// What went wrong (secrets redacted).
+    pub error: Option<String>,
+    /// The child's VMs, retired with it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vms: Vec<VmRef>,
+}
+
+/// Counts by outcome.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Items in the plan.
+    pub total: usize,
+    /// Planned (dry run).
+    pub planned: usize,
+    /// Requested.
+    pub requested: usize,
+    /// Retired.
+    pub retired: usize,
+    /// Skipped.
+    pub skipped: usize,
+    /// Left.
+    pub left: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Timed out.
+    pub timed_out: usize,
+}
+
+/// The account of one bundle's retirement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The bundle id.
+    pub bundle_id: String,
+    /// The bundle name.
+    pub bundle_name: String,
+    /// The failed item(s).
+    pub failed_items: Vec<String>,
+    /// Nothing was sent.
+    pub dry_run: bool,
+    /// Requests were waited for.
+    pub waited: bool,
+    /// Every item, in plan order.
+    pub items: Vec<ItemReport>,
+    /// Counts.
+    pub summary: Summary,
+}
+
+impl Report {
+    /// `true` when some item failed or timed out.
+    pub fn has_failures(&self) -> bool {
+        self.summary.failed + self.summary.timed_out > 0
+    }
+}
+
+/// Counts outcomes.
+pub fn summarize(items: &[ItemReport]) -> Summary {
+    let mut s = Summary {
+        total: items.len(),
+        ..Summary::default()
+    };
+    for item in items {
+        match item.outcome {
+            Outcome::Planned => s.planned += 1,
+            Outcome::Requested => s.requested += 1,
+            Outcome::Retired => s.retired += 1,
+            Outcome::Skipped => s.skipped += 1,
+            Outcome::Left => s.left += 1,
+            Outcome::Failed => s.failed += 1,
+            Outcome::TimedOut => s.timed_out += 1,
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(id: &str, lifecycle: &str, retired: bool, state: Option<&str>) -> Member {
+        Member {
+            kind: ItemKind::Service,
+            id: id.into(),
+            name: format!("svc {id}"),
+            lifecycle_state: Some(lifecycle.into()),
+            retired,
+            retirement_state: state.map(str::to_string),
+            vms: vec![],
+        }
+    }
+
+    fn bundle() -> Bundle {
+        Bundle {
+            id: "1".into(),
+            name: "b".into(),
+            lifecycle_state: Some("error_in_provisioning".into()),
+            retired: false,
+            retirement_state: None,
+            members: vec![
+                member("2", "provisioned", false, None),
+                member("3", "provisioned", true, Some("retired")),
+                member("4", "provisioned", false, Some("retiring")),
+                member("5", "error_in_provisioning", false, None),
+            ],
+            failed_id: None,
+            supports_request_retire: Some(true),
+        }
+    }
+
+    #[test]
+    fn plan_retires_provisioned_siblings_only() {
+        let p = plan(&bundle(), &RetireOptions::default());
+        let actions: Vec<(&str, Action)> =
+            p.items.iter().map(|i| (i.id.as_str(), i.action)).collect();
+        assert_eq!(
+            actions,
+            vec![
+                ("2", Action::Retire),
+                ("3", Action::Skip),
+                ("4", Action::Skip),
+                ("5", Action::Leave)
+            ]
+        );
+        assert_eq!(p.failed, vec!["5".to_string()]);
+    }
+
+    #[test]
+    fn include_failed_and_retire_parent() {
+        let options = RetireOptions {
+            include_failed: true,
+            retire_parent: true,
+            ..RetireOptions::default()
+        };
+        let p = plan(&bundle(), &options);
+        assert_eq!(p.items[3].action, Action::Retire);
+        let last = p.items.last().unwrap();
+        assert!(last.parent);
+        assert_eq!((last.id.as_str(), last.action), ("1", Action::Retire));
+    }
+
+    #[test]
+    fn the_failed_item_from_the_request_wins() {
+        let mut b = bundle();
+        b.failed_id = Some("2".into());
+        let p = plan(&b, &RetireOptions::default());
+        assert_eq!(p.items[0].action, Action::Leave);
+        assert_eq!(p.items[3].action, Action::Retire);
+    }
+}

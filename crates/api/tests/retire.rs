@@ -1,0 +1,485 @@
+//! End-to-end: the client and the bundle retirement against the mock ManageIQ, over HTTP.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use miq_automate_api::retire::{self, Action, ItemKind, Outcome, Report, RetireOptions, Target};
+use miq_automate_api::{Client, ClientConfig, Credentials, ErrorKind, Query, RetryPolicy, Secret};
+use miq_automate_mock::vmdb::{ManualClock, Scenario, Vmdb};
+use miq_automate_mock::MockServer;
+use serde_json::{json, Value};
+
+fn mocks() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../mocks")
+}
+
+fn scenario_json(faults: Option<Value>) -> Value {
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(mocks().join("failed_bundle.json")).unwrap())
+            .unwrap();
+    if let Some(f) = faults {
+        v["faults"] = f;
+    }
+    v
+}
+
+fn clock() -> ManualClock {
+    ManualClock::new(Utc.with_ymd_and_hms(2024, 6, 1, 12, 0, 0).unwrap())
+}
+
+async fn start(v: Value, c: &ManualClock) -> MockServer {
+    let scenario = Scenario::parse(&v.to_string(), "test.json").unwrap();
+    MockServer::start_with(Vmdb::with_clock(scenario, Arc::new(c.clone())), 0)
+        .await
+        .unwrap()
+}
+
+fn fast(mut config: ClientConfig) -> ClientConfig {
+    config.retry = RetryPolicy {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+        max_elapsed: Duration::from_secs(10),
+    };
+    config
+}
+
+fn client(server: &MockServer) -> Client {
+    let creds = Credentials::Basic {
+        user: "admin".into(),
+        password: Secret::new("smartvm"),
+    };
+    Client::new(fast(ClientConfig::new(&server.url(), creds).unwrap())).unwrap()
+}
+
+fn waiting() -> RetireOptions {
+    RetireOptions {
+        wait: true,
+        poll_interval: Duration::from_millis(1),
+        timeout: Duration::from_secs(20),
+        ..RetireOptions::default()
+    }
+}
+
+async fn run(client: &Client, target: Target, options: &RetireOptions) -> Report {
+    let bundles = retire::discover(client, &target, false).await.unwrap();
+    assert_eq!(bundles.len(), 1);
+    let plan = retire::plan(&bundles[0], options);
+    retire::execute(client, &plan, options, &retire::NoProgress).await
+}
+
+fn posts(server: &MockServer) -> Vec<(String, Option<Value>)> {
+    server
+        .journal()
+        .into_iter()
+        .filter(|e| e.method == "POST")
+        .map(|e| (e.path, e.body))
+        .collect()
+}
+
+fn outcome(report: &Report, id: &str) -> Outcome {
+    report.items.iter().find(|i| i.id == id).unwrap().outcome
+}
+
+#[tokio::test]
+async fn retires_provisioned_siblings_skips_the_rest() {
+    let c = clock();
+    let server = start(scenario_json(None), &c).await;
+    let client = client(&server);
+    let report = run(
+        &client,
+        Target::Service("1000".into()),
+        &RetireOptions::default(),
+    )
+    .await;
+    let lines: Vec<(&str, Action, Outcome)> = report
+        .items
+        .iter()
+        .map(|i| (i.id.as_str(), i.action, i.outcome))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            ("1001", Action::Retire, Outcome::Requested),
+            ("1002", Action::Skip, Outcome::Skipped),
+            ("1003", Action::Skip, Outcome::Skipped),
+            ("1004", Action::Leave, Outcome::Left),
+            ("1005", Action::Retire, Outcome::Requested),
+        ]
+    );
+    assert!(report.items[0].request_id.is_some());
+    assert_eq!(report.items[0].method.as_deref(), Some("request_retire"));
+    let mut sent: Vec<String> = posts(&server).into_iter().map(|(p, _)| p).collect();
+    sent.sort();
+    assert_eq!(
+        sent,
+        vec!["/api/services/1001", "/api/services/1005"],
+        "each sibling exactly once"
+    );
+    assert!(!report.has_failures());
+    assert_eq!(report.summary.requested, 2);
+}
+
+#[tokio::test]
+async fn waits_for_requests_and_reads_the_final_state() {
+    let c = clock();
+    let server = start(scenario_json(None), &c).await;
+    let client = client(&server);
+    let report = run(&client, Target::Service("1000".into()), &waiting()).await;
+    for id in ["1001", "1005"] {
+        let item = report.items.iter().find(|i| i.id == id).unwrap();
+        assert_eq!(item.outcome, Outcome::Retired, "{item:?}");
+        assert_eq!(item.retired, Some(true));
+        assert_eq!(item.retirement_state.as_deref(), Some("retired"));
+    }
+    let vmdb = server.vmdb();
+    assert!(vmdb
+        .services()
+        .iter()
+        .filter(|s| s.id.0 == 1001 || s.id.0 == 1005)
+        .all(|s| s.retired));
+    assert!(
+        !vmdb
+            .services()
+            .iter()
+            .find(|s| s.id.0 == 1004)
+            .unwrap()
+            .retired,
+        "the failed item is left alone"
+    );
+}
+
+#[tokio::test]
+async fn include_failed_and_retire_parent_with_the_bundle_last() {
+    let c = clock();
+    let server = start(scenario_json(None), &c).await;
+    let client = client(&server);
+    let options = RetireOptions {
+        include_failed: true,
+        retire_parent: true,
+        ..RetireOptions::default()
+    };
+    let report = run(&client, Target::Service("1000".into()), &options).await;
+    assert_eq!(outcome(&report, "1004"), Outcome::Requested);
+    let sent: Vec<String> = posts(&server).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(sent.len(), 4);
+    assert_eq!(
+        sent.last().unwrap(),
+        "/api/services/1000",
+        "the bundle after its children"
+    );
+}
+
+#[tokio::test]
+async fn dry_run_sends_no_post() {
+    let c = clock();
+    let server = start(scenario_json(None), &c).await;
+    let client = client(&server);
+    let options = RetireOptions {
+        dry_run: true,
+        ..RetireOptions::default()
+    };
+    let report = run(&client, Target::Service("1000".into()), &options).await;
+    assert!(posts(&server).is_empty());
+    assert_eq!(outcome(&report, "1001"), Outcome::Planned);
+    assert!(report.dry_run);
+}
+
+#[tokio::test]
+async fn discovers_from_a_failed_request_and_by_scan() {
+    let c = clock();
+    let server = start(scenario_json(None), &c).await;
+    let client = client(&server);
+    let bundles = retire::discover(&client, &Target::Request("3000".into()), false)
+        .await
+        .unwrap();
+    assert_eq!(bundles[0].id, "1000");
+    assert_eq!(bundles[0].failed_id.as_deref(), Some("1004"));
+    let scanned = retire::discover(&client, &Target::Scan, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        scanned.iter().map(|b| b.id.as_str()).collect::<Vec<_>>(),
+        vec!["1000"]
+    );
+    let web = scanned[0].members.iter().find(|m| m.id == "1001").unwrap();
+    assert_eq!(
+        web.vms.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(),
+        vec!["web-01", "web-02"]
+    );
+    let err = retire::discover(&client, &Target::Request("999999".into()), false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn a_500_is_retried_once_without_a_duplicate_request() {
+    let c = clock();
+    let faults = json!({"rules": [{"method": "POST", "path": "/api/services/1001", "times": 1, "status": 500}]});
+    let server = start(scenario_json(Some(faults)), &c).await;
+    let client = client(&server);
+    let report = run(
+        &client,
+        Target::Service("1000".into()),
+        &RetireOptions::default(),
+    )
+    .await;
+    assert_eq!(outcome(&report, "1001"), Outcome::Requested);
+    let to_1001 = posts(&server)
+        .into_iter()
+        .filter(|(p, _)| p == "/api/services/1001")
+        .count();
+    assert_eq!(to_1001, 2, "sent again once, after reading the state");
+    let retire_requests: Vec<_> = server
+        .vmdb()
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.request_type == "service_retire" && r.options.get("src_ids") == Some(&json!([1001]))
+        })
+        .collect();
+    assert_eq!(retire_requests.len(), 1, "no duplicate retire request");
+    let reads = server
+        .journal()
+        .into_iter()
+        .filter(|e| e.method == "GET" && e.path == "/api/services/1001")
+        .count();
+    assert_eq!(reads, 1, "the state was read before the retry");
+}
+
+#[tokio::test]
+async fn rate_limited_posts_back_off_and_succeed() {
+    let c = clock();
+    let faults = json!({"rules": [{"method": "POST", "path": "/api/services/1005", "times": 2, "status": 429}]});
+    let server = start(scenario_json(Some(faults)), &c).await;
+    let client = client(&server);
+    let report = run(
+        &client,
+        Target::Service("1000".into()),
+        &RetireOptions::default(),
+    )
+    .await;
+    assert_eq!(outcome(&report, "1005"), Outcome::Requested);
+    let statuses: Vec<u16> = server
+        .journal()
+        .into_iter()
+        .filter(|e| e.path == "/api/services/1005" && e.method == "POST")
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(statuses, vec![429, 429, 200]);
+}
+
+#[tokio::test]
+async fn a_missing_sibling_is_reported_and_the_rest_go_on() {
+    let c = clock();
+    let faults = json!({"rules": [{"method": "POST", "path": "/api/services/1005", "times": 1, "status": 404}]});
+    let server = start(scenario_json(Some(faults)), &c).await;
+    let client = client(&server);
+    let report = run(
+        &client,
+        Target::Service("1000".into()),
+        &RetireOptions::default(),
+    )
+    .await;
+    let item = report.items.iter().find(|i| i.id == "1005").unwrap();
+    assert_eq!(item.outcome, Outcome::Failed);
+    assert!(
+        item.error
+            .as_deref()
+            .unwrap()
+            .contains("not found (HTTP 404)"),
+        "{:?}",
+        item.error
+    );
+    assert_eq!(outcome(&report, "1001"), Outcome::Requested);
+    assert!(report.has_failures());
+    assert_eq!(report.summary.failed, 1);
+}
+
+#[tokio::test]
+async fn legacy_servers_get_the_retire_action() {
+    let c = clock();
+    let mut v = scenario_json(None);
+    v["server"]["profile"] = json!("legacy");
+    let server = start(v, &c).await;
+    let client = client(&server);
+    let report = run(&client, Target::Service("1000".into()), &waiting()).await;
+    let item = report.items.iter().find(|i| i.id == "1001").unwrap();
+    assert_eq!(item.method.as_deref(), Some("retire"));
+    assert_eq!(item.outcome, Outcome::Retired, "{item:?}");
+    assert!(
+        posts(&server)
+            .iter()
+            .all(|(_, b)| b.as_ref().unwrap()["action"] == "retire"),
+        "actions list tells us up front"
+    );
+}
+
+#[tokio::test]
+async fn falls_back_when_request_retire_is_refused() {
+    let c = clock();
+    let mut v = scenario_json(None);
+    v["server"]["profile"] = json!("legacy");
+    let server = start(v, &c).await;
+    let client = client(&server);
+    let bundles = retire::discover(&client, &Target::Service("1000".into()), false)
+        .await
+        .unwrap();
+    let mut plan = retire::plan(&bundles[0], &RetireOptions::default());
+    plan.supports_request_retire = None; // as when the server lists no actions
+    let report = retire::execute(
+        &client,
+        &plan,
+        &RetireOptions::default(),
+        &retire::NoProgress,
+    )
+    .await;
+    assert_eq!(report.items[0].method.as_deref(), Some("retire"));
+    let bodies: Vec<String> = posts(&server)
+        .into_iter()
+        .filter(|(p, _)| p == "/api/services/1001")
+        .map(|(_, b)| b.unwrap()["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(bodies, vec!["request_retire", "retire"]);
+}
+
+#[tokio::test]
+async fn an_expired_token_is_renewed_once_with_basic_credentials() {
+    let c = clock();
+    let server = start(scenario_json(None), &c).await;
+    let client = client(&server);
+    client.get("services/1000", &Query::new()).await.unwrap();
+    c.advance(chrono::Duration::hours(2)); // past the token's TTL
+    client.get("services/1000", &Query::new()).await.unwrap();
+    let auths = server
+        .journal()
+        .into_iter()
+        .filter(|e| e.path == "/api/auth")
+        .count();
+    assert_eq!(auths, 2, "logged in again once");
+}
+
+#[tokio::test]
+async fn a_bad_token_is_an_auth_error_with_the_token_redacted() {
+    let c = clock();
+    let server = start(scenario_json(None), &c).await;
+    let token = "deadbeefdeadbeefdeadbeef";
+    let config = ClientConfig::new(&server.url(), Credentials::Token(Secret::new(token))).unwrap();
+    let client = Client::new(fast(config)).unwrap();
+    let err = client
+        .get("services/1000", &Query::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Auth);
+    assert_eq!(err.status, Some(401));
+    assert!(!err.to_string().contains(token), "{err}");
+    assert!(!format!("{err:?}").contains(token));
+}
+
+#[tokio::test]
+async fn wrong_password_is_an_auth_error_without_the_password() {
+    let c = clock();
+    let server = start(scenario_json(None), &c).await;
+    let creds = Credentials::Basic {
+        user: "admin".into(),
+        password: Secret::new("not-the-password"),
+    };
+    let client = Client::new(fast(ClientConfig::new(&server.url(), creds).unwrap())).unwrap();
+    let err = client.get("services", &Query::new()).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Auth);
+    assert!(!err.to_string().contains("not-the-password"));
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_for_reads_and_html_pages_summarised() {
+    let c = clock();
+    let faults = json!({"rules": [{"method": "GET", "path": "/api/services/:id", "times": 2, "status": 503}]});
+    let server = start(scenario_json(Some(faults)), &c).await;
+    let client = client(&server);
+    let v = client.get("services/1000", &Query::new()).await.unwrap();
+    assert_eq!(v["name"], "Three-tier bundle");
+
+    let faults = json!({"rules": [{"method": "GET", "path": "/api/services/:id", "times": 10, "status": 503}]});
+    let server = start(scenario_json(Some(faults)), &c).await;
+    let err = client_for(&server)
+        .get("services/1000", &Query::new())
+        .await
+        .unwrap_err();
+    assert_eq!((err.kind, err.status), (ErrorKind::Server, Some(503)));
+    assert!(
+        err.message.starts_with("HTML error page"),
+        "{}",
+        err.message
+    );
+}
+
+fn client_for(server: &MockServer) -> Client {
+    client(server)
+}
+
+#[tokio::test]
+async fn paging_follows_subcount_and_errors_carry_the_envelope() {
+    let c = clock();
+    let server = start(scenario_json(None), &c).await;
+    let client = client(&server);
+    let all = client
+        .get_all("services", &Query::new().expand_resources().page(0, 2))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 7);
+    let err = client.get("services/999", &Query::new()).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound);
+    assert_eq!(err.klass.as_deref(), Some("ActiveRecord::RecordNotFound"));
+    assert_eq!(err.api_kind.as_deref(), Some("not_found"));
+}
+
+#[tokio::test]
+async fn a_request_budget_stops_the_client() {
+    let c = clock();
+    let server = start(scenario_json(None), &c).await;
+    let creds = Credentials::Basic {
+        user: "admin".into(),
+        password: Secret::new("smartvm"),
+    };
+    let mut config = fast(ClientConfig::new(&server.url(), creds).unwrap());
+    config.max_requests = Some(2);
+    let client = Client::new(config).unwrap();
+    client.get("services/1000", &Query::new()).await.unwrap(); // auth + get
+    let err = client
+        .get("services/1000", &Query::new())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Budget);
+    assert_eq!(client.requests_sent(), 3);
+}
+
+#[tokio::test]
+async fn the_json_report_lists_every_item() {
+    let c = clock();
+    let server = start(scenario_json(None), &c).await;
+    let client = client(&server);
+    let report = run(
+        &client,
+        Target::Service("1000".into()),
+        &RetireOptions::default(),
+    )
+    .await;
+    let v = serde_json::to_value(&report).unwrap();
+    assert_eq!(v["bundle_id"], "1000");
+    assert_eq!(v["failed_items"], json!(["1004"]));
+    assert_eq!(v["items"].as_array().unwrap().len(), 5);
+    let first = &v["items"][0];
+    assert_eq!(first["kind"], "service");
+    assert_eq!(first["action"], "retire");
+    assert_eq!(first["outcome"], "requested");
+    assert!(first["request_id"].is_string());
+    assert_eq!(v["items"][1]["outcome"], "skipped");
+    assert_eq!(v["summary"]["skipped"], 2);
+    assert_eq!(
+        v["items"][0]["kind"],
+        serde_json::to_value(ItemKind::Service).unwrap()
+    );
+}
