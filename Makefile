@@ -4,7 +4,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all deps build ruby-ext demo test lint doc rust-test rspec bench clean
+.PHONY: all deps build ruby-ext demo demo-core test lint doc rust-test rspec bench clean
 
 # Ruby loads miq_automate.so by calling Init_miq_automate: the cdylib is copied to that name.
 RUBY_EXT := ruby/lib/miq_automate/miq_automate.so
@@ -22,7 +22,12 @@ ruby-ext: deps
 	$(CARGO) build --release -p miq-automate-ruby
 	cp target/release/libmiq_automate_ruby.so $(RUBY_EXT)
 
+# The main job: retire the provisioned siblings of a failed bundle, against the mock ManageIQ.
 demo: deps
+	$(CARGO) run --release -q -p miq-automate-cli -- retire-bundle --mock mocks/failed_bundle.json --request 3000 --with-vms --wait
+
+# A tour of the core workspace ($evm) in Rust.
+demo-core: deps
 	$(CARGO) run --release -q -p miq-automate-core --example demo
 
 lint: deps

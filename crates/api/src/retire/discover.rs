@@ -107,11 +107,18 @@ pub async fn bundle(
     failed: Option<String>,
     with_vms: bool,
 ) -> Result<Bundle, ApiError> {
-    let query = Query::new().attributes(["direct_service_children", "service_resources"]);
-    let body = client.get(&format!("services/{id}"), &query).await?;
+    // Columns and actions, and the members: two reads in parallel (with an attribute list
+    // ManageIQ returns only those attributes).
+    let path = format!("services/{id}");
+    let members_query = Query::new().attributes(["direct_service_children", "service_resources"]);
+    let (body, listing) = futures::future::try_join(
+        client.get(&path, &Query::new()),
+        client.get(&path, &members_query),
+    )
+    .await?;
     let text = |v: &Value, k: &str| v.get(k).and_then(id_text);
     let mut members = Vec::new();
-    for child in body
+    for child in listing
         .get("direct_service_children")
         .and_then(Value::as_array)
         .into_iter()
@@ -127,7 +134,7 @@ pub async fn bundle(
         }
     }
     let mut direct_vms = Vec::new();
-    for resource in body
+    for resource in listing
         .get("service_resources")
         .and_then(Value::as_array)
         .into_iter()
@@ -140,18 +147,18 @@ pub async fn bundle(
             continue;
         };
         match kind.as_str() {
-            "Service" | "ServiceAnsiblePlaybook" | "ServiceGeneric" => {
+            "Service" | "ServiceAnsiblePlaybook" | "ServiceGeneric"
                 if !members
                     .iter()
-                    .any(|m| m.kind == ItemKind::Service && m.id == rid)
-                {
-                    // A child only listed as a resource: read it.
-                    let child = client
-                        .get(&format!("services/{rid}"), &Query::new())
-                        .await?;
-                    members.extend(member(ItemKind::Service, &child));
-                }
+                    .any(|m| m.kind == ItemKind::Service && m.id == rid) =>
+            {
+                // A child only listed as a resource: read it.
+                let child = client
+                    .get(&format!("services/{rid}"), &Query::new())
+                    .await?;
+                members.extend(member(ItemKind::Service, &child));
             }
+            "Service" | "ServiceAnsiblePlaybook" | "ServiceGeneric" => {}
             k if k.starts_with("Vm") || k.contains("Template") || k.ends_with("Vm") => {
                 direct_vms.push(rid)
             }

@@ -1,0 +1,85 @@
+//! `miq-automate`: the operator's command line. Each subcommand is a thin shell over a library.
+
+mod mock_server;
+mod output;
+mod retire_bundle;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit status: everything done or skipped.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: usage, connection or authentication error.
+pub const EXIT_ERROR: u8 = 1;
+/// Exit status: some items failed.
+pub const EXIT_PARTIAL: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "miq-automate",
+    version,
+    about = "ManageIQ automate tooling: retire a failed bundle's siblings, run a mock ManageIQ"
+)]
+struct Cli {
+    /// More logging (-v info, -vv debug, -vvv trace), on stderr.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Retire the provisioned siblings of a failed bundle item (and optionally the bundle).
+    RetireBundle(retire_bundle::Args),
+    /// Serve a mock ManageIQ REST API for a scenario file on 127.0.0.1.
+    MockServer(mock_server::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("miq-automate: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::RetireBundle(args) => retire_bundle::run(args).await,
+            Command::MockServer(args) => mock_server::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("miq-automate: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MIQ_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

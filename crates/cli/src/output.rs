@@ -1,0 +1,159 @@
+//! Reports as text or JSON, and the progress bar.
+
+use std::fmt::Write as _;
+
+use miq_automate_api::retire::{ItemReport, Outcome, Progress, Report};
+
+/// The report format.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// A table for people.
+    Text,
+    /// One JSON document: `{"bundles": [report, …]}`.
+    Json,
+}
+
+/// Nothing matched (a scan found no failed bundle).
+pub fn print_none(format: Format) {
+    match format {
+        Format::Text => println!("No failed bundle found."),
+        Format::Json => println!("{}", serde_json::json!({ "bundles": [] })),
+    }
+}
+
+/// Prints every report.
+pub fn print_reports(reports: &[Report], format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "bundles": reports }))?
+            );
+        }
+        Format::Text => {
+            for report in reports {
+                print!("{}", text(report));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The text form of one report.
+pub fn text(report: &Report) -> String {
+    let mut out = String::new();
+    let failed = if report.failed_items.is_empty() {
+        String::new()
+    } else {
+        format!(", failed item {}", report.failed_items.join(", "))
+    };
+    let mode = if report.dry_run {
+        " — dry run, nothing sent"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "Bundle {} \"{}\"{failed}{mode}",
+        report.bundle_id, report.bundle_name
+    );
+    let width = report
+        .items
+        .iter()
+        .map(|i| i.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for item in &report.items {
+        let _ = writeln!(out, "  {}", line(item, width));
+    }
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "  {} planned, {} requested, {} retired, {} skipped, {} left, {} failed, {} timed out",
+        s.planned, s.requested, s.retired, s.skipped, s.left, s.failed, s.timed_out
+    );
+    out
+}
+
+fn line(item: &ItemReport, width: usize) -> String {
+    let kind = match item.kind {
+        miq_automate_api::retire::ItemKind::Service => "service",
+        miq_automate_api::retire::ItemKind::Vm => "vm",
+    };
+    let outcome = match item.outcome {
+        Outcome::Planned => "would retire",
+        Outcome::Requested => "requested",
+        Outcome::Retired => "retired",
+        Outcome::Skipped => "skipped",
+        Outcome::Left => "left",
+        Outcome::Failed => "FAILED",
+        Outcome::TimedOut => "TIMED OUT",
+    };
+    let mut detail = Vec::new();
+    if let Some(m) = &item.method {
+        detail.push(m.clone());
+    }
+    if let Some(r) = &item.request_id {
+        detail.push(format!("request {r}"));
+    }
+    if let Some(t) = &item.task_id {
+        detail.push(format!("task {t}"));
+    }
+    if let Some(e) = &item.error {
+        detail.push(e.clone());
+    } else if matches!(item.outcome, Outcome::Skipped | Outcome::Left) {
+        detail.push(item.reason.clone());
+    }
+    if !item.vms.is_empty() {
+        let names: Vec<&str> = item.vms.iter().map(|v| v.name.as_str()).collect();
+        detail.push(format!("VMs: {}", names.join(", ")));
+    }
+    let parent = if item.parent { " (bundle)" } else { "" };
+    format!(
+        "{kind:<7} {:<6} {:<width$}  {outcome:<12} {}{parent}",
+        item.id,
+        item.name,
+        detail.join("; "),
+    )
+}
+
+/// A progress bar on stderr (hidden when not a terminal or with --quiet).
+pub struct ProgressBar(Option<indicatif::ProgressBar>);
+
+impl ProgressBar {
+    /// A bar, drawn only when `visible`.
+    pub fn new(visible: bool) -> Self {
+        ProgressBar(visible.then(|| {
+            indicatif::ProgressBar::with_draw_target(
+                Some(0),
+                indicatif::ProgressDrawTarget::stderr(),
+            )
+        }))
+    }
+}
+
+impl Progress for ProgressBar {
+    fn start(&self, total: usize) {
+        if let Some(bar) = &self.0 {
+            bar.set_length(total as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} retired or requested {msg}",
+            ) {
+                bar.set_style(style);
+            }
+        }
+    }
+
+    fn item(&self, item: &ItemReport) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(format!("({} {})", item.id, item.name));
+            bar.inc(1);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}

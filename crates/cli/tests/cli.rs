@@ -1,0 +1,297 @@
+//! The `miq-automate` binary, run as a user runs it, against the in-process mock (`--mock`).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn miq(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_miq-automate"));
+    cmd.current_dir(root()).args(args);
+    for var in [
+        "MIQ_URL",
+        "MIQ_USER",
+        "MIQ_PASSWORD",
+        "MIQ_TOKEN",
+        "MIQ_GROUP",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the binary runs")
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn scenario_with_faults(faults: Value) -> tempfile_path::TempPath {
+    let mut v: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("mocks/failed_bundle.json")).unwrap(),
+    )
+    .unwrap();
+    v["faults"] = faults;
+    tempfile_path::TempPath::write(&v.to_string())
+}
+
+/// A scenario file in the system temp dir, removed on drop.
+mod tempfile_path {
+    pub struct TempPath(pub std::path::PathBuf);
+
+    impl TempPath {
+        pub fn write(text: &str) -> TempPath {
+            let path = std::env::temp_dir().join(format!(
+                "miq-cli-{}-{}.json",
+                std::process::id(),
+                rand_suffix()
+            ));
+            std::fs::write(&path, text).unwrap();
+            TempPath(path)
+        }
+
+        pub fn as_str(&self) -> &str {
+            self.0.to_str().unwrap()
+        }
+    }
+
+    fn rand_suffix() -> u128 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    }
+
+    impl Drop for TempPath {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+#[test]
+fn retires_against_the_mock_and_reports_json() {
+    let out = miq(
+        &[
+            "retire-bundle",
+            "--mock",
+            "mocks/failed_bundle.json",
+            "--request",
+            "3000",
+            "--wait",
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    let bundle = &v["bundles"][0];
+    assert_eq!(bundle["bundle_id"], "1000");
+    assert_eq!(bundle["bundle_name"], "Three-tier bundle");
+    assert_eq!(bundle["failed_items"], serde_json::json!(["1004"]));
+    let outcomes: Vec<(String, String)> = bundle["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap().to_string(),
+                i["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("1001", "retired"),
+        ("1002", "skipped"),
+        ("1003", "skipped"),
+        ("1004", "left"),
+        ("1005", "retired"),
+    ];
+    assert_eq!(
+        outcomes,
+        expected
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .to_vec()
+    );
+    assert!(bundle["items"][0]["request_id"].is_string());
+}
+
+#[test]
+fn text_report_and_dry_run() {
+    let out = miq(
+        &[
+            "retire-bundle",
+            "--mock",
+            "mocks/failed_bundle.json",
+            "--service",
+            "1000",
+            "--dry-run",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with(
+            "Bundle 1000 \"Three-tier bundle\", failed item 1004 — dry run, nothing sent"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("web tier"));
+    assert!(text.contains("would retire"));
+    assert!(text.contains("2 planned, 0 requested"));
+}
+
+#[test]
+fn some_items_failing_exits_2() {
+    let scenario = scenario_with_faults(serde_json::json!({"rules": [
+        {"method": "POST", "path": "/api/services/1005", "times": 5, "action_failure": "Service retirement blocked"}
+    ]}));
+    let out = miq(
+        &[
+            "retire-bundle",
+            "--mock",
+            scenario.as_str(),
+            "--service",
+            "1000",
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&out);
+    let failed = v["bundles"][0]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "1005")
+        .unwrap()
+        .clone();
+    assert_eq!(failed["outcome"], "failed");
+    assert!(failed["error"]
+        .as_str()
+        .unwrap()
+        .contains("Service retirement blocked"));
+}
+
+#[test]
+fn usage_and_configuration_errors_exit_1() {
+    let out = miq(&["retire-bundle"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = miq(&["retire-bundle", "--service", "1"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no ManageIQ URL"));
+    let out = miq(
+        &["retire-bundle", "--service", "1", "--url", "not a url"],
+        &[("MIQ_USER", "admin"), ("MIQ_PASSWORD", "x")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("invalid URL"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = miq(
+        &[
+            "retire-bundle",
+            "--service",
+            "1",
+            "--url",
+            "http://127.0.0.1:9",
+        ],
+        &[("MIQ_USER", "admin")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MIQ_PASSWORD"));
+    let out = miq(&["--version"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn wrong_credentials_exit_1_without_echoing_them() {
+    let out = miq(
+        &[
+            "retire-bundle",
+            "--mock",
+            "mocks/failed_bundle.json",
+            "--service",
+            "1000",
+        ],
+        &[("MIQ_USER", "admin"), ("MIQ_PASSWORD", "wrong-secret-pw")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("authentication failed"), "{stderr}");
+    assert!(!stderr.contains("wrong-secret-pw"));
+    let token = "0123456789abcdef0123";
+    let out = miq(
+        &[
+            "retire-bundle",
+            "--mock",
+            "mocks/failed_bundle.json",
+            "--service",
+            "1000",
+        ],
+        &[("MIQ_TOKEN", token)],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains(token), "{all}");
+}
+
+#[test]
+fn a_connection_error_exits_1() {
+    let out = miq(
+        &[
+            "retire-bundle",
+            "--url",
+            "http://127.0.0.1:9",
+            "--service",
+            "1",
+        ],
+        &[("MIQ_USER", "admin"), ("MIQ_PASSWORD", "smartvm")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("connection failed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_bad_scenario_is_named() {
+    let scenario = tempfile_path::TempPath::write("{\"services\": 3}");
+    let out = miq(
+        &["retire-bundle", "--mock", scenario.as_str(), "--scan"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(scenario.as_str()),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
