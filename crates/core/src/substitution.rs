@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::error::AeError;
+use crate::evm::Evm;
 use crate::log::LogLevel;
 use crate::path::{ruby_split, AePath, SplitOptions};
 use crate::uri::{collapse_slashes, Uri, DEFAULT_SCHEME};
@@ -158,6 +159,49 @@ fn call_chain(ws: &mut Workspace, mut value: Value, pieces: &[&str]) -> Result<V
         value = ws.call_method(&value, &method, &args)?;
     }
     Ok(value)
+}
+
+/// `text` with every `${…}` replaced by `with` (to check the shape of a templated URI).
+pub fn placeholder(text: &str, with: &str) -> String {
+    SUBSTITUTION.replace_all(text, with).into_owned()
+}
+
+/// Substitutes `${…}` through any [`Evm`] (a remote `$evm` included): `${/#attr}` (root),
+/// `${#attr}` (current object), `${path#attr}` (`$evm.object(path)`), `${STATE_VAR#key}`.
+/// Method chains need a local workspace and are refused here.
+pub fn substitute_evm(evm: &mut dyn Evm, text: &str) -> Result<String, AeError> {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for caps in SUBSTITUTION.captures_iter(text) {
+        let whole = caps.get(0).expect("match");
+        out.push_str(&text[last..whole.start()]);
+        let body = &caps[1];
+        let uri = Uri::split(body, DEFAULT_SCHEME)?;
+        let path = uri.path.clone().unwrap_or_default();
+        let Some(name) = uri.fragment.as_deref().filter(|f| !f.is_empty()) else {
+            return Err(AeError::InvalidPathFormat(format!(
+                "substitution [${{{body}}}] names no attribute: write path#attribute"
+            )));
+        };
+        if name.contains('.') {
+            return Err(AeError::InvalidMethod(format!(
+                "method calls are not supported here: [${{{body}}}]"
+            )));
+        }
+        let value = if path.eq_ignore_ascii_case("STATE_VAR") {
+            evm.get_state_var(&Value::from(name))?
+        } else if path == "/" {
+            evm.root_get(name)?
+        } else if path.is_empty() {
+            evm.object_get(None, name)?
+        } else {
+            evm.object_get(Some(&path), name)?
+        };
+        out.push_str(&value.to_ruby_s());
+        last = whole.end();
+    }
+    out.push_str(&text[last..]);
+    Ok(out)
 }
 
 /// Evaluates a `null coalescing` field: `value`, or `default` when the value is absent, split

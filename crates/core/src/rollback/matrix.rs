@@ -1,0 +1,440 @@
+//! The rollback matrix: state name → ordered rollback steps, loaded from a Hash, YAML or
+//! JSON and validated, with errors naming the state and step.
+
+use std::fmt;
+use std::path::Path;
+
+use indexmap::IndexMap;
+use serde_yaml::{Mapping, Value as Json};
+
+use crate::uri::Uri;
+use crate::value::Value;
+
+/// The built-in step that retires the provisioned VM once it exists.
+pub const VM_RETIRE_NOW: &str = "vm.retire_now";
+
+/// One rollback step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Instantiate an instance (the URI may hold `${…}` to substitute first).
+    Instance {
+        /// The instance URI.
+        uri: String,
+        /// Arguments appended to the URI's query.
+        args: IndexMap<String, String>,
+    },
+    /// Retire the provisioned VM (`miq_provision.vm.retire_now`) once it exists.
+    VmRetireNow,
+}
+
+impl Step {
+    /// A stable key for the once-only record: the step as written.
+    pub fn key(&self) -> String {
+        match self {
+            Step::VmRetireNow => VM_RETIRE_NOW.to_string(),
+            Step::Instance { uri, args } if args.is_empty() => uri.clone(),
+            Step::Instance { uri, args } => {
+                let pairs: Vec<(String, Value)> = args
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                    .collect();
+                let query = crate::uri::hash_to_query(&pairs).unwrap_or_default();
+                let sep = if uri.contains('?') { '&' } else { '?' };
+                format!("{uri}{sep}{query}")
+            }
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.key())
+    }
+}
+
+/// A malformed matrix: where (`states.RegisterDHCP[1]`) and what.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("rollback matrix{source_name}: {location}: {message}", source_name = file.as_ref().map(|s| format!(" {s}")).unwrap_or_default())]
+pub struct MatrixError {
+    /// The file, when loaded from one.
+    pub file: Option<String>,
+    /// The place in the matrix.
+    pub location: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl MatrixError {
+    fn at(location: impl Into<String>, message: impl Into<String>) -> Self {
+        MatrixError {
+            file: None,
+            location: location.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A validated rollback matrix.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RollbackMatrix {
+    /// Steps by state name, in file order.
+    pub states: IndexMap<String, Vec<Step>>,
+    /// States that need no rollback (for `lint`).
+    pub no_rollback: Vec<String>,
+}
+
+impl RollbackMatrix {
+    /// Parses YAML text.
+    pub fn from_yaml(text: &str) -> Result<Self, MatrixError> {
+        let json: Json = serde_yaml::from_str(text)
+            .map_err(|e| MatrixError::at("(document)", format!("invalid YAML: {e}")))?;
+        Self::from_json(&json)
+    }
+
+    /// Parses JSON text.
+    pub fn from_json_str(text: &str) -> Result<Self, MatrixError> {
+        // Parsed into YAML's value type, which keeps the order of keys (states run in order).
+        let json: Json = serde_json::from_str(text)
+            .map_err(|e| MatrixError::at("(document)", format!("invalid JSON: {e}")))?;
+        Self::from_json(&json)
+    }
+
+    /// Loads a `.yml`/`.yaml`/`.json` file; errors name the file.
+    pub fn from_path(path: &Path) -> Result<Self, MatrixError> {
+        let name = path.display().to_string();
+        let with_source = |mut e: MatrixError| {
+            e.file = Some(name.clone());
+            e
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| with_source(MatrixError::at("(file)", format!("cannot read: {e}"))))?;
+        let json = path.extension().and_then(|e| e.to_str()) == Some("json");
+        if json {
+            Self::from_json_str(&text)
+        } else {
+            Self::from_yaml(&text)
+        }
+        .map_err(with_source)
+    }
+
+    /// Reads a matrix given as a core value (a Ruby Hash), with String or Symbol keys.
+    pub fn from_value(value: &Value) -> Result<Self, MatrixError> {
+        Self::from_json(&value_to_plain_json(value))
+    }
+
+    /// Validates a JSON document: `{"states": {State: [step…]}, "no_rollback": [State…]}`.
+    pub fn from_json(json: &Json) -> Result<Self, MatrixError> {
+        let top = json.as_mapping().ok_or_else(|| {
+            MatrixError::at(
+                "(document)",
+                format!("expected a mapping with `states`, got {}", kind(json)),
+            )
+        })?;
+        for key in top.keys() {
+            let key = key_text(key);
+            if !matches!(key.as_str(), "states" | "no_rollback") {
+                return Err(MatrixError::at(
+                    key,
+                    "unknown key (expected `states` or `no_rollback`)",
+                ));
+            }
+        }
+        let states_json = top
+            .get("states")
+            .ok_or_else(|| MatrixError::at("(document)", "missing `states`"))?
+            .as_mapping()
+            .ok_or_else(|| {
+                MatrixError::at("states", "expected a mapping of state name to steps")
+            })?;
+        let mut states = IndexMap::new();
+        for (state, steps_json) in states_json {
+            let state = key_text(state);
+            let location = format!("states.{state}");
+            if state.trim().is_empty() {
+                return Err(MatrixError::at(location, "empty state name"));
+            }
+            let steps_json = match steps_json {
+                Json::Sequence(a) => a.as_slice(),
+                Json::Null => &[],
+                other => {
+                    return Err(MatrixError::at(
+                        location,
+                        format!("expected a list of steps, got {}", kind(other)),
+                    ))
+                }
+            };
+            let steps = steps_json
+                .iter()
+                .enumerate()
+                .map(|(i, s)| parse_step(s, &format!("{location}[{i}]")))
+                .collect::<Result<Vec<_>, _>>()?;
+            states.insert(state, steps);
+        }
+        let no_rollback = match top.get("no_rollback") {
+            None | Some(Json::Null) => Vec::new(),
+            Some(Json::Sequence(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    v.as_str().map(str::to_string).ok_or_else(|| {
+                        MatrixError::at(
+                            format!("no_rollback[{i}]"),
+                            format!("expected a state name, got {}", kind(v)),
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => {
+                return Err(MatrixError::at(
+                    "no_rollback",
+                    format!("expected a list of state names, got {}", kind(other)),
+                ))
+            }
+        };
+        Ok(RollbackMatrix {
+            states,
+            no_rollback,
+        })
+    }
+
+    /// The steps of `state` (none when the state is not in the matrix).
+    pub fn steps(&self, state: &str) -> &[Step] {
+        self.states.get(state).map_or(&[], Vec::as_slice)
+    }
+}
+
+fn parse_step(json: &Json, location: &str) -> Result<Step, MatrixError> {
+    match json {
+        Json::String(s) => step_from_text(s, IndexMap::new(), location),
+        Json::Mapping(map) => {
+            for key in map.keys() {
+                let key = key_text(key);
+                if !matches!(key.as_str(), "uri" | "args" | "builtin") {
+                    return Err(MatrixError::at(
+                        location,
+                        format!("unknown key `{key}` (expected `uri`, `args` or `builtin`)"),
+                    ));
+                }
+            }
+            if let Some(builtin) = map.get("builtin") {
+                if map.len() > 1 {
+                    return Err(MatrixError::at(
+                        location,
+                        "a `builtin` step takes no `uri` or `args`",
+                    ));
+                }
+                return match builtin.as_str() {
+                    Some(VM_RETIRE_NOW) => Ok(Step::VmRetireNow),
+                    _ => Err(MatrixError::at(
+                        location,
+                        format!(
+                            "unknown builtin {} (known: {VM_RETIRE_NOW})",
+                            scalar_text(builtin)
+                        ),
+                    )),
+                };
+            }
+            let uri = map
+                .get("uri")
+                .ok_or_else(|| MatrixError::at(location, "missing `uri`"))?
+                .as_str()
+                .ok_or_else(|| MatrixError::at(location, "`uri` must be a string"))?;
+            let mut args = IndexMap::new();
+            match map.get("args") {
+                None | Some(Json::Null) => {}
+                Some(Json::Mapping(a)) => {
+                    for (k, v) in a {
+                        let k = key_text(k);
+                        let text = match v {
+                            Json::String(s) => s.clone(),
+                            Json::Number(n) => n.to_string(),
+                            Json::Bool(b) => b.to_string(),
+                            other => {
+                                return Err(MatrixError::at(
+                                    format!("{location}.args.{k}"),
+                                    format!("expected a scalar, got {}", kind(other)),
+                                ))
+                            }
+                        };
+                        args.insert(k, text);
+                    }
+                }
+                Some(other) => {
+                    return Err(MatrixError::at(
+                        format!("{location}.args"),
+                        format!("expected a mapping, got {}", kind(other)),
+                    ))
+                }
+            }
+            step_from_text(uri, args, location)
+        }
+        other => Err(MatrixError::at(
+            location,
+            format!("expected a URI string or a mapping, got {}", kind(other)),
+        )),
+    }
+}
+
+fn step_from_text(
+    text: &str,
+    args: IndexMap<String, String>,
+    location: &str,
+) -> Result<Step, MatrixError> {
+    let text = text.trim();
+    if text == VM_RETIRE_NOW {
+        return if args.is_empty() {
+            Ok(Step::VmRetireNow)
+        } else {
+            Err(MatrixError::at(location, "vm.retire_now takes no args"))
+        };
+    }
+    if text.is_empty() {
+        return Err(MatrixError::at(location, "empty URI"));
+    }
+    // Check the URI with each `${…}` standing for a plain path segment.
+    let probe = crate::substitution::placeholder(text, "x");
+    Uri::parse_for_instantiate(&probe)
+        .map_err(|e| MatrixError::at(location, format!("malformed URI {text:?}: {e}")))?;
+    Ok(Step::Instance {
+        uri: text.to_string(),
+        args,
+    })
+}
+
+fn kind(json: &Json) -> &'static str {
+    match json {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Sequence(_) => "a list",
+        Json::Mapping(_) => "a mapping",
+        Json::Tagged(_) => "a tagged value",
+    }
+}
+
+fn key_text(key: &Json) -> String {
+    match key {
+        Json::String(s) => s.clone(),
+        other => scalar_text(other),
+    }
+}
+
+fn scalar_text(value: &Json) -> String {
+    match value {
+        Json::String(s) => format!("{s:?}"),
+        Json::Number(n) => n.to_string(),
+        Json::Bool(b) => b.to_string(),
+        Json::Null => "null".into(),
+        other => kind(other).to_string(),
+    }
+}
+
+/// A core value as a plain document (Symbols as strings), for reading configuration.
+fn value_to_plain_json(value: &Value) -> Json {
+    match value {
+        Value::Nil => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Integer(i) => Json::from(*i),
+        Value::Float(f) => Json::from(*f),
+        Value::String(s) | Value::Symbol(s) => Json::String(s.clone()),
+        Value::Array(items) => Json::Sequence(items.iter().map(value_to_plain_json).collect()),
+        Value::Hash(pairs) => {
+            let mut map = Mapping::new();
+            for (k, v) in pairs {
+                map.insert(Json::String(k.to_ruby_s()), value_to_plain_json(v));
+            }
+            Json::Mapping(map)
+        }
+        other => Json::String(other.to_ruby_s()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const YAML: &str = r#"
+states:
+  AcquireIPAddress:
+    - "${/#rollback_class}/ReleaseIPAddress"
+  RegisterDHCP:
+    - uri: "${/#rollback_class}/UnregisterDHCP"
+      args: { reason: rollback, attempt: 1 }
+  Provision:
+    - vm.retire_now
+    - builtin: vm.retire_now
+no_rollback: [CustomizeRequest]
+"#;
+
+    #[test]
+    fn loads_every_step_form() {
+        let m = RollbackMatrix::from_yaml(YAML).unwrap();
+        assert_eq!(
+            m.states.keys().collect::<Vec<_>>(),
+            vec!["AcquireIPAddress", "RegisterDHCP", "Provision"]
+        );
+        assert_eq!(
+            m.steps("Provision"),
+            &[Step::VmRetireNow, Step::VmRetireNow]
+        );
+        assert_eq!(
+            m.steps("RegisterDHCP")[0].key(),
+            "${/#rollback_class}/UnregisterDHCP?attempt=1&reason=rollback"
+        );
+        assert_eq!(m.no_rollback, vec!["CustomizeRequest"]);
+        assert!(m.steps("Nope").is_empty());
+        let json = serde_json::to_string(&serde_yaml::from_str::<serde_json::Value>(YAML).unwrap())
+            .unwrap();
+        assert_eq!(RollbackMatrix::from_json_str(&json).unwrap(), m);
+    }
+
+    #[test]
+    fn errors_name_the_state_and_step() {
+        let err = |text: &str| RollbackMatrix::from_yaml(text).unwrap_err().to_string();
+        assert_eq!(
+            err("states:\n  A:\n    - \"\""),
+            "rollback matrix: states.A[0]: empty URI"
+        );
+        assert!(err("states:\n  A:\n    - \"/a b/c\"")
+            .starts_with("rollback matrix: states.A[0]: malformed URI \"/a b/c\": bad URI"));
+        assert!(err("states:\n  A:\n    - \"abc:x/y\"").contains("Unsupported Scheme [abc]"));
+        assert_eq!(err("states:\n  A:\n    - uri: /x/y/z\n      when: never"), "rollback matrix: states.A[0]: unknown key `when` (expected `uri`, `args` or `builtin`)");
+        assert_eq!(
+            err("stats: {}"),
+            "rollback matrix: stats: unknown key (expected `states` or `no_rollback`)"
+        );
+        assert_eq!(
+            err("states:\n  A:\n    - builtin: vm.destroy"),
+            "rollback matrix: states.A[0]: unknown builtin \"vm.destroy\" (known: vm.retire_now)"
+        );
+        assert_eq!(
+            err("states:\n  A: 3"),
+            "rollback matrix: states.A: expected a list of steps, got a number"
+        );
+        assert!(err("states: [").starts_with("rollback matrix: (document): invalid YAML"));
+    }
+
+    #[test]
+    fn file_errors_name_the_file() {
+        let err = RollbackMatrix::from_path(Path::new("/nonexistent/matrix.yml")).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("rollback matrix /nonexistent/matrix.yml: (file): cannot read"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn reads_a_ruby_hash_with_symbol_keys() {
+        let v = Value::Hash(vec![(
+            Value::Symbol("states".into()),
+            Value::Hash(vec![(
+                Value::String("RegisterDNS".into()),
+                Value::Array(vec![Value::from("/A/B/UnregisterDNS")]),
+            )]),
+        )]);
+        let m = RollbackMatrix::from_value(&v).unwrap();
+        assert_eq!(m.steps("RegisterDNS").len(), 1);
+    }
+}
