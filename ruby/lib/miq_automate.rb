@@ -4,6 +4,7 @@
 # offline `$evm` (MiqAutomate::Workspace#evm) with the engine's semantics, service-model
 # doubles, and MiqAutomate::EvmAdapter, which runs native logic against any `$evm`.
 
+require "json"
 require_relative "miq_automate/version"
 require_relative "miq_automate/errors"
 require_relative "miq_automate/exit_codes"
@@ -17,3 +18,5 @@ end
 require_relative "miq_automate/password"
 require_relative "miq_automate/service_model"
 require_relative "miq_automate/workspace"
+require_relative "miq_automate/rollback"
+require_relative "miq_automate/api"

@@ -60,6 +60,9 @@ pub trait Evm {
     /// Calls `method` on a value held in the workspace (a service model, a foreign object).
     fn call(&mut self, receiver: &Value, method: &str, args: &[Value]) -> Result<Value, AeError>;
 
+    /// `$evm.root.decrypt(key)`: the plaintext of a password attribute of root.
+    fn root_decrypt(&mut self, key: &str) -> Result<Option<String>, AeError>;
+
     /// Root `ae_result`, parsed (`None` when blank).
     fn ae_result(&mut self) -> Result<Option<AeResult>, AeError> {
         match self.root_get("ae_result")? {
@@ -82,6 +85,10 @@ impl Evm for Workspace {
     fn root_set(&mut self, key: &str, value: Value) -> Result<(), AeError> {
         Workspace::root_set(self, key, value);
         Ok(())
+    }
+
+    fn root_decrypt(&mut self, key: &str) -> Result<Option<String>, AeError> {
+        Ok(self.obj(self.root()).decrypt(key))
     }
 
     fn object_get(&mut self, path: Option<&str>, key: &str) -> Result<Value, AeError> {
@@ -207,6 +214,9 @@ impl<E: Evm> Evm for CountingEvm<E> {
     }
     fn root_set(&mut self, key: &str, value: Value) -> Result<(), AeError> {
         self.tick("root_set").root_set(key, value)
+    }
+    fn root_decrypt(&mut self, key: &str) -> Result<Option<String>, AeError> {
+        self.tick("root_decrypt").root_decrypt(key)
     }
     fn object_get(&mut self, path: Option<&str>, key: &str) -> Result<Value, AeError> {
         self.tick("object_get").object_get(path, key)

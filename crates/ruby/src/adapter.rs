@@ -146,6 +146,17 @@ impl Evm for ForeignEvm<'_> {
             .map(|_| ())
     }
 
+    fn root_decrypt(&mut self, key: &str) -> Result<Option<String>, AeError> {
+        let root = self.root_object()?;
+        let v: Value = self.remote(root, "decrypt", vec![self.key(key)])?;
+        if v.is_nil() {
+            return Ok(None);
+        }
+        convert::text(v)
+            .map(Some)
+            .map_err(|e| errors::from_ruby(&e))
+    }
+
     fn object_get(&mut self, path: Option<&str>, key: &str) -> Result<Core, AeError> {
         let object = self.object(path)?;
         let v: Value = self.remote(object, "[]", vec![self.key(key)])?;
@@ -295,6 +306,11 @@ impl RbAdapter {
         result.rb()
     }
 
+    /// Remote calls made through this adapter, by method.
+    pub fn round_trip_counts(&self) -> BTreeMap<String, usize> {
+        self.round_trips.borrow().clone()
+    }
+
     fn side(&self) -> ForeignSide<'_> {
         let ruby = Ruby::get().expect("Ruby thread");
         ForeignSide {
@@ -303,13 +319,19 @@ impl RbAdapter {
         }
     }
 
-    fn core(&self, value: Value) -> Result<Core, Error> {
+    /// A Ruby value as a core value (foreign objects kept by this adapter).
+    pub fn core(&self, value: Value) -> Result<Core, Error> {
         convert::to_core(&Ruby::get_with(value), &self.side(), value)
     }
 
     fn ruby(&self, value: &Core) -> Result<Value, Error> {
         convert::to_ruby(&Ruby::get().expect("Ruby thread"), &self.side(), value)
     }
+}
+
+/// An adapter over `evm` (kept on the stack while in use, so the GC sees what it holds).
+pub fn wrap(ruby: &Ruby, evm: Value) -> Result<magnus::typed_data::Obj<RbAdapter>, Error> {
+    new(ruby, evm)
 }
 
 fn new(ruby: &Ruby, evm: Value) -> Result<magnus::typed_data::Obj<RbAdapter>, Error> {

@@ -69,6 +69,16 @@ pub fn class(name: &str) -> ExceptionClass {
         .unwrap_or_else(|_| ruby.exception_standard_error())
 }
 
+/// `MiqAutomate::<outer>::<name>` (e.g. `Api::Error`), or `MiqAutomate::Error`.
+pub fn class_under(outer: &str, name: &str) -> ExceptionClass {
+    let ruby = ruby();
+    let module: Result<RModule, Error> = ruby.class_object().const_get("MiqAutomate");
+    module
+        .and_then(|m| m.const_get::<_, RModule>(outer))
+        .and_then(|m| m.const_get::<_, ExceptionClass>(name))
+        .unwrap_or_else(|_| class("Error"))
+}
+
 /// A `MiqAutomate::InternalError`.
 pub fn internal(message: &str) -> Error {
     Error::new(class("InternalError"), message.to_string())

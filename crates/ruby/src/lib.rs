@@ -6,9 +6,12 @@
 //! `MiqAutomate::InternalError`, never as Ruby's `fatal`.
 
 mod adapter;
+mod api;
 mod convert;
 mod errors;
+mod nogvl;
 mod object;
+mod rollback;
 mod service;
 mod workspace;
 
@@ -27,6 +30,8 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
     service::define(ruby, module)?;
     object::define(ruby, module)?;
     adapter::define(ruby, module)?;
+    api::define(ruby, module)?;
+    rollback::define(ruby, module)?;
     module.define_singleton_method("__panic_for_test", function!(panic_for_test, 1))?;
     module.const_set("NATIVE_VERSION", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -23,6 +23,14 @@ module MiqAutomate
   # An error raised by a foreign `$evm` peer (e.g. a DRb connection error), class kept in the message.
   class RemoteError < Error; end
 
+  # A rollback matrix that cannot be used (the message names the state and step).
+  class InvalidMatrix < Error; end
+
+  module Api
+    # A ManageIQ REST API failure (the message has the status, ManageIQ's message and klass).
+    class Error < MiqAutomate::Error; end
+  end
+
   # A bug in this library, caught instead of aborting the Ruby process (and the ManageIQ worker).
   class InternalError < Error; end
 end
