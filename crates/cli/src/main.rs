@@ -3,6 +3,7 @@
 mod mock_server;
 mod output;
 mod retire_bundle;
+mod rollback;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,9 @@ enum Command {
     RetireBundle(retire_bundle::Args),
     /// Serve a mock ManageIQ REST API for a scenario file on 127.0.0.1.
     MockServer(mock_server::Args),
+    /// Check a rollback matrix, or show the steps a failure would run.
+    #[command(subcommand)]
+    Rollback(rollback::Command),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::RetireBundle(args) => retire_bundle::run(args).await,
             Command::MockServer(args) => mock_server::run(args).await,
+            Command::Rollback(command) => rollback::run(command),
         }
     });
     match result {

@@ -47,8 +47,12 @@ mod tempfile_path {
 
     impl TempPath {
         pub fn write(text: &str) -> TempPath {
+            Self::write_as(text, "json")
+        }
+
+        pub fn write_as(text: &str, ext: &str) -> TempPath {
             let path = std::env::temp_dir().join(format!(
-                "miq-cli-{}-{}.json",
+                "miq-cli-{}-{}.{ext}",
                 std::process::id(),
                 rand_suffix()
             ));
@@ -293,5 +297,126 @@ fn a_bad_scenario_is_named() {
         String::from_utf8_lossy(&out.stderr).contains(scenario.as_str()),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const DOMAIN: &str = "examples/domains/RollbackDemo";
+
+fn class_schema() -> String {
+    format!(
+        "{DOMAIN}/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM.class/__class__.yaml"
+    )
+}
+
+#[test]
+fn rollback_lint_passes_the_example_and_catches_unknown_states() {
+    let out = miq(
+        &[
+            "rollback",
+            "lint",
+            &format!("{DOMAIN}/rollback_matrix.yaml"),
+            "--class-schema",
+            &class_schema(),
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 error(s), 0 warning(s)"));
+
+    let bad =
+        tempfile_path::TempPath::write_as("states:\n  RegisterDns: [/A/B/UnregisterDNS]\n", "yml");
+    let out = miq(
+        &[
+            "rollback",
+            "lint",
+            bad.as_str(),
+            "--class-schema",
+            &class_schema(),
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let v = json(&out);
+    let first = &v["findings"][0];
+    assert_eq!(first["severity"], "error");
+    assert!(first["message"]
+        .as_str()
+        .unwrap()
+        .contains("did you mean RegisterDNS?"));
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["severity"] == "warning" && f["state"] == "AcquireIPAddress"));
+}
+
+#[test]
+fn rollback_plan_prints_the_steps_in_order() {
+    let out = miq(
+        &[
+            "rollback",
+            "plan",
+            &format!("{DOMAIN}/rollback_matrix.yaml"),
+            "--state",
+            "RegisterDNS",
+            "--journal",
+            "AcquireIPAddress,RegisterDHCP",
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    assert_eq!(v["mode"], "journal");
+    let states: Vec<&str> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        vec!["RegisterDNS", "RegisterDHCP", "AcquireIPAddress"]
+    );
+
+    let out = miq(
+        &[
+            "rollback",
+            "plan",
+            &format!("{DOMAIN}/rollback_matrix.yaml"),
+            "--state",
+            "CustomizeRequest",
+        ],
+        &[],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "A failure in CustomizeRequest runs no rollback step."
+    );
+}
+
+#[test]
+fn a_bad_matrix_is_named_with_its_state_and_step() {
+    let bad = tempfile_path::TempPath::write_as("states:\n  RegisterDNS:\n    - uri: ''\n", "yml");
+    let out = miq(
+        &["rollback", "plan", bad.as_str(), "--state", "RegisterDNS"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "rollback matrix {}: states.RegisterDNS[0]: empty URI",
+            bad.as_str()
+        )),
+        "{stderr}"
     );
 }
