@@ -40,7 +40,9 @@ doc: deps
 rust-test: deps
 	$(CARGO) test --workspace
 
+# The rspec suites start the mock ManageIQ with the release CLI.
 rspec: ruby-ext
+	$(CARGO) build --release -p miq-automate-cli
 	cd ruby && rspec spec ../examples/spec
 
 test: lint doc rust-test rspec

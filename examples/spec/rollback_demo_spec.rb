@@ -372,7 +372,6 @@ RSpec.describe "RollbackDemo: VMProvision_VM with a rollback matrix" do
       end
 
       it "lists the skipped steps as URIs, as it lists the ones it ran" do
-        pending "the report's \"skipped\" holds the steps as written (${/#rollback_class}/…), \"ran\" the substituted URIs"
         run_until_failure("RegisterDNS")
         status_step(RollbackDemoSpec.state("RegisterDNS"), "on_error")
         expect(last_report["skipped"]).to eq(all_three)
@@ -480,7 +479,6 @@ RSpec.describe "RollbackDemo: VMProvision_VM with a rollback matrix" do
     end
 
     it "takes the status as a keyword (status:), in place of inputs['status']" do
-      pending "update_provision_status has no status: keyword (the agreed API has status: nil)"
       MiqAutomate::Rollback.update_provision_status(ws.evm, matrix: RollbackDemoSpec::PER_STATE_MATRIX, mode: :per_state,
                                                             status: "Error Registering DHCP")
       expect(prov.message).to eq("Error Registering DHCP")

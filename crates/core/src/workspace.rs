@@ -371,6 +371,11 @@ impl Workspace {
         &self.inputs
     }
 
+    /// Forgets every input (before the next method's are set).
+    pub fn clear_inputs(&mut self) {
+        self.inputs.clear();
+    }
+
     /// Sets a method input (as the engine does before a method runs).
     pub fn set_input(&mut self, name: &str, value: Value) {
         self.inputs.insert(name.to_string(), value);

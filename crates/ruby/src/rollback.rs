@@ -51,6 +51,7 @@ fn update_provision_status(
     continue_on_error: bool,
     kind: String,
     api: Option<RHash>,
+    status: Option<String>,
 ) -> Result<RHash, Error> {
     guard(|| {
         let matrix = matrix(ruby, matrix_spec)?;
@@ -68,6 +69,7 @@ fn update_provision_status(
             mode,
             continue_on_error,
             kind,
+            status,
         };
         let mut retirer = RestRetirer {
             settings: api.map(settings_from).transpose()?,
@@ -115,7 +117,7 @@ pub fn define(_ruby: &Ruby, module: magnus::RModule) -> Result<(), Error> {
     let rollback = module.define_module("Rollback")?;
     rollback.define_singleton_method(
         "_update_provision_status",
-        magnus::function!(update_provision_status, 6),
+        magnus::function!(update_provision_status, 7),
     )?;
     rollback.define_singleton_method("validate", magnus::function!(validate, 1))?;
     Ok(())

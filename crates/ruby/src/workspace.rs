@@ -231,6 +231,20 @@ fn current_method(rb_self: Obj<RbWorkspace>, method: Option<String>) -> Result<(
     })
 }
 
+fn set_inputs(rb_self: Obj<RbWorkspace>, inputs: RHash) -> Result<(), Error> {
+    guard(|| {
+        let inputs = WsSide(rb_self).core(inputs.as_value())?;
+        let mut ws = rb_self.core_mut()?;
+        ws.clear_inputs();
+        if let Core::Hash(pairs) = inputs {
+            for (k, v) in pairs {
+                ws.set_input(&k.to_ruby_s(), v);
+            }
+        }
+        Ok(())
+    })
+}
+
 fn log_line(rb_self: Obj<RbWorkspace>, level: Value, message: String) -> Result<(), Error> {
     guard(|| {
         let level: miq_automate_core::LogLevel = convert::text(level)?.parse().rb()?;
@@ -253,5 +267,6 @@ pub fn define(ruby: &Ruby, module: magnus::RModule) -> Result<(), Error> {
     class.define_private_method("_on_instantiate", magnus::method!(on_instantiate, 2))?;
     class.define_method("current_method=", magnus::method!(current_method, 1))?;
     class.define_private_method("_log_line", magnus::method!(log_line, 2))?;
+    class.define_method("inputs=", magnus::method!(set_inputs, 1))?;
     Ok(())
 }

@@ -46,7 +46,9 @@ module MiqAutomate
       # MIQ exit code: 0 for a normal end, the status of `exit`, 1 for an uncaught exception
       # (logged like the engine does). `exit` never ends the rspec run. The engine's
       # "Method exited with rc=…" line is added to the workspace's logs.
-      def run_method(path, workspace, method_name: nil)
+      # `inputs:` replaces the workspace's method inputs first (each method has its own).
+      def run_method(path, workspace, method_name: nil, inputs: nil)
+        workspace.inputs = inputs if inputs
         MiqAutomate::RSpec.run_method(path, workspace, method_name: method_name)
       end
     end

@@ -32,6 +32,8 @@ pub struct Config {
     pub continue_on_error: bool,
     /// VM or service task.
     pub kind: TaskKind,
+    /// The status text; `None` reads `$evm.inputs['status']`, as ManageIQ's method does.
+    pub status: Option<String>,
 }
 
 /// Retires the siblings of a failed bundle item (through the REST API, in the bindings).
@@ -113,7 +115,10 @@ pub fn update_provision_status(
             )),
         };
     }
-    let status = evm.input("status")?.to_ruby_s();
+    let status = match &config.status {
+        Some(s) => s.clone(),
+        None => evm.input("status")?.to_ruby_s(),
+    };
     let ae_result = evm.root_get("ae_result")?.to_ruby_s();
     let ae_state = evm.root_get("ae_state")?.to_ruby_s();
     let server = evm.root_get("miq_server")?;
@@ -224,9 +229,20 @@ fn rollback(
     let mut done = names(&evm.get_state_var(&Value::from(DONE_VAR))?);
     // Nested instances share root: what they do to ae_result/ae_reason must not leak out.
     let saved_reason = evm.root_get("ae_reason")?;
+    // The same `${…}` text gives the same URI within one run: substitute it once.
+    let mut substituted: Vec<(String, String)> = Vec::new();
+    let mut substitute = |evm: &mut dyn Evm, text: &str| -> Result<String, AeError> {
+        if let Some((_, uri)) = substituted.iter().find(|(t, _)| t == text) {
+            return Ok(uri.clone());
+        }
+        let uri = substitute_evm(evm, text)?;
+        substituted.push((text.to_string(), uri.clone()));
+        Ok(uri)
+    };
     for planned in steps {
         if done.contains(&planned.step) {
-            report.skipped.push(planned.step);
+            let shown = substitute(evm, &planned.step).unwrap_or_else(|_| planned.step.clone());
+            report.skipped.push(shown);
             continue;
         }
         let step = matrix
@@ -240,7 +256,7 @@ fn rollback(
         let ran = match &step {
             Step::VmRetireNow => retire_vm(evm, prov)?,
             Step::Instance { .. } => {
-                let uri = match substitute_evm(evm, &planned.step) {
+                let uri = match substitute(evm, &planned.step) {
                     Ok(uri) => uri,
                     Err(e) => {
                         evm.log(
