@@ -43,6 +43,8 @@ fn matrix(ruby: &Ruby, spec: Value) -> Result<RollbackMatrix, Error> {
     ))
 }
 
+// One parameter per Ruby keyword argument of the wrapper (lib/miq_automate/rollback.rb).
+#[allow(clippy::too_many_arguments)]
 fn update_provision_status(
     ruby: &Ruby,
     evm: Value,
