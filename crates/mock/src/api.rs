@@ -62,7 +62,8 @@ impl Shared {
                 fault: Some("rate_limit".into()),
             }
         } else {
-            let decision = self.faults.decide(&method, &path);
+            // Fault rules name unversioned paths; `/api/v4.0.0/x` is the same route as `/api/x`.
+            let decision = self.faults.decide(&method, &unversioned(&path));
             delay = decision.delay;
             match decision.failure {
                 Some((i, f)) => Outcome {
@@ -130,14 +131,34 @@ impl Shared {
         if segs.first() != Some(&"api") {
             return plain(ApiError::routing(method, path).into_reply());
         }
-        let rest = &segs[1..];
+        let mut rest = &segs[1..];
+        // ManageIQ routes `api(/:version)`: `/api/v4.0.0/services` is `/api/services`, and
+        // the hrefs it renders keep the version (`@req.api_prefix`).
+        let mut prefix = "/api".to_owned();
+        let mut version = None;
+        if let Some(v) = rest.first().and_then(|s| api_version(s)) {
+            version = Some(v);
+            prefix = format!("/api/{}", rest[0]);
+            rest = &rest[1..];
+        }
+        // validate_api_request: a well-formed but unknown version is a 400.
+        let check_version = || match version {
+            Some(v) if v != API_VERSION => Err(ApiError::bad_request(format!(
+                "Unsupported API Version {v} specified"
+            ))),
+            _ => Ok(()),
+        };
         let render = Render {
             vmdb: &self.vmdb,
             base: base_of(req),
+            prefix,
             url: req.url.to_string(),
         };
         // OPTIONS never requires authentication.
         if method == "OPTIONS" {
+            if let Err(e) = check_version() {
+                return plain(e.into_reply());
+            }
             return plain(match rest {
                 [] => Reply::empty(200),
                 [c] => match Collection::from_name(c) {
@@ -152,8 +173,8 @@ impl Shared {
             Ok(i) => i,
             Err(e) => return plain(e.into_reply()),
         };
-        let reply = self
-            .dispatch(req, method, path, rest, &identity, &render)
+        let reply = check_version()
+            .and_then(|()| self.dispatch(req, method, path, rest, &identity, &render))
             .unwrap_or_else(ApiError::into_reply);
         Outcome {
             reply,
@@ -454,8 +475,9 @@ impl Shared {
         json!({
             "name": "API",
             "description": "REST API",
-            "version": "4.0.0",
-            "versions": [{"name": "4.0.0", "href": format!("{}/api/v4.0.0", r.base)}],
+            "version": API_VERSION,
+            // `#{@req.base}#{@req.prefix(false)}/v#{version}`: never itself versioned.
+            "versions": [{"name": API_VERSION, "href": format!("{}/api/v{API_VERSION}", r.base)}],
             "settings": {"locale": "en", "asynchronous_notifications": true},
             "identity": {
                 "userid": who.user.userid,
@@ -486,6 +508,53 @@ impl Shared {
                 "description": c.description(),
             })).collect::<Vec<_>>(),
         })
+    }
+}
+
+/// The one API version the mock serves (ManageIQ's `Api::SUPPORTED_VERSIONS`).
+const API_VERSION: &str = "4.0.0";
+
+/// The version named by a path segment matching ManageIQ's `Api::VERSION_CONSTRAINT`
+/// (`v\d+(\.[\da-zA-Z]+)*(\-[\da-zA-Z\-\.]+)?`), without its `v`.
+fn api_version(seg: &str) -> Option<&str> {
+    let v = seg.strip_prefix('v')?;
+    let (main, pre) = match v.split_once('-') {
+        Some((m, p)) => (m, Some(p)),
+        None => (v, None),
+    };
+    let mut parts = main.split('.');
+    let major = parts.next()?;
+    if major.is_empty() || !major.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric())) {
+        return None;
+    }
+    if let Some(p) = pre {
+        if p.is_empty()
+            || !p
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        {
+            return None;
+        }
+    }
+    Some(v)
+}
+
+/// The path without a version segment after `/api`.
+fn unversioned(path: &str) -> std::borrow::Cow<'_, str> {
+    let Some(tail) = path.strip_prefix("/api/") else {
+        return path.into();
+    };
+    let (seg, rest) = tail.split_once('/').unwrap_or((tail, ""));
+    if api_version(seg).is_none() {
+        return path.into();
+    }
+    if rest.is_empty() {
+        "/api".into()
+    } else {
+        format!("/api/{rest}").into()
     }
 }
 
@@ -591,4 +660,31 @@ fn retirement_date(data: &Value) -> Result<Option<DateTime<Utc>>, ApiError> {
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .map(|d| Some(d.and_utc()))
         .ok_or_else(|| ApiError::bad_request(format!("Invalid retirement date {raw}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_segments_as_manageiq_constrains_them() {
+        assert_eq!(api_version("v4.0.0"), Some("4.0.0"));
+        assert_eq!(api_version("v4"), Some("4"));
+        assert_eq!(api_version("v4.4.0-pre"), Some("4.4.0-pre"));
+        assert_eq!(api_version("v1.2.3-rc.1"), Some("1.2.3-rc.1"));
+        assert_eq!(api_version("vms"), None);
+        assert_eq!(api_version("v"), None);
+        assert_eq!(api_version("v4."), None);
+        assert_eq!(api_version("v4-"), None);
+        assert_eq!(api_version("services"), None);
+    }
+
+    #[test]
+    fn unversioned_strips_only_a_version_after_api() {
+        assert_eq!(unversioned("/api/v4.0.0/services/1"), "/api/services/1");
+        assert_eq!(unversioned("/api/v4.0.0"), "/api");
+        assert_eq!(unversioned("/api/vms/1"), "/api/vms/1");
+        assert_eq!(unversioned("/api"), "/api");
+        assert_eq!(unversioned("/other/v4/x"), "/other/v4/x");
+    }
 }

@@ -292,17 +292,20 @@ pub(crate) struct Render<'a> {
     pub vmdb: &'a Vmdb,
     /// `http://127.0.0.1:port`.
     pub base: String,
+    /// The API prefix the client addressed: `/api`, or `/api/v4.0.0` for a versioned path
+    /// (ManageIQ's `@req.api_prefix`, which every rendered href starts with).
+    pub prefix: String,
     /// The full request URL (for links).
     pub url: String,
 }
 
 impl Render<'_> {
     pub fn href(&self, reftype: &str, id: &str) -> String {
-        format!("{}/api/{reftype}/{id}", self.base)
+        format!("{}{}/{reftype}/{id}", self.base, self.prefix)
     }
 
     pub fn collection_href(&self, reftype: &str) -> String {
-        format!("{}/api/{reftype}", self.base)
+        format!("{}{}/{reftype}", self.base, self.prefix)
     }
 
     fn actions(&self, list: Vec<(&str, &str)>, href: &str) -> Value {
