@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use miq_automate_api::retire::{self, Action, RetireOptions, Target};
+use miq_automate_api::retire::{self, RetireOptions, Target};
 use miq_automate_api::{Client, ClientConfig, Credentials, Secret};
 use miq_automate_mock::vmdb::Scenario;
 use miq_automate_mock::MockServer;
