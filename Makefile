@@ -4,7 +4,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all deps build ruby-ext demo demo-core test lint doc rust-test rspec bench clean
+.PHONY: all deps build ruby-ext demo demo-core test lint doc rust-test rspec python-compat bench clean
 
 # Ruby loads miq_automate.so by calling Init_miq_automate: the cdylib is copied to that name.
 RUBY_EXT := ruby/lib/miq_automate/miq_automate.so
@@ -45,10 +45,19 @@ rspec: ruby-ext
 	$(CARGO) build --release -p miq-automate-cli
 	cd ruby && rspec spec ../examples/spec
 
-test: lint doc rust-test rspec
+# The mock against the real Python client (manageiq-client from PyPI, in a venv).
+python-compat: deps
+	$(CARGO) build --release -p miq-automate-cli
+	scripts/python-compat.sh
+
+test: lint doc rust-test rspec python-compat
 
 bench: deps
 	$(CARGO) bench -p miq-automate-core
+	$(CARGO) bench -p miq-automate-mock --bench loopback
+	$(CARGO) bench -p miq-automate-api --bench retire_bundle
+	$(MAKE) ruby-ext
+	ruby -I ruby/lib ruby/bench/root_access.rb
 
 clean:
 	$(CARGO) clean
