@@ -2,13 +2,14 @@
 //! `MiqAutomate::Service`, `MiqAutomate::Object`) over the core workspace, and
 //! `MiqAutomate::EvmAdapter`, the core's `Evm` trait over any Ruby `$evm`.
 //!
-//! Every entry point runs inside [`errors::guard`], so a Rust panic surfaces as a rescuable
+//! Every entry point runs inside `errors::guard`, so a Rust panic surfaces as a rescuable
 //! `MiqAutomate::InternalError`, never as Ruby's `fatal`.
 
 mod adapter;
 mod api;
 mod convert;
 mod errors;
+mod mock;
 mod nogvl;
 mod object;
 mod rollback;
@@ -32,6 +33,7 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
     adapter::define(ruby, module)?;
     api::define(ruby, module)?;
     rollback::define(ruby, module)?;
+    mock::define(ruby, module)?;
     module.define_singleton_method("__panic_for_test", function!(panic_for_test, 1))?;
     module.const_set("NATIVE_VERSION", env!("CARGO_PKG_VERSION"))?;
     Ok(())

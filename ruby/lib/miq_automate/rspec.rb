@@ -21,9 +21,9 @@ module MiqAutomate
     # Builders and runners included in every example group.
     module Helpers
       # An offline workspace (see MiqAutomate::Workspace.new).
-      def build_workspace(root: {}, inputs: {}, state_vars: {}, current_method: nil, models: [])
+      def build_workspace(root: {}, inputs: {}, state_vars: {}, current_method: nil, models: [], vmdb: nil)
         MiqAutomate::Workspace.new(root: root, inputs: inputs, state_vars: state_vars,
-                                   current_method: current_method, models: models)
+                                   current_method: current_method, models: models, vmdb: vmdb)
       end
 
       # A service-model object (see MiqAutomate::ServiceModel.new).

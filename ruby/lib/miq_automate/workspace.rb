@@ -6,10 +6,13 @@ module MiqAutomate
   #   ws = MiqAutomate::Workspace.new(root: { "miq_provision" => prov }, inputs: { "status" => "x" })
   #   $evm = ws.evm
   class Workspace
-    def self.new(root: {}, inputs: {}, state_vars: {}, current_method: nil, models: [])
+    # vmdb: a MiqAutomate::MockManageIQ whose services and VMs `$evm.vmdb` finds (after the
+    # registered models), sharing state with its REST API.
+    def self.new(root: {}, inputs: {}, state_vars: {}, current_method: nil, models: [], vmdb: nil)
       ws = _allocate
       ws.send(:_setup, root, inputs, state_vars, current_method&.to_s)
       models.each { |m| ws.add_model(m) }
+      ws.instance_variable_set(:@mock_vmdb, vmdb)
       ws
     end
 
@@ -44,13 +47,13 @@ module MiqAutomate
       name = ServiceModel.model_key(model)
       return models.select { |(m, _), _| m == name }.values if id.nil?
 
-      models[[name, id.to_i]]
+      models[[name, id.to_i]] || mock_record(name, id)
     end
 
     # The Ruby object for a service-model reference found in attributes (e.g. `Vm::vm=12`):
     # the registered model, else a bare one with just the id.
     def service_model_for(model, id)
-      models[[model.to_s, id.to_i]] ||= ServiceModel.new(model.to_sym, id: id)
+      models[[model.to_s, id.to_i]] ||= mock_record(model.to_s, id) || ServiceModel.new(model.to_sym, id: id)
     end
 
     def inspect
@@ -61,6 +64,14 @@ module MiqAutomate
 
     def models
       @models ||= {}
+    end
+
+    def mock_record(name, id)
+      return nil unless @mock_vmdb && %w[service vm vm_or_template].include?(name)
+
+      name == "service" ? @mock_vmdb.service(id) : @mock_vmdb.vm(id)
+    rescue MiqAutomate::ServiceNotFound
+      nil
     end
   end
 

@@ -1,0 +1,117 @@
+//! `MiqAutomate::MockManageIQ`: the mock ManageIQ started inside the Ruby process, so an
+//! offline `$evm.vmdb(...)` and the REST API share one VMDB — a test sees from inside a
+//! method what was requested over REST.
+
+use std::sync::{Arc, Mutex};
+
+use magnus::{prelude::*, DataTypeFunctions, Error, Ruby, TypedData};
+use miq_automate_mock::vmdb::{Id, Vmdb};
+use miq_automate_mock::MockServer;
+
+use crate::errors::{self, guard};
+use crate::nogvl::without_gvl;
+
+/// The native part of `MiqAutomate::MockManageIQ`.
+#[derive(TypedData)]
+#[magnus(class = "MiqAutomate::MockManageIQ", free_immediately)]
+pub struct RbMock {
+    // The server's tasks run on this runtime's worker thread while Ruby goes on.
+    runtime: tokio::runtime::Runtime,
+    server: Mutex<Option<MockServer>>,
+    vmdb: Arc<Vmdb>,
+    url: String,
+}
+
+impl DataTypeFunctions for RbMock {}
+
+impl Drop for RbMock {
+    // Runs in Ruby's GC: stop the server inside its runtime, and never unwind out of here.
+    fn drop(&mut self) {
+        let server = self.server.get_mut().ok().and_then(Option::take);
+        let _context = self.runtime.enter();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(server)));
+    }
+}
+
+fn start(path: String) -> Result<RbMock, Error> {
+    guard(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| errors::error(format!("cannot start the mock's runtime: {e}")))?;
+        let started = without_gvl(|| runtime.block_on(MockServer::start_file(&path, 0)))
+            .map_err(|panic| errors::internal(&format!("a Rust panic was caught: {panic}")))?;
+        let server = started.map_err(|e| errors::error(e.to_string()))?;
+        Ok(RbMock {
+            vmdb: server.vmdb(),
+            url: server.url(),
+            server: Mutex::new(Some(server)),
+            runtime,
+        })
+    })
+}
+
+fn url(rb_self: &RbMock) -> String {
+    rb_self.url.clone()
+}
+
+/// A record's columns as JSON text (nil when it does not exist).
+fn record(rb_self: &RbMock, kind: String, id: u64) -> Result<Option<String>, Error> {
+    guard(|| {
+        let json = match kind.as_str() {
+            "service" => rb_self
+                .vmdb
+                .service(Id(id))
+                .ok()
+                .map(|s| serde_json::to_string(&s)),
+            "vm" => rb_self
+                .vmdb
+                .vm(Id(id))
+                .ok()
+                .map(|v| serde_json::to_string(&v)),
+            other => {
+                return Err(errors::error(format!(
+                    "the mock VMDB has no {other} model (service, vm)"
+                )))
+            }
+        };
+        json.transpose()
+            .map_err(|e| errors::internal(&e.to_string()))
+    })
+}
+
+/// `retire_now` on a service (ManageIQ's transitions).
+fn retire_now(rb_self: &RbMock, id: u64) -> Result<(), Error> {
+    guard(|| {
+        rb_self
+            .vmdb
+            .retire_service_now(Id(id), "admin")
+            .map(|_| ())
+            .map_err(|e| errors::error(e.to_string()))
+    })
+}
+
+fn stop(rb_self: &RbMock) -> Result<(), Error> {
+    guard(|| {
+        let server = rb_self
+            .server
+            .lock()
+            .map_err(|_| errors::internal("mock lock poisoned"))?
+            .take();
+        let _guard = rb_self.runtime.enter();
+        drop(server);
+        Ok(())
+    })
+}
+
+/// Defines `MiqAutomate::MockManageIQ`'s native part.
+pub fn define(ruby: &Ruby, module: magnus::RModule) -> Result<(), Error> {
+    let class = module.define_class("MockManageIQ", ruby.class_object())?;
+    class.define_singleton_method("_start", magnus::function!(start, 1))?;
+    class.define_method("url", magnus::method!(url, 0))?;
+    class.define_private_method("_record", magnus::method!(record, 2))?;
+    class.define_private_method("_retire_now", magnus::method!(retire_now, 1))?;
+    class.define_method("stop", magnus::method!(stop, 0))?;
+    Ok(())
+}
