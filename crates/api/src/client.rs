@@ -204,6 +204,15 @@ impl Client {
 
     /// Every resource of a collection (or subcollection), following pages.
     pub async fn get_all(&self, target: &str, query: &Query) -> Result<Vec<Value>, ApiError> {
+        Ok(self.get_all_counted(target, query).await?.0)
+    }
+
+    /// Like [`Client::get_all`], with the collection's `count` (all resources, unfiltered).
+    pub async fn get_all_counted(
+        &self,
+        target: &str,
+        query: &Query,
+    ) -> Result<(Vec<Value>, Option<u64>), ApiError> {
         let limit = query.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE);
         let mut offset = query.offset.unwrap_or(0);
         let mut all = Vec::new();
@@ -222,6 +231,7 @@ impl Client {
                 })?;
             let fetched = resources.len() as u64;
             all.extend(resources);
+            let count = page.get("count").and_then(Value::as_u64);
             // `subcount` is this page's size; the total is `subquery_count` when filtered.
             let total = page
                 .get("subquery_count")
@@ -230,7 +240,7 @@ impl Client {
                 .unwrap_or(0);
             offset += fetched;
             if fetched == 0 || offset >= total {
-                return Ok(all);
+                return Ok((all, count));
             }
         }
     }

@@ -8,6 +8,8 @@
 //!   a POST only when the server surely did not act on it), bounded concurrency and a
 //!   request budget. Errors are one [`ApiError`] with ManageIQ's kind, message and klass,
 //!   secrets redacted.
+//! - Typed resources ([`Service`], [`Vm`], [`Request`], [`RequestTask`], [`Task`]; ids as
+//!   strings, other columns kept) and [`Collection`]s.
 //! - [`Query`] for attributes, expand, filters, paging and sorting; [`Client::get_all`]
 //!   follows pages.
 //! - [`ActionOutcome`]: what an action returned (a request, a task, the resource …).
@@ -33,6 +35,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod query;
+pub mod resource;
 pub mod retire;
 pub mod secret;
 
@@ -41,4 +44,5 @@ pub use client::{Client, Retry};
 pub use config::{ClientConfig, Credentials, RetryPolicy};
 pub use error::{ApiError, ErrorKind};
 pub use query::Query;
+pub use resource::{ActionRef, Collection, Request, RequestTask, Service, Task, Vm};
 pub use secret::Secret;

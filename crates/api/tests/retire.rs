@@ -483,3 +483,44 @@ async fn the_json_report_lists_every_item() {
         serde_json::to_value(ItemKind::Service).unwrap()
     );
 }
+
+#[tokio::test]
+async fn typed_resources_and_collections() {
+    let c = clock();
+    let server = start(scenario_json(None), &c).await;
+    let client = client(&server);
+    let bundle = client.service("1000").await.unwrap();
+    assert_eq!(bundle.name.as_deref(), Some("Three-tier bundle"));
+    assert_eq!(
+        bundle.lifecycle_state.as_deref(),
+        Some("error_in_provisioning")
+    );
+    assert!(bundle.actions.iter().any(|a| a.name == "request_retire"));
+    let children = client
+        .services(&Query::new().filter("ancestry='1000'"))
+        .await
+        .unwrap();
+    assert_eq!(
+        children
+            .resources
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["1001", "1002", "1003", "1004", "1005"]
+    );
+    assert_eq!(children.count, Some(7));
+    let vm = client.vm("2001").await.unwrap();
+    assert_eq!(vm.name.as_deref(), Some("web-01"));
+    let tasks: miq_automate_api::Collection<miq_automate_api::RequestTask> = client
+        .collection("service_requests/3000/request_tasks", &Query::new())
+        .await
+        .unwrap();
+    let failed = tasks
+        .resources
+        .iter()
+        .find(|t| t.status.as_deref() == Some("Error") && t.miq_request_task_id.is_some())
+        .unwrap();
+    assert_eq!(failed.destination_id.as_deref(), Some("1004"));
+    let err = client.service("999").await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound);
+}
