@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "drb/drb"
+require_relative "drb_fork"
 
 # A pure-Ruby `$evm` served over stdlib DRb, the way ManageIQ hands `$evm` to a method:
 # the method process holds a DRbObject and every call is a round trip.
@@ -84,28 +85,8 @@ module DrbEvm
     def vmdb(model, id) = RemoteModel.new(model: model, id: id)
   end
 
-  # Serves `service` from a child process on a loopback port, as ManageIQ's worker serves
-  # `$evm` to the method's process; yields the proxy. Every call crosses a socket.
-  def self.serve(service)
-    reader, writer = IO.pipe
-    pid = fork do
-      reader.close
-      DRb.start_service("druby://127.0.0.1:0", service)
-      writer.puts(DRb.uri)
-      writer.close
-      DRb.thread.join
-    end
-    writer.close
-    uri = reader.gets.to_s.strip
-    reader.close
-    raise "the DRb server did not start" if uri.empty?
-
-    DRb.start_service("druby://127.0.0.1:0") unless DRb.primary_server
-    yield DRbObject.new_with_uri(uri)
-  ensure
-    if pid
-      Process.kill(:TERM, pid)
-      Process.wait(pid)
-    end
+  # Serves `service` from a child process (see DrbFork); yields the proxy.
+  def self.serve(service, &block)
+    DrbFork.serve(-> { service }, &block)
   end
 end

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "drb/drb"
+require_relative "drb_fork"
 
 # A pure-Ruby `$evm` in the style of manageiq-automation_engine's MiqAeMockService, served
 # from a child process over stdlib DRb like ManageIQ serves MiqAeService to a method. It
@@ -103,29 +104,9 @@ module DrbWorkspace
     def model(name) = @root[name]
   end
 
-  # Serves a Service built in the child from `args`; yields the proxy.
-  def self.serve(**args)
-    reader, writer = IO.pipe
-    pid = fork do
-      reader.close
-      service = Service.new(**build(**args))
-      DRb.start_service("druby://127.0.0.1:0", service)
-      writer.puts(DRb.uri)
-      writer.close
-      DRb.thread.join
-    end
-    writer.close
-    uri = reader.gets.to_s.strip
-    reader.close
-    raise "the DRb $evm did not start" if uri.empty?
-
-    DRb.start_service("druby://127.0.0.1:0") unless DRb.primary_server
-    yield DRbObject.new_with_uri(uri)
-  ensure
-    if pid
-      Process.kill(:TERM, pid)
-      Process.wait(pid)
-    end
+  # Serves a Service built in the child from `args` (see DrbFork); yields the proxy.
+  def self.serve(**args, &block)
+    DrbFork.serve(-> { Service.new(**build(**args)) }, &block)
   end
 
   def self.build(root:, inputs: {}, handlers: {})
