@@ -104,7 +104,7 @@ async fn act(
     options: &RetireOptions,
     progress: &dyn Progress,
 ) -> ItemReport {
-    let report = match item.action {
+    match item.action {
         Action::Skip => base(item, Outcome::Skipped),
         Action::Leave => base(item, Outcome::Left),
         Action::Retire if options.dry_run => {
@@ -117,8 +117,7 @@ async fn act(
             progress.item(&r);
             r
         }
-    };
-    report
+    }
 }
 
 fn first_method(plan: &Plan) -> &'static str {
