@@ -39,17 +39,32 @@ pub fn substitute_required(ws: &mut Workspace, text: &str) -> Result<String, AeE
 }
 
 fn substitute_with(ws: &mut Workspace, text: &str, required: bool) -> Result<String, AeError> {
+    replace_references(text, |body| uri_to_value(ws, body, required))
+}
+
+/// Replaces each `${body}` in one pass (substituted text is not scanned again) with the
+/// Ruby `to_s` of `value_of(body)`.
+fn replace_references(
+    text: &str,
+    mut value_of: impl FnMut(&str) -> Result<Value, AeError>,
+) -> Result<String, AeError> {
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for caps in SUBSTITUTION.captures_iter(text) {
         let whole = caps.get(0).expect("match");
         out.push_str(&text[last..whole.start()]);
-        let value = uri_to_value(ws, &caps[1], required)?;
-        out.push_str(&value.to_ruby_s());
+        out.push_str(&value_of(&caps[1])?.to_ruby_s());
         last = whole.end();
     }
     out.push_str(&text[last..]);
     Ok(out)
+}
+
+/// Differs on purpose: `${foo}` (no `#`) is a NoMethodError in the engine.
+fn no_attribute(body: &str) -> AeError {
+    AeError::InvalidPathFormat(format!(
+        "substitution [${{{body}}}] names no attribute: write path#attribute"
+    ))
 }
 
 /// The value one `${body}` stands for (nil when missing and not required).
@@ -89,11 +104,8 @@ fn workspace_value(
             "Method [{path}] Not Found for Current Object"
         )));
     }
-    // Differs on purpose: `${foo}` (no `#`) is a NoMethodError in the engine.
     let Some(fragment) = uri.fragment.as_deref() else {
-        return Err(AeError::InvalidPathFormat(format!(
-            "substitution [${{{body}}}] names no attribute: write path#attribute"
-        )));
+        return Err(no_attribute(body));
     };
     let frags = ruby_split(fragment, '.');
     let name = frags.first().copied();
@@ -115,9 +127,7 @@ fn workspace_value(
         )));
     };
     let Some(name) = name else {
-        return Err(AeError::InvalidPathFormat(format!(
-            "substitution [${{{body}}}] names no attribute: write path#attribute"
-        )));
+        return Err(no_attribute(body));
     };
     let value = match ws.obj(object).get(name) {
         Some(v) => v.clone(),
@@ -170,38 +180,27 @@ pub fn placeholder(text: &str, with: &str) -> String {
 /// `${#attr}` (current object), `${path#attr}` (`$evm.object(path)`), `${STATE_VAR#key}`.
 /// Method chains need a local workspace and are refused here.
 pub fn substitute_evm(evm: &mut dyn Evm, text: &str) -> Result<String, AeError> {
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for caps in SUBSTITUTION.captures_iter(text) {
-        let whole = caps.get(0).expect("match");
-        out.push_str(&text[last..whole.start()]);
-        let body = &caps[1];
+    replace_references(text, |body| {
         let uri = Uri::split(body, DEFAULT_SCHEME)?;
-        let path = uri.path.clone().unwrap_or_default();
+        let path = uri.path.as_deref().unwrap_or("");
         let Some(name) = uri.fragment.as_deref().filter(|f| !f.is_empty()) else {
-            return Err(AeError::InvalidPathFormat(format!(
-                "substitution [${{{body}}}] names no attribute: write path#attribute"
-            )));
+            return Err(no_attribute(body));
         };
         if name.contains('.') {
             return Err(AeError::InvalidMethod(format!(
                 "method calls are not supported here: [${{{body}}}]"
             )));
         }
-        let value = if path.eq_ignore_ascii_case("STATE_VAR") {
-            evm.get_state_var(&Value::from(name))?
+        if path.eq_ignore_ascii_case("STATE_VAR") {
+            evm.get_state_var(&Value::from(name))
         } else if path == "/" {
-            evm.root_get(name)?
+            evm.root_get(name)
         } else if path.is_empty() {
-            evm.object_get(None, name)?
+            evm.object_get(None, name)
         } else {
-            evm.object_get(Some(&path), name)?
-        };
-        out.push_str(&value.to_ruby_s());
-        last = whole.end();
-    }
-    out.push_str(&text[last..]);
-    Ok(out)
+            evm.object_get(Some(path), name)
+        }
+    })
 }
 
 /// Evaluates a `null coalescing` field: `value`, or `default` when the value is absent, split
