@@ -293,16 +293,12 @@ impl Client {
         let mut reauthenticated = false;
         loop {
             attempt += 1;
-            if self.inner.token.read().await.is_none() {
+            let mut current = self.inner.token.read().await.clone();
+            if current.is_none() {
                 self.authenticate().await?;
+                current = self.inner.token.read().await.clone();
             }
-            let (token, generation) = self
-                .inner
-                .token
-                .read()
-                .await
-                .clone()
-                .map_or((None, 0), |(t, g)| (Some(t), g));
+            let (token, generation) = current.map_or((None, 0), |(t, g)| (Some(t), g));
             let outcome = self
                 .attempt(&method, &url, body, token.as_ref(), &request)
                 .await;

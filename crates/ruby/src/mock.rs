@@ -16,20 +16,37 @@ use crate::nogvl::without_gvl;
 #[magnus(class = "MiqAutomate::MockManageIQ", free_immediately)]
 pub struct RbMock {
     // The server's tasks run on this runtime's worker thread while Ruby goes on.
-    runtime: tokio::runtime::Runtime,
+    runtime: Option<tokio::runtime::Runtime>,
     server: Mutex<Option<MockServer>>,
     vmdb: Arc<Vmdb>,
     url: String,
+    // The process that started it: a forked child (a DRb server in a spec) has no worker
+    // thread, so it must not try to stop the runtime.
+    pid: u32,
 }
 
 impl DataTypeFunctions for RbMock {}
 
-impl Drop for RbMock {
-    // Runs in Ruby's GC: stop the server inside its runtime, and never unwind out of here.
-    fn drop(&mut self) {
-        let server = self.server.get_mut().ok().and_then(Option::take);
-        let _context = self.runtime.enter();
+impl RbMock {
+    /// Stops the server inside its runtime (idempotent); never unwinds (it also runs in GC).
+    fn shut_down(&self) {
+        let server = self.server.lock().ok().and_then(|mut s| s.take());
+        if std::process::id() != self.pid {
+            std::mem::forget(server);
+            return;
+        }
+        let _context = self.runtime.as_ref().map(|r| r.enter());
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(server)));
+    }
+}
+
+impl Drop for RbMock {
+    fn drop(&mut self) {
+        self.shut_down();
+        if std::process::id() != self.pid {
+            // Joining worker threads that do not exist in a forked child would hang.
+            std::mem::forget(self.runtime.take());
+        }
     }
 }
 
@@ -47,7 +64,8 @@ fn start(path: String) -> Result<RbMock, Error> {
             vmdb: server.vmdb(),
             url: server.url(),
             server: Mutex::new(Some(server)),
-            runtime,
+            runtime: Some(runtime),
+            pid: std::process::id(),
         })
     })
 }
@@ -92,17 +110,8 @@ fn retire_now(rb_self: &RbMock, id: u64) -> Result<(), Error> {
     })
 }
 
-fn stop(rb_self: &RbMock) -> Result<(), Error> {
-    guard(|| {
-        let server = rb_self
-            .server
-            .lock()
-            .map_err(|_| errors::internal("mock lock poisoned"))?
-            .take();
-        let _guard = rb_self.runtime.enter();
-        drop(server);
-        Ok(())
-    })
+fn stop(rb_self: &RbMock) {
+    rb_self.shut_down();
 }
 
 /// Defines `MiqAutomate::MockManageIQ`'s native part.

@@ -24,7 +24,8 @@ module DrbFork
     yield DRbObject.new_with_uri(uri)
   ensure
     if pid
-      Process.kill(:TERM, pid)
+      # KILL, not TERM: a test server must never keep the suite waiting.
+      Process.kill(:KILL, pid)
       Process.wait(pid)
     end
   end
