@@ -55,9 +55,9 @@ impl Shared {
         }
         let now = self.vmdb.clock().now();
         let mut delay = std::time::Duration::ZERO;
-        let outcome = if self.faults.rate_limited(now) {
+        let outcome = if let Some(retry_after) = self.faults.rate_limited(now) {
             Outcome {
-                reply: retry_later(),
+                reply: with_retry_after(retry_later(), retry_after),
                 identity: None,
                 fault: Some("rate_limit".into()),
             }
@@ -66,8 +66,12 @@ impl Shared {
             let decision = self.faults.decide(&method, &unversioned(&path));
             delay = decision.delay;
             match decision.failure {
-                Some((i, f)) => Outcome {
-                    reply: match f {
+                Some((i, injected)) => {
+                    // A lost reply: the server acts, then the answer never reaches the client.
+                    let acted = injected
+                        .after_action
+                        .then(|| self.route(req, &method, &path));
+                    let reply = match injected.failure {
                         Failure::Status(429) => retry_later(),
                         Failure::Status(s @ (502..=504)) => proxy_html(s),
                         Failure::Status(s) => ApiError::injected(s).into_reply(),
@@ -75,10 +79,17 @@ impl Shared {
                             400,
                             json!({"success": false, "message": m, "href": req.url.as_str()}),
                         ),
-                    },
-                    identity: None,
-                    fault: Some(format!("rule {i}")),
-                },
+                    };
+                    Outcome {
+                        reply: with_retry_after(reply, injected.retry_after),
+                        identity: acted.and_then(|o| o.identity),
+                        fault: Some(if injected.after_action {
+                            format!("rule {i} (after action)")
+                        } else {
+                            format!("rule {i}")
+                        }),
+                    }
+                }
                 None => self.route(req, &method, &path),
             }
         };
@@ -218,7 +229,7 @@ impl Shared {
             ("GET", [c]) => {
                 let coll = Collection::from_name(c).ok_or_else(no_route)?;
                 let q = Query::parse(&req.url)?;
-                let records = coll.records(&self.vmdb);
+                let records = coll.records_polled(&self.vmdb, &q)?;
                 let total = records.len();
                 Ok(Reply::ok(r.collection(
                     coll,
@@ -555,6 +566,13 @@ fn unversioned(path: &str) -> std::borrow::Cow<'_, str> {
         "/api".into()
     } else {
         format!("/api/{rest}").into()
+    }
+}
+
+fn with_retry_after(reply: Reply, seconds: Option<u64>) -> Reply {
+    match seconds {
+        Some(s) => reply.with_header("Retry-After", s.to_string()),
+        None => reply,
     }
 }
 

@@ -253,6 +253,41 @@ impl Collection {
         }
     }
 
+    /// Every record's columns, for a collection read. A read of requests or tasks that
+    /// filters on `id` is a batched poll: each request or task it lists moves as a read by
+    /// id does.
+    pub fn records_polled(
+        self,
+        vmdb: &Vmdb,
+        query: &Query,
+    ) -> Result<Vec<Map<String, Value>>, ApiError> {
+        let records = self.records(vmdb);
+        if !matches!(
+            self,
+            Collection::Requests | Collection::ServiceRequests | Collection::Tasks
+        ) {
+            return Ok(records);
+        }
+        let filter = Filter::parse(&query.filters, self.physical())?;
+        if !filter.names("id") {
+            return Ok(records);
+        }
+        let mut polled = false;
+        for r in records.iter().filter(|r| filter.matches(r)) {
+            let Some(id) = r
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(|i| i.parse().ok())
+            else {
+                continue;
+            };
+            // Gone between the listing and the poll: nothing to move.
+            let _ = self.record(vmdb, Id(id));
+            polled = true;
+        }
+        Ok(if polled { self.records(vmdb) } else { records })
+    }
+
     /// One record's columns. Reading a request or task by id counts as a poll and may
     /// advance its retirement.
     pub fn record(self, vmdb: &Vmdb, id: Id) -> Result<Map<String, Value>, ApiError> {

@@ -12,7 +12,17 @@ pub(crate) struct Decision {
     /// Delay before answering.
     pub delay: Duration,
     /// A failure to answer with, and which rule it came from.
-    pub failure: Option<(usize, Failure)>,
+    pub failure: Option<(usize, Injected)>,
+}
+
+/// A failure and how it is delivered.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Injected {
+    pub failure: Failure,
+    /// Carry the call out, then fail the reply.
+    pub after_action: bool,
+    /// `Retry-After` seconds.
+    pub retry_after: Option<u64>,
 }
 
 /// An injected failure.
@@ -61,11 +71,9 @@ impl FaultState {
         }
     }
 
-    /// Counts a request against the rate limit; true when it is over the limit.
-    pub fn rate_limited(&self, now: DateTime<Utc>) -> bool {
-        let Some(rl) = &self.rate_limit else {
-            return false;
-        };
+    /// Counts a request against the rate limit; `Some(retry_after)` when it is over the limit.
+    pub fn rate_limited(&self, now: DateTime<Utc>) -> Option<Option<u64>> {
+        let rl = self.rate_limit.as_ref()?;
         let mut w = self.window.lock();
         let window = match w.as_mut() {
             Some(win)
@@ -79,7 +87,7 @@ impl FaultState {
             }),
         };
         window.count += 1;
-        window.count > rl.requests
+        (window.count > rl.requests).then_some(rl.retry_after)
     }
 
     /// Applies the rules to a request.
@@ -106,12 +114,17 @@ impl FaultState {
                 if !applies {
                     continue;
                 }
+                let failure = match (&rs.rule.status, &rs.rule.action_failure) {
+                    (Some(s), _) => Failure::Status(*s),
+                    (None, Some(m)) => Failure::ActionFailure(m.clone()),
+                    (None, None) => continue,
+                };
                 d.failure = Some((
                     i,
-                    match (&rs.rule.status, &rs.rule.action_failure) {
-                        (Some(s), _) => Failure::Status(*s),
-                        (None, Some(m)) => Failure::ActionFailure(m.clone()),
-                        (None, None) => unreachable!("checked above"),
+                    Injected {
+                        failure,
+                        after_action: rs.rule.after_action,
+                        retry_after: rs.rule.retry_after,
                     },
                 ));
             }

@@ -76,6 +76,11 @@ impl Filter {
         Ok(f)
     }
 
+    /// Whether some condition is on `attr`.
+    pub fn names(&self, attr: &str) -> bool {
+        self.and.iter().chain(&self.or).any(|c| c.attr == attr)
+    }
+
     /// Whether there is any condition.
     pub fn is_empty(&self) -> bool {
         self.and.is_empty() && self.or.is_empty()

@@ -8,6 +8,8 @@ use wiremock::ResponseTemplate;
 pub(crate) struct Reply {
     pub status: u16,
     pub body: Body,
+    /// Extra headers (`Retry-After`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 #[derive(Debug, Clone)]
@@ -22,6 +24,7 @@ impl Reply {
         Reply {
             status,
             body: Body::Json(body),
+            headers: Vec::new(),
         }
     }
 
@@ -33,6 +36,7 @@ impl Reply {
         Reply {
             status,
             body: Body::Empty,
+            headers: Vec::new(),
         }
     }
 
@@ -43,11 +47,21 @@ impl Reply {
                 text: text.into(),
                 mime,
             },
+            headers: Vec::new(),
         }
     }
 
+    /// The same reply with a header added.
+    pub fn with_header(mut self, name: &'static str, value: String) -> Reply {
+        self.headers.push((name, value));
+        self
+    }
+
     pub fn into_template(self) -> ResponseTemplate {
-        let t = ResponseTemplate::new(self.status);
+        let mut t = ResponseTemplate::new(self.status);
+        for (name, value) in self.headers {
+            t = t.insert_header(name, value.as_str());
+        }
         match self.body {
             Body::Json(v) => t.set_body_raw(
                 serde_json::to_vec(&v).expect("JSON values serialize"),

@@ -809,6 +809,112 @@ async fn fault_fail_next_n_calls_then_recover() {
 }
 
 #[tokio::test]
+async fn an_after_action_fault_acts_then_loses_the_reply() {
+    let c = clock();
+    let server = start(
+        with_faults(json!({"rules": [
+            {"method": "POST", "path": "/api/services/:id", "times": 1, "status": 504, "after_action": true},
+            {"method": "POST", "path": "/api/vms/:id", "times": 1, "status": 503, "retry_after": 7}
+        ]})),
+        &c,
+    )
+    .await;
+    let api = Api::new(&server);
+    let r = api
+        .req(Method::POST, "/api/services/1001")
+        .json(&json!({"action": "request_retire"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 504);
+    assert!(r.text().await.unwrap().contains("504 Gateway Timeout"));
+    // The server acted: a retire request names the service.
+    let (_, open) = api
+        .get("/api/requests?expand=resources&filter[]=request_type='service_retire'")
+        .await;
+    let named: Vec<&Value> = open["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["options"]["src_ids"] == json!([1001]))
+        .collect();
+    assert_eq!(named.len(), 1, "{open}");
+
+    // Without after_action the call is refused before it acts; Retry-After is sent.
+    let r = api
+        .req(Method::POST, "/api/vms/2001")
+        .json(&json!({"action": "request_retire"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "7");
+    let (_, tasks) = api.get("/api/tasks?expand=resources").await;
+    assert!(!tasks.to_string().contains("Vm id: 2001"), "{tasks}");
+    let faults: Vec<Option<String>> = server.journal().iter().map(|e| e.fault.clone()).collect();
+    assert!(
+        faults.contains(&Some("rule 0 (after action)".into())),
+        "{faults:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_collection_read_by_id_polls_each_request_it_lists() {
+    let c = clock();
+    let server = start(scenario("failed_bundle.json"), &c).await;
+    let api = Api::new(&server);
+    let mut ids = Vec::new();
+    for service in ["1001", "1005"] {
+        let (s, b) = api
+            .post(
+                &format!("/api/services/{service}"),
+                json!({"action": "request_retire"}),
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+        ids.push(b["id"].as_str().unwrap().to_owned());
+    }
+    let by_id = format!(
+        "/api/requests?expand=resources&attributes=request_state,status&filter[]=id=[{}]",
+        ids.join(",")
+    );
+    let states = |b: &Value| -> Vec<String> {
+        b["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["request_state"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // A read without an id filter does not move anything.
+    let (_, all) = api.get("/api/requests?expand=resources").await;
+    assert!(all.to_string().contains("pending"));
+    let (_, first) = api.get(&by_id).await;
+    assert_eq!(states(&first), vec!["active", "active"]);
+    let (_, second) = api.get(&by_id).await;
+    assert_eq!(states(&second), vec!["finished", "finished"]);
+    let (_, svc) = api
+        .get("/api/services/1001?attributes=retired,retirement_state")
+        .await;
+    assert_eq!(svc["retired"], true);
+}
+
+#[tokio::test]
+async fn the_rate_limit_can_send_retry_after() {
+    let c = clock();
+    let server = start(
+        with_faults(json!({"rate_limit": {"requests": 1, "window_seconds": 20, "retry_after": 3}})),
+        &c,
+    )
+    .await;
+    let api = Api::new(&server);
+    assert_eq!(api.get("/api").await.0, 200);
+    let r = api.req(Method::GET, "/api").send().await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["retry-after"], "3");
+}
+
+#[tokio::test]
 async fn rate_limit_per_window_with_an_injected_clock() {
     let c = clock();
     let server = start(

@@ -121,6 +121,13 @@ pub struct FaultRule {
     /// Latency added to matching calls, in milliseconds.
     #[serde(default)]
     pub latency_ms: Option<u64>,
+    /// Carry the call out first, then answer with the failure: the reply is lost after the
+    /// server acted (as a proxy's 504 after a slow POST).
+    #[serde(default)]
+    pub after_action: bool,
+    /// A `Retry-After` header (seconds) on the failure's reply.
+    #[serde(default)]
+    pub retry_after: Option<u64>,
 }
 
 /// N requests per window; the next ones get 429 "Retry later" until the window rolls over.
@@ -131,6 +138,9 @@ pub struct RateLimit {
     pub requests: u32,
     /// Window length in seconds.
     pub window_seconds: u64,
+    /// A `Retry-After` header (seconds) on the 429s.
+    #[serde(default)]
+    pub retry_after: Option<u64>,
 }
 
 impl Scenario {
