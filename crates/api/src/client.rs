@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rand::Rng;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::{Mutex, RwLock, Semaphore};
@@ -88,6 +87,26 @@ impl Client {
                 sent: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// The same server, credentials and current token, with another concurrency limit (its
+    /// own permits and request count).
+    pub fn with_concurrency(&self, concurrency: usize) -> Client {
+        let mut config = self.inner.config.clone();
+        config.concurrency = concurrency.max(1);
+        let token = self.inner.token.try_read().ok().and_then(|t| t.clone());
+        let generation = token.as_ref().map_or(0, |(_, g)| *g);
+        Client {
+            inner: Arc::new(Inner {
+                http: self.inner.http.clone(),
+                api_root: self.inner.api_root.clone(),
+                permits: Semaphore::new(config.concurrency),
+                config,
+                token: RwLock::new(token),
+                auth_lock: Mutex::new(generation),
+                sent: AtomicU64::new(0),
+            }),
+        }
     }
 
     /// The configuration.
@@ -264,6 +283,7 @@ impl Client {
             message: redact(&message, self.secrets()),
             klass: None,
             request: format!("POST {target}"),
+            retry_after: None,
         })
     }
 
@@ -321,10 +341,10 @@ impl Client {
                 Retry::Idempotent => err.is_retryable(),
                 Retry::NotIdempotent => err.kind == ErrorKind::RateLimited,
             };
-            let delay = jittered(policy.delay(attempt));
+            let delay = policy.backoff(attempt, err.retry_after);
             if !may_retry
                 || attempt >= policy.max_attempts
-                || started.elapsed() + delay > policy.max_elapsed
+                || started.elapsed().saturating_add(delay) > policy.max_elapsed
             {
                 return Err(err);
             }
@@ -363,12 +383,15 @@ impl Client {
             .await
             .map_err(|e| self.transport(request, e))?;
         let status = response.status();
+        let retry_after = retry_after(response.headers());
         let text = response
             .text()
             .await
             .map_err(|e| self.transport(request, e))?;
         if !status.is_success() {
-            return Err(self.http_error(request, status, &text));
+            let mut err = self.http_error(request, status, &text);
+            err.retry_after = retry_after;
+            return Err(err);
         }
         if text.trim().is_empty() {
             return Ok(Value::Null);
@@ -440,6 +463,7 @@ impl Client {
             message: String::new(),
             klass: None,
             request: request.to_string(),
+            retry_after: None,
         };
         match serde_json::from_str::<Value>(body) {
             Ok(v) if v.get("error").is_some() => {
@@ -489,8 +513,13 @@ fn excerpt(text: &str) -> String {
     }
 }
 
-fn jittered(delay: Duration) -> Duration {
-    delay.mul_f64(rand::thread_rng().gen_range(0.5..=1.0))
+/// `Retry-After` in seconds (ManageIQ's rate limiter and proxies send seconds; an HTTP date
+/// is not honoured and the backoff applies).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    // A day at most: a larger value is as good as "not within any budget".
+    let seconds = value.trim().parse::<u64>().ok()?.min(86_400);
+    Some(Duration::from_secs(seconds))
 }
 
 #[cfg(test)]

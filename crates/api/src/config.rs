@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use rand::Rng;
 use url::Url;
 
 use crate::error::ApiError;
@@ -51,6 +52,16 @@ impl RetryPolicy {
     pub fn delay(&self, retry: u32) -> Duration {
         let factor = 2u32.saturating_pow(retry.saturating_sub(1).min(16));
         self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+
+    /// The pause before retry number `retry`: the backoff with jitter (between half and all
+    /// of it, so that many clients do not retry in step), or the server's `Retry-After` when
+    /// that is longer.
+    pub fn backoff(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        let jittered = self
+            .delay(retry)
+            .mul_f64(rand::thread_rng().gen_range(0.5..=1.0));
+        retry_after.map_or(jittered, |asked| asked.max(jittered))
     }
 }
 
@@ -162,5 +173,20 @@ mod tests {
         assert_eq!(p.delay(1), Duration::from_millis(200));
         assert_eq!(p.delay(2), Duration::from_millis(400));
         assert_eq!(p.delay(10), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn backoff_is_jittered_and_honours_retry_after() {
+        let p = RetryPolicy::default();
+        for _ in 0..100 {
+            let d = p.backoff(2, None);
+            assert!(d >= Duration::from_millis(200) && d <= Duration::from_millis(400));
+        }
+        // The server's word wins when it asks for longer, not when it asks for less.
+        assert_eq!(
+            p.backoff(1, Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
+        assert!(p.backoff(3, Some(Duration::ZERO)) >= Duration::from_millis(400));
     }
 }

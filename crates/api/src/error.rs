@@ -65,6 +65,8 @@ pub struct ApiError {
     pub klass: Option<String>,
     /// `METHOD path` of the request.
     pub request: String,
+    /// How long the server asked to wait before trying again (`Retry-After`, in seconds).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl fmt::Display for ApiError {
@@ -96,6 +98,7 @@ impl ApiError {
             message: message.into(),
             klass: None,
             request: request.into(),
+            retry_after: None,
         }
     }
 

@@ -524,3 +524,336 @@ async fn typed_resources_and_collections() {
     let err = client.service("999").await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound);
 }
+
+// ---- Reruns, lost replies, outages and --wait at scale (each sibling asked exactly once) ----
+
+fn large_json(faults: Option<Value>) -> Value {
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(mocks().join("large_bundle.json")).unwrap())
+            .unwrap();
+    if let Some(f) = faults {
+        v["faults"] = f;
+    }
+    v
+}
+
+/// Retire requests per service, read back from the server.
+async fn requests_per_service(client: &Client) -> std::collections::HashMap<String, usize> {
+    let all = client
+        .get_all("requests", &Query::new().expand_resources())
+        .await
+        .unwrap();
+    let mut per = std::collections::HashMap::new();
+    for r in all.iter().filter(|r| r["request_type"] == "service_retire") {
+        for id in r["options"]["src_ids"].as_array().unwrap() {
+            *per.entry(id.to_string().trim_matches('"').to_string())
+                .or_insert(0) += 1;
+        }
+    }
+    per
+}
+
+fn retire_posts(server: &MockServer) -> usize {
+    posts(server)
+        .iter()
+        .filter(|(_, body)| {
+            body.as_ref()
+                .is_some_and(|b| b["action"] == "request_retire" || b["action"] == "retire")
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn a_rerun_without_wait_sends_no_second_request() {
+    for (scenario, bundle, expected) in [
+        (scenario_json(None), "1000", 2),
+        (large_json(None), "1000", 450),
+    ] {
+        let c = clock();
+        let server = start(scenario, &c).await;
+        let client = client(&server);
+        let first = run(
+            &client,
+            Target::Service(bundle.into()),
+            &RetireOptions::default(),
+        )
+        .await;
+        assert_eq!(first.summary.requested, expected);
+        assert_eq!(retire_posts(&server), expected);
+        for _ in 0..2 {
+            let again = run(
+                &client,
+                Target::Service(bundle.into()),
+                &RetireOptions::default(),
+            )
+            .await;
+            assert_eq!(again.summary.requested, 0, "{:?}", again.summary);
+            assert_eq!(again.summary.skipped, first.summary.skipped + expected);
+            let open = again
+                .items
+                .iter()
+                .find(|i| i.reason.starts_with("retire request "))
+                .expect("skipped for its open request");
+            assert!(open.reason.ends_with(" already open"), "{}", open.reason);
+            assert!(open.request_id.is_some());
+        }
+        assert_eq!(retire_posts(&server), expected, "no POST on a rerun");
+        let per = requests_per_service(&client).await;
+        assert_eq!(per.len(), expected);
+        assert!(per.values().all(|n| *n == 1), "{per:?}");
+    }
+}
+
+#[tokio::test]
+async fn reruns_after_wait_and_over_a_scan_send_nothing_twice() {
+    let c = clock();
+    let server = start(scenario_json(None), &c).await;
+    let client = client(&server);
+    let first = run(&client, Target::Service("1000".into()), &waiting()).await;
+    assert_eq!(first.summary.retired, 2, "{:?}", first.summary);
+    let again = run(&client, Target::Service("1000".into()), &waiting()).await;
+    assert_eq!(again.summary.retired + again.summary.requested, 0);
+    let scan = retire::discover(&client, &Target::Scan, false)
+        .await
+        .unwrap();
+    let plans: Vec<_> = scan
+        .iter()
+        .map(|b| retire::plan(b, &RetireOptions::default()))
+        .collect();
+    let reports = retire::execute_all(
+        &client,
+        &plans,
+        &RetireOptions::default(),
+        &retire::NoProgress,
+    )
+    .await;
+    assert!(reports.iter().all(|r| r.summary.requested == 0));
+    assert_eq!(retire_posts(&server), 2);
+}
+
+#[tokio::test]
+async fn a_scan_over_several_bundles_reads_open_requests_once() {
+    let c = clock();
+    let server = start(large_json(None), &c).await;
+    let client = client(&server);
+    server.clear_journal();
+    let bundles = retire::discover(&client, &Target::Scan, false)
+        .await
+        .unwrap();
+    assert!(!bundles.is_empty());
+    let reads: Vec<String> = server
+        .journal()
+        .into_iter()
+        .filter(|e| e.method == "GET" && e.path == "/api/requests")
+        .map(|e| e.path)
+        .collect();
+    assert_eq!(
+        reads.len(),
+        1,
+        "one collection read for every member of every bundle"
+    );
+}
+
+#[tokio::test]
+async fn two_runs_at_once_each_report_truly_and_a_third_sends_nothing() {
+    let c = clock();
+    let faults = json!({"latency_ms": 5});
+    let server = start(scenario_json(Some(faults)), &c).await;
+    let (a, b) = (client(&server), client(&server));
+    let options = RetireOptions::default();
+    let (ra, rb) = tokio::join!(
+        run(&a, Target::Service("1000".into()), &options),
+        run(&b, Target::Service("1000".into()), &options)
+    );
+    for r in [&ra, &rb] {
+        assert!(!r.has_failures(), "{:?}", r.items);
+    }
+    // Each sibling was asked by one run or (in the window before the other's POST) by both.
+    let per = requests_per_service(&a).await;
+    assert_eq!(per.len(), 2);
+    assert!(per.values().all(|n| (1..=2).contains(n)));
+    let before = retire_posts(&server);
+    let third = run(&a, Target::Service("1000".into()), &options).await;
+    assert_eq!(third.summary.requested, 0);
+    assert_eq!(retire_posts(&server), before);
+}
+
+#[tokio::test]
+async fn lost_replies_are_reported_requested_and_never_resent() {
+    let c = clock();
+    let faults = json!({"rules": [
+        {"method": "POST", "path": "/api/services/:id", "times": 25, "status": 504, "after_action": true}
+    ]});
+    let server = start(large_json(Some(faults)), &c).await;
+    let client = client(&server);
+    let report = run(
+        &client,
+        Target::Service("1000".into()),
+        &RetireOptions::default(),
+    )
+    .await;
+    assert!(!report.has_failures(), "{:?}", report.summary);
+    assert_eq!(report.summary.requested, 450);
+    let lost: Vec<_> = report.items.iter().filter(|i| i.reply_lost).collect();
+    assert_eq!(lost.len(), 25);
+    assert!(lost
+        .iter()
+        .all(|i| i.outcome == Outcome::Requested && i.request_id.is_some()));
+    assert_eq!(retire_posts(&server), 450, "no duplicate POST");
+    let per = requests_per_service(&client).await;
+    assert!(per.values().all(|n| *n == 1));
+}
+
+#[tokio::test]
+async fn an_outage_of_503s_and_429s_is_ridden_out() {
+    let c = clock();
+    let faults = json!({"rules": [
+        {"method": "POST", "path": "/api/services/:id", "times": 12, "status": 503},
+        {"method": "POST", "path": "/api/services/:id", "times": 6, "status": 429}
+    ]});
+    let server = start(large_json(Some(faults)), &c).await;
+    let client = client(&server);
+    let report = run(
+        &client,
+        Target::Service("1000".into()),
+        &RetireOptions::default(),
+    )
+    .await;
+    assert!(
+        !report.has_failures(),
+        "{:?}",
+        report
+            .items
+            .iter()
+            .filter(|i| i.error.is_some())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(report.summary.requested, 450);
+    let per = requests_per_service(&client).await;
+    assert_eq!(per.len(), 450);
+    assert!(per.values().all(|n| *n == 1));
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_on_503_and_429() {
+    let c = clock();
+    for status in [503, 429] {
+        let faults = json!({"rules": [
+            {"method": "POST", "path": "/api/services/1001", "times": 1, "status": status, "retry_after": 1}
+        ]});
+        let server = start(scenario_json(Some(faults)), &c).await;
+        let client = client(&server);
+        let started = std::time::Instant::now();
+        let report = run(
+            &client,
+            Target::Service("1000".into()),
+            &RetireOptions::default(),
+        )
+        .await;
+        assert_eq!(outcome(&report, "1001"), Outcome::Requested, "{status}");
+        // The fast test policy backs off for milliseconds: only Retry-After explains a second.
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "{status}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(retire_posts(&server), 3);
+    }
+}
+
+#[tokio::test]
+async fn when_the_budget_is_spent_the_report_tells_lost_from_failed() {
+    let c = clock();
+    let faults = json!({"rules": [
+        {"method": "POST", "path": "/api/services/1001", "status": 503},
+        {"method": "POST", "path": "/api/services/1005", "status": 504, "after_action": true}
+    ]});
+    let server = start(scenario_json(Some(faults)), &c).await;
+    let client = client(&server);
+    let options = RetireOptions {
+        post_budget: Duration::from_millis(300),
+        ..RetireOptions::default()
+    };
+    let report = run(&client, Target::Service("1000".into()), &options).await;
+    let failed = report.items.iter().find(|i| i.id == "1001").unwrap();
+    assert_eq!(failed.outcome, Outcome::Failed);
+    let error = failed.error.as_deref().unwrap();
+    assert!(error.contains("not acted on after"), "{error}");
+    let lost = report.items.iter().find(|i| i.id == "1005").unwrap();
+    assert_eq!((lost.outcome, lost.reply_lost), (Outcome::Requested, true));
+    assert!(lost.request_id.is_some());
+    assert!(
+        posts(&server)
+            .iter()
+            .filter(|(p, _)| p == "/api/services/1001")
+            .count()
+            > 1
+    );
+    assert_eq!(
+        posts(&server)
+            .iter()
+            .filter(|(p, _)| p == "/api/services/1005")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn wait_sends_every_post_first_then_polls_in_batches() {
+    let c = clock();
+    let server = start(large_json(None), &c).await;
+    let client = client(&server);
+    server.clear_journal();
+    let report = run(&client, Target::Service("1000".into()), &waiting()).await;
+    assert_eq!(report.summary.retired, 450, "{:?}", report.summary);
+    let journal = server.journal();
+    let last_post = journal.iter().rposition(|e| e.method == "POST").unwrap();
+    let first_poll = journal
+        .iter()
+        .position(|e| {
+            e.method == "GET"
+                && e.query
+                    .as_deref()
+                    .is_some_and(|q| q.contains("id%3D%5B") || q.contains("id=["))
+        })
+        .unwrap();
+    assert!(last_post < first_poll, "every POST before the first poll");
+    let per_id_polls = journal
+        .iter()
+        .filter(|e| e.method == "GET" && e.path.starts_with("/api/requests/"))
+        .count();
+    assert_eq!(per_id_polls, 0, "no GET per request");
+    let polls = journal
+        .iter()
+        .filter(|e| e.method == "GET" && e.path == "/api/requests")
+        .count();
+    // 450 requests in batches of 100: 5 reads a round, 2 rounds, plus the open-request read.
+    assert!(polls <= 12, "{polls} collection reads");
+}
+
+#[tokio::test]
+async fn the_timeout_is_one_deadline_for_the_whole_run() {
+    let c = clock();
+    // Requests never finish: polls fail with 503 after the POSTs.
+    let faults = json!({"rules": [{"method": "GET", "path": "/api/requests", "status": 503}]});
+    let server = start(large_json(Some(faults)), &c).await;
+    let client = client(&server);
+    let options = RetireOptions {
+        wait: true,
+        poll_interval: Duration::from_millis(20),
+        timeout: Duration::from_millis(1500),
+        ..RetireOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let bundles = retire::discover(&client, &Target::Service("1000".into()), false).await;
+    // The discovery's read of open requests fails too: plan without it.
+    assert!(bundles.is_err());
+    let b = retire::bundle(&client, "1000", None, false).await.unwrap();
+    let plan = retire::plan(&b, &options);
+    let report = retire::execute(&client, &plan, &options, &retire::NoProgress).await;
+    assert_eq!(report.summary.timed_out, 450, "{:?}", report.summary);
+    let e = report.items.iter().find_map(|i| i.error.clone()).unwrap();
+    assert!(e.contains("last polling error"), "{e}");
+    // Per member, 450 deadlines of 1.5 s would take minutes; one deadline takes seconds.
+    assert!(started.elapsed() < Duration::from_secs(30));
+}

@@ -82,6 +82,7 @@ fn line(item: &ItemReport, width: usize) -> String {
     };
     let outcome = match item.outcome {
         Outcome::Planned => "would retire",
+        Outcome::Requested if item.reply_lost => "requested (reply lost)",
         Outcome::Requested => "requested",
         Outcome::Retired => "retired",
         Outcome::Skipped => "skipped",
@@ -92,6 +93,9 @@ fn line(item: &ItemReport, width: usize) -> String {
     let mut detail = Vec::new();
     if let Some(m) = &item.method {
         detail.push(m.clone());
+    }
+    if item.reply_lost {
+        detail.push("reply lost, but the server acted".into());
     }
     if let Some(r) = &item.request_id {
         detail.push(format!("request {r}"));
@@ -134,26 +138,46 @@ impl ProgressBar {
 
 impl Progress for ProgressBar {
     fn start(&self, total: usize) {
-        if let Some(bar) = &self.0 {
-            bar.set_length(total as u64);
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} retired or requested {msg}",
-            ) {
-                bar.set_style(style);
-            }
-        }
+        self.phase(total, "retire requests sent");
     }
 
     fn item(&self, item: &ItemReport) {
-        if let Some(bar) = &self.0 {
-            bar.set_message(format!("({} {})", item.id, item.name));
-            bar.inc(1);
-        }
+        self.step(item);
+    }
+
+    fn waiting(&self, total: usize) {
+        self.phase(total, "requests finished");
+    }
+
+    fn finished(&self, item: &ItemReport) {
+        self.step(item);
     }
 
     fn finish(&self) {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
+        }
+    }
+}
+
+impl ProgressBar {
+    /// Starts a phase: the POSTs, then the waiting.
+    fn phase(&self, total: usize, what: &str) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(0);
+            bar.set_length(total as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+                "{{bar:40}} {{pos}}/{{len}} {what} {{msg}}"
+            )) {
+                bar.set_style(style);
+            }
+        }
+    }
+
+    fn step(&self, item: &ItemReport) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(format!("({} {})", item.id, item.name));
+            bar.inc(1);
         }
     }
 }

@@ -37,9 +37,13 @@ pub struct Args {
     /// Poll requests and tasks until they finish (or --timeout), then read the final state.
     #[arg(long)]
     wait: bool,
-    /// Seconds --wait may take in all.
+    /// Seconds --wait may take in all (one deadline for the whole run, POSTs included).
     #[arg(long, value_name = "SECS", default_value_t = 600.0)]
     timeout: f64,
+    /// Seconds one member's retire POST may be sent again through a transient outage
+    /// (5xx, 429, lost connections), with backoff and the server's Retry-After.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    post_budget: f64,
     /// Seconds between polls (default 5, 0.05 with --mock).
     #[arg(long, value_name = "SECS")]
     poll_interval: Option<f64>,
@@ -122,21 +126,18 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         timeout: seconds(args.timeout, "timeout")?,
         poll_interval: seconds(args.poll_interval.unwrap_or(default_poll), "poll-interval")?,
         dry_run: args.dry_run,
+        post_budget: seconds(args.post_budget, "post-budget")?,
     };
 
-    let bundles = retire::discover(&client, &target, args.with_vms)
-        .await
-        .context("cannot read the bundle")?;
-    if bundles.is_empty() {
+    let show_progress = !args.quiet && !args.dry_run && std::io::stderr().is_terminal();
+    let progress = ProgressBar::new(show_progress);
+    let reports =
+        retire::retire_bundles(&client, &target, None, args.with_vms, &options, &progress)
+            .await
+            .context("cannot read the bundle")?;
+    if reports.is_empty() {
         output::print_none(args.output);
         return Ok(EXIT_OK);
-    }
-    let show_progress = !args.quiet && !args.dry_run && std::io::stderr().is_terminal();
-    let mut reports = Vec::new();
-    for bundle in &bundles {
-        let plan = retire::plan(bundle, &options);
-        let progress = ProgressBar::new(show_progress);
-        reports.push(retire::execute(&client, &plan, &options, &progress).await);
     }
     output::print_reports(&reports, args.output)?;
     Ok(if reports.iter().any(|r| r.has_failures()) {

@@ -7,7 +7,7 @@ use crate::action::id_text;
 use crate::client::Client;
 use crate::error::{ApiError, ErrorKind};
 use crate::query::Query;
-use crate::retire::{Bundle, ItemKind, Member, VmRef};
+use crate::retire::{open_retirements, Bundle, ItemKind, Member, VmRef};
 
 /// Where the bundle comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,8 +21,30 @@ pub enum Target {
     Scan,
 }
 
-/// The bundles a target names (one, or any number for a scan).
+/// The bundles a target names (one, or any number for a scan), each member marked with the
+/// retire request or task already open for it (read once for all the bundles).
 pub async fn discover(
+    client: &Client,
+    target: &Target,
+    with_vms: bool,
+) -> Result<Vec<Bundle>, ApiError> {
+    let mut bundles = read_bundles(client, target, with_vms).await?;
+    if !bundles.is_empty() {
+        let vms = bundles
+            .iter()
+            .any(|b| b.members.iter().any(|m| m.kind == ItemKind::Vm));
+        let open = open_retirements(client, vms).await?;
+        for bundle in &mut bundles {
+            bundle.open = open.get(ItemKind::Service, &bundle.id).cloned();
+            for m in &mut bundle.members {
+                m.open = open.get(m.kind, &m.id).cloned();
+            }
+        }
+    }
+    Ok(bundles)
+}
+
+async fn read_bundles(
     client: &Client,
     target: &Target,
     with_vms: bool,
@@ -98,7 +120,8 @@ async fn from_request(
     Ok((bundle, failed))
 }
 
-/// Reads a bundle with its members. A child service appears both among
+/// Reads a bundle with its members (open retirements are not read: see [`discover`]). A
+/// child service appears both among
 /// `direct_service_children` and `service_resources`: it is listed once. VMs are members
 /// only when they are direct resources of the bundle (a child's VMs retire with the child).
 pub async fn bundle(
@@ -212,6 +235,7 @@ pub async fn bundle(
         failed_id: failed,
         supports_request_retire: (!actions.is_empty())
             .then(|| actions.iter().any(|a| a == "request_retire")),
+        open: None,
     })
 }
 
@@ -226,6 +250,7 @@ fn member(kind: ItemKind, v: &Value) -> Option<Member> {
         retired: v.get("retired").and_then(Value::as_bool).unwrap_or(false),
         retirement_state: text("retirement_state"),
         vms: Vec::new(),
+        open: None,
     })
 }
 

@@ -1,7 +1,13 @@
-//! Carrying out a plan: `request_retire` (or the legacy `retire`) on each member with bounded
-//! concurrency, the bundle last; optional waiting for the requests and tasks to finish.
+//! Carrying out plans: first every retire POST (`request_retire`, or the legacy `retire`)
+//! with bounded concurrency, the bundles themselves after their children; then, with `wait`,
+//! one batched polling loop for everything that was requested, under one deadline.
+//!
+//! A POST that fails in a way that may be transient is sent again only after reading the
+//! member again shows the server did not act on it, for at most `post_budget`; when that is
+//! spent, the member is read once more and the report says what is true: `requested` (reply
+//! lost) when the server acted, `failed` when it did not.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
@@ -10,16 +16,23 @@ use crate::action::{id_text, ActionOutcome};
 use crate::client::Client;
 use crate::error::{ApiError, ErrorKind};
 use crate::query::Query;
+use crate::retire::open::OpenKind;
+use crate::retire::wait::wait_all;
 use crate::retire::{
-    summarize, Action, ItemKind, ItemReport, Outcome, Plan, PlanItem, Report, RetireOptions,
+    open_retirements, summarize, Action, ItemKind, ItemReport, Outcome, Plan, PlanItem, Report,
+    RetireOptions,
 };
 
 /// Hears about progress (the CLI draws a bar with it).
 pub trait Progress: Send + Sync {
-    /// The number of items to act on.
+    /// The number of members to send a retire POST for.
     fn start(&self, _total: usize) {}
-    /// One item is done.
+    /// One member's POST is done (requested, or failed).
     fn item(&self, _item: &ItemReport) {}
+    /// Every POST is done; `total` requests and tasks are now waited for.
+    fn waiting(&self, _total: usize) {}
+    /// One waited-for request or task has finished (or was given up on).
+    fn finished(&self, _item: &ItemReport) {}
     /// All done.
     fn finish(&self) {}
 }
@@ -30,55 +43,106 @@ pub struct NoProgress;
 
 impl Progress for NoProgress {}
 
-/// How many times a member's POST is tried when it fails in a way that may be transient.
-const POST_ATTEMPTS: u32 = 3;
-
-/// Executes `plan`: retires each `Retire` item once, children concurrently, then the bundle.
+/// Executes one plan: see [`execute_all`].
 pub async fn execute(
     client: &Client,
     plan: &Plan,
     options: &RetireOptions,
     progress: &dyn Progress,
 ) -> Report {
-    let to_act = plan
-        .items
+    execute_all(client, std::slice::from_ref(plan), options, progress)
+        .await
+        .pop()
+        .expect("one report per plan")
+}
+
+/// Executes plans (one per bundle): retires each `Retire` item once — every bundle's
+/// children concurrently, then the bundles themselves — and with `wait` polls what was
+/// requested until it finishes or `timeout` (counted from the start, for all the plans) passes.
+pub async fn execute_all(
+    client: &Client,
+    plans: &[Plan],
+    options: &RetireOptions,
+    progress: &dyn Progress,
+) -> Vec<Report> {
+    let deadline = Instant::now() + options.timeout;
+    let mut items: Vec<Vec<ItemReport>> = plans
         .iter()
-        .filter(|i| i.action == Action::Retire)
-        .count();
-    progress.start(to_act);
-    let concurrency = client.config().concurrency.max(1);
-    let children: Vec<(usize, &PlanItem)> = plan
-        .items
+        .map(|plan| {
+            plan.items
+                .iter()
+                .map(|i| initial(plan, i, options))
+                .collect()
+        })
+        .collect();
+    if !options.dry_run {
+        let to_post: Vec<(usize, usize)> = positions(plans, |i| i.action == Action::Retire);
+        progress.start(to_post.len());
+        let concurrency = client.config().concurrency.max(1);
+        for parents in [false, true] {
+            let jobs = to_post
+                .iter()
+                .copied()
+                .filter(|&(b, i)| plans[b].items[i].parent == parents);
+            let done: Vec<(usize, usize, ItemReport)> = stream::iter(jobs)
+                .map(|(b, i)| async move {
+                    let report = post(client, &plans[b], &plans[b].items[i], options).await;
+                    progress.item(&report);
+                    (b, i, report)
+                })
+                .buffer_unordered(concurrency)
+                .collect()
+                .await;
+            for (b, i, report) in done {
+                items[b][i] = report;
+            }
+        }
+        if options.wait {
+            let waited: Vec<&mut ItemReport> = items
+                .iter_mut()
+                .flatten()
+                .filter(|r| r.outcome == Outcome::Requested)
+                .collect();
+            wait_all(client, waited, options, deadline, progress).await;
+        }
+    }
+    progress.finish();
+    plans
+        .iter()
+        .zip(items)
+        .map(|(plan, items)| Report {
+            bundle_id: plan.bundle_id.clone(),
+            bundle_name: plan.bundle_name.clone(),
+            failed_items: plan.failed.clone(),
+            dry_run: options.dry_run,
+            waited: options.wait && !options.dry_run,
+            summary: summarize(&items),
+            items,
+        })
+        .collect()
+}
+
+fn positions(plans: &[Plan], keep: impl Fn(&PlanItem) -> bool) -> Vec<(usize, usize)> {
+    plans
         .iter()
         .enumerate()
-        .filter(|(_, i)| !i.parent)
-        .collect();
-    let mut reports: Vec<(usize, ItemReport)> =
-        stream::iter(children)
-            .map(|(index, item)| async move {
-                (index, act(client, plan, item, options, progress).await)
-            })
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
-    for (index, item) in plan.items.iter().enumerate().filter(|(_, i)| i.parent) {
-        reports.push((index, act(client, plan, item, options, progress).await));
-    }
-    reports.sort_by_key(|(index, _)| *index);
-    progress.finish();
-    let items: Vec<ItemReport> = reports.into_iter().map(|(_, r)| r).collect();
-    Report {
-        bundle_id: plan.bundle_id.clone(),
-        bundle_name: plan.bundle_name.clone(),
-        failed_items: plan.failed.clone(),
-        dry_run: options.dry_run,
-        waited: options.wait && !options.dry_run,
-        summary: summarize(&items),
-        items,
-    }
+        .flat_map(|(b, plan)| {
+            plan.items
+                .iter()
+                .enumerate()
+                .filter(|(_, item)| keep(item))
+                .map(move |(i, _)| (b, i))
+        })
+        .collect()
 }
 
 fn base(item: &PlanItem, outcome: Outcome) -> ItemReport {
+    let open = |kind| {
+        item.open
+            .as_ref()
+            .filter(|o| o.kind == kind)
+            .map(|o| o.id.clone())
+    };
     ItemReport {
         kind: item.kind,
         id: item.id.clone(),
@@ -88,22 +152,18 @@ fn base(item: &PlanItem, outcome: Outcome) -> ItemReport {
         parent: item.parent,
         method: None,
         outcome,
-        request_id: None,
-        task_id: None,
+        request_id: open(OpenKind::Request),
+        task_id: open(OpenKind::Task),
         retired: None,
         retirement_state: None,
+        reply_lost: false,
         error: None,
         vms: item.vms.clone(),
     }
 }
 
-async fn act(
-    client: &Client,
-    plan: &Plan,
-    item: &PlanItem,
-    options: &RetireOptions,
-    progress: &dyn Progress,
-) -> ItemReport {
+/// The report of an item before anything is sent.
+fn initial(plan: &Plan, item: &PlanItem, options: &RetireOptions) -> ItemReport {
     match item.action {
         Action::Skip => base(item, Outcome::Skipped),
         Action::Leave => base(item, Outcome::Left),
@@ -112,11 +172,8 @@ async fn act(
             r.method = Some(first_method(plan).into());
             r
         }
-        Action::Retire => {
-            let r = retire(client, plan, item, options).await;
-            progress.item(&r);
-            r
-        }
+        // Replaced by the POST's outcome.
+        Action::Retire => base(item, Outcome::Failed),
     }
 }
 
@@ -128,7 +185,8 @@ fn first_method(plan: &Plan) -> &'static str {
     }
 }
 
-async fn retire(
+/// Sends one member's retire POST, riding out a transient outage for `post_budget`.
+async fn post(
     client: &Client,
     plan: &Plan,
     item: &PlanItem,
@@ -137,10 +195,11 @@ async fn retire(
     let path = format!("{}/{}", item.kind.collection(), item.id);
     let mut report = base(item, Outcome::Failed);
     let mut method = first_method(plan);
-    let mut attempts = 0;
+    let started = Instant::now();
+    let mut attempt = 0u32;
     let outcome = loop {
-        attempts += 1;
-        match client.action(&path, method, None).await {
+        attempt += 1;
+        let err = match client.action(&path, method, None).await {
             Ok(outcome) => break Ok(outcome),
             Err(e)
                 if method == "request_retire"
@@ -149,20 +208,48 @@ async fn retire(
             {
                 tracing::info!("{path}: the server has no request_retire; using the legacy retire");
                 method = "retire";
+                continue;
             }
-            Err(e) if e.is_retryable() && attempts < POST_ATTEMPTS => {
-                // The server may have acted on the POST before failing: look before sending it again.
-                match confirm(client, item).await {
-                    Ok(Some(found)) => break Ok(found),
-                    Ok(None) => {
-                        tracing::warn!("{path}: {e}; not acted on, sending again");
-                        tokio::time::sleep(client.config().retry.delay(attempts)).await;
-                    }
-                    Err(_) => break Err(e),
-                }
-            }
+            Err(e) if e.is_retryable() => e,
             Err(e) => break Err(e),
+        };
+        // The server may have acted before the reply was lost (a 429 says it did not).
+        let look = if err.kind == ErrorKind::RateLimited {
+            Ok(None)
+        } else {
+            acted(client, item).await
+        };
+        if let Ok(Some(found)) = look {
+            tracing::warn!("{path}: {err}; but the server had acted on it (reply lost)");
+            report.reply_lost = true;
+            break Ok(found);
         }
+        let delay = client.config().retry.backoff(attempt, err.retry_after);
+        if started.elapsed().saturating_add(delay) > options.post_budget {
+            let spent = format!(
+                "{attempt} attempt(s) in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            // The budget is spent: one last look when the last one could not tell.
+            let last = match look {
+                Ok(None) => Ok(None),
+                Err(_) => acted(client, item).await,
+                Ok(Some(_)) => unreachable!("handled above"),
+            };
+            break match last {
+                Ok(Some(found)) => {
+                    report.reply_lost = true;
+                    Ok(found)
+                }
+                Ok(None) => Err(with_note(err, &format!("not acted on after {spent}"))),
+                Err(e) => Err(with_note(
+                    err,
+                    &format!("after {spent}; whether the server acted is unknown ({e})"),
+                )),
+            };
+        }
+        tracing::warn!("{path}: {err}; not acted on, sending again in {delay:?}");
+        tokio::time::sleep(delay).await;
     };
     report.method = Some(method.into());
     match outcome {
@@ -184,18 +271,36 @@ async fn retire(
     } else {
         Outcome::Requested
     };
-    if options.wait && report.outcome != Outcome::Retired {
-        if let Err(e) = wait(client, &path, &mut report, options).await {
-            report.outcome = Outcome::Failed;
-            report.error = Some(e.to_string());
-        }
-    }
     report
 }
 
-/// After a failed POST: did the server act on it anyway? A member already retiring, or a
-/// pending retire request naming it, means yes.
-async fn confirm(client: &Client, item: &PlanItem) -> Result<Option<ActionOutcome>, ApiError> {
+fn with_note(mut err: ApiError, note: &str) -> ApiError {
+    err.message = if err.message.is_empty() {
+        note.to_string()
+    } else {
+        format!("{} ({note})", err.message)
+    };
+    err
+}
+
+/// After a failed POST: did the server act on it anyway? A retire request or task naming the
+/// member, or the member already retiring, means yes.
+async fn acted(client: &Client, item: &PlanItem) -> Result<Option<ActionOutcome>, ApiError> {
+    let open = open_retirements(client, item.kind == ItemKind::Vm).await?;
+    if let Some(found) = open.get(item.kind, &item.id) {
+        return Ok(Some(match found.kind {
+            OpenKind::Request => ActionOutcome::Request {
+                id: found.id.clone(),
+                href: String::new(),
+                request_state: None,
+            },
+            OpenKind::Task => ActionOutcome::Task {
+                task_id: found.id.clone(),
+                task_href: None,
+                message: String::new(),
+            },
+        }));
+    }
     let path = format!("{}/{}", item.kind.collection(), item.id);
     let state = client
         .get(
@@ -208,114 +313,13 @@ async fn confirm(client: &Client, item: &PlanItem) -> Result<Option<ActionOutcom
             state.get("retirement_state").and_then(Value::as_str),
             Some("initializing" | "retiring" | "retired")
         );
-    if retiring {
-        return Ok(Some(ActionOutcome::Done {
-            message: "retirement already under way".into(),
-        }));
-    }
-    if item.kind != ItemKind::Service {
-        return Ok(None);
-    }
-    open_retire_request(client, &item.id).await
-}
-
-/// A pending or active service retire request naming the service, if any.
-async fn open_retire_request(
-    client: &Client,
-    service_id: &str,
-) -> Result<Option<ActionOutcome>, ApiError> {
-    let query = Query::new()
-        .expand_resources()
-        .filter("request_type='service_retire'")
-        .filter("request_state!='finished'");
-    let open = client.get_all("requests", &query).await?;
-    let names_item = |r: &Value| {
-        r.pointer("/options/src_ids")
-            .and_then(Value::as_array)
-            .is_some_and(|ids| {
-                ids.iter()
-                    .any(|i| id_text(i).as_deref() == Some(service_id))
-            })
-    };
-    Ok(open.iter().find(|r| names_item(r)).and_then(|r| {
-        Some(ActionOutcome::Request {
-            id: r.get("id").and_then(id_text)?,
-            href: r.get("href").and_then(id_text).unwrap_or_default(),
-            request_state: r.get("request_state").and_then(id_text),
-        })
+    Ok(retiring.then(|| ActionOutcome::Done {
+        message: "retirement already under way".into(),
     }))
 }
 
-fn read_state(report: &mut ItemReport, v: &Value) {
+/// Copies `retired` and `retirement_state` from a member's columns.
+pub(super) fn read_state(report: &mut ItemReport, v: &Value) {
     report.retired = v.get("retired").and_then(Value::as_bool);
     report.retirement_state = v.get("retirement_state").and_then(id_text);
-}
-
-/// Polls the request (or task) until it finishes or the timeout passes, then reads the
-/// member's final retirement state.
-async fn wait(
-    client: &Client,
-    path: &str,
-    report: &mut ItemReport,
-    options: &RetireOptions,
-) -> Result<(), ApiError> {
-    let deadline = Instant::now() + options.timeout;
-    if report.request_id.is_none() && report.task_id.is_none() && report.kind == ItemKind::Service {
-        // The legacy `retire` answers with the service; newer servers still make a request.
-        if let Some(ActionOutcome::Request { id, .. }) =
-            open_retire_request(client, &report.id).await?
-        {
-            report.request_id = Some(id);
-        }
-    }
-    let (poll_path, state_key, done_state) = match (&report.request_id, &report.task_id) {
-        (Some(id), _) => (format!("requests/{id}"), "request_state", "finished"),
-        (None, Some(id)) => (format!("tasks/{id}"), "state", "Finished"),
-        (None, None) => (path.to_string(), "retirement_state", "retired"),
-    };
-    loop {
-        let v = client.get(&poll_path, &Query::new()).await?;
-        let state = v.get(state_key).and_then(Value::as_str).unwrap_or_default();
-        if state.eq_ignore_ascii_case(done_state) {
-            let status = v.get("status").and_then(Value::as_str).unwrap_or("Ok");
-            if !matches!(status, "Ok" | "ok" | "Warn") {
-                report.outcome = Outcome::Failed;
-                let message = v.get("message").and_then(Value::as_str).unwrap_or_default();
-                report.error = Some(format!(
-                    "{poll_path} finished with status {status}: {message}"
-                ));
-            }
-            break;
-        }
-        if Instant::now() + options.poll_interval > deadline {
-            report.outcome = Outcome::TimedOut;
-            report.error = Some(format!(
-                "{poll_path} still {state:?} after {:?}",
-                options.timeout
-            ));
-            break;
-        }
-        tokio::time::sleep(options.poll_interval.max(Duration::from_millis(1))).await;
-    }
-    let v = client
-        .get(
-            path,
-            &Query::new().attributes(["retired", "retirement_state"]),
-        )
-        .await?;
-    read_state(report, &v);
-    if report.outcome == Outcome::Requested {
-        report.outcome = if report.retired == Some(true) {
-            Outcome::Retired
-        } else {
-            Outcome::Failed
-        };
-        if report.outcome == Outcome::Failed {
-            report.error = Some(format!(
-                "finished, but {path} is not retired (retirement_state {:?})",
-                report.retirement_state
-            ));
-        }
-    }
-    Ok(())
 }

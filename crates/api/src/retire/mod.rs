@@ -2,18 +2,56 @@
 //! each member (retire, skip, leave), execute with bounded concurrency, and report.
 //!
 //! Each member is retired at most once: a child service listed both as a direct child and
-//! as a service resource counts once, and a VM is retired directly only when it is a direct
-//! resource of the bundle (retiring a child service retires its VMs).
+//! as a service resource counts once, a VM is retired directly only when it is a direct
+//! resource of the bundle (retiring a child service retires its VMs), and a member that
+//! already has a retire request (or VM retirement task) not finished is skipped, so a rerun
+//! sends nothing twice. After a failed POST the member is read again before any resend.
 
 mod discover;
 mod execute;
+mod open;
+mod wait;
 
 use std::time::Duration;
 
 use serde::Serialize;
 
 pub use discover::{bundle, discover, Target};
-pub use execute::{execute, NoProgress, Progress};
+pub use execute::{execute, execute_all, NoProgress, Progress};
+pub use open::{open_retirements, OpenKind, OpenRetirement, OpenRetirements};
+
+/// Checks an id given by a user or read from a server: ManageIQ's ids are positive integers
+/// (`1000`, or a region-prefixed `99000000001234`). Anything else never reaches a URL path.
+pub fn check_id(text: &str) -> Result<String, crate::ApiError> {
+    let digits = !text.is_empty() && text.len() <= 20 && text.bytes().all(|b| b.is_ascii_digit());
+    match text.parse::<u64>() {
+        Ok(n) if digits && n > 0 => Ok(n.to_string()),
+        _ => Err(crate::ApiError::config(format!(
+            "invalid id {text:?}: an id is a positive integer"
+        ))),
+    }
+}
+
+/// Finds the bundle(s) a target names, plans and executes: what the CLI's `retire-bundle`
+/// and Ruby's `retire_bundle_siblings` do. `failed_id` names the failed item when the caller
+/// knows it (otherwise it comes from the request, or from the members' lifecycle state).
+pub async fn retire_bundles(
+    client: &crate::Client,
+    target: &Target,
+    failed_id: Option<&str>,
+    with_vms: bool,
+    options: &RetireOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<Report>, crate::ApiError> {
+    let mut bundles = discover(client, target, with_vms).await?;
+    if let Some(failed) = failed_id {
+        for b in &mut bundles {
+            b.failed_id = Some(failed.to_string());
+        }
+    }
+    let plans: Vec<Plan> = bundles.iter().map(|b| plan(b, options)).collect();
+    Ok(execute_all(client, &plans, options, progress).await)
+}
 
 /// A service or a VM.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -62,6 +100,9 @@ pub struct Member {
     /// The child service's VMs (read with `with_vms`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub vms: Vec<VmRef>,
+    /// A retire request or task naming it that is not finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open: Option<OpenRetirement>,
 }
 
 impl Member {
@@ -96,6 +137,8 @@ pub struct Bundle {
     pub failed_id: Option<String>,
     /// Whether the server offers `request_retire` (from the bundle's actions), if it said.
     pub supports_request_retire: Option<bool>,
+    /// A retire request naming the bundle itself that is not finished.
+    pub open: Option<OpenRetirement>,
 }
 
 /// Choices of the operator.
@@ -113,6 +156,9 @@ pub struct RetireOptions {
     pub poll_interval: Duration,
     /// Plan only: send no POST.
     pub dry_run: bool,
+    /// How long one member's retire POST may be sent again through a transient outage
+    /// (5xx, 429, lost connections), with backoff, jitter and the server's `Retry-After`.
+    pub post_budget: Duration,
 }
 
 impl Default for RetireOptions {
@@ -124,6 +170,7 @@ impl Default for RetireOptions {
             timeout: Duration::from_secs(600),
             poll_interval: Duration::from_secs(5),
             dry_run: false,
+            post_budget: Duration::from_secs(60),
         }
     }
 }
@@ -158,6 +205,9 @@ pub struct PlanItem {
     /// The child's VMs, retired with it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub vms: Vec<VmRef>,
+    /// The retire request or task already open for it (the reason it is skipped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open: Option<OpenRetirement>,
 }
 
 /// The plan for one bundle.
@@ -190,6 +240,8 @@ pub fn plan(bundle: &Bundle, options: &RetireOptions) -> Plan {
     let decide = |m: &Member, is_failed: bool| -> (Action, String) {
         if m.done() {
             (Action::Skip, "already retired".into())
+        } else if let Some(open) = &m.open {
+            (Action::Skip, format!("{open} already open"))
         } else if m.retiring() {
             (
                 Action::Skip,
@@ -226,6 +278,7 @@ pub fn plan(bundle: &Bundle, options: &RetireOptions) -> Plan {
                 reason,
                 parent: false,
                 vms: m.vms.clone(),
+                open: m.open.clone(),
             }
         })
         .collect();
@@ -238,6 +291,7 @@ pub fn plan(bundle: &Bundle, options: &RetireOptions) -> Plan {
             retired: bundle.retired,
             retirement_state: bundle.retirement_state.clone(),
             vms: Vec::new(),
+            open: bundle.open.clone(),
         };
         let (action, reason) = decide(&me, false);
         let reason = if action == Action::Retire {
@@ -253,6 +307,7 @@ pub fn plan(bundle: &Bundle, options: &RetireOptions) -> Plan {
             reason,
             parent: true,
             vms: Vec::new(),
+            open: me.open,
         });
     }
     Plan {
@@ -311,6 +366,10 @@ pub struct ItemReport {
     pub retired: Option<bool>,
     /// The final `retirement_state`, when read.
     pub retirement_state: Option<String>,
+    /// The POST's reply was lost (an error, a timeout) but reading the member again showed
+    /// that the server had acted on it: requested, not failed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reply_lost: bool,
     /// What went wrong (secrets redacted).
     pub error: Option<String>,
     /// The child's VMs, retired with it.
@@ -398,6 +457,7 @@ mod tests {
             retired,
             retirement_state: state.map(str::to_string),
             vms: vec![],
+            open: None,
         }
     }
 
@@ -416,6 +476,7 @@ mod tests {
             ],
             failed_id: None,
             supports_request_retire: Some(true),
+            open: None,
         }
     }
 
@@ -448,6 +509,41 @@ mod tests {
         let last = p.items.last().unwrap();
         assert!(last.parent);
         assert_eq!((last.id.as_str(), last.action), ("1", Action::Retire));
+    }
+
+    #[test]
+    fn ids_are_positive_integers() {
+        assert_eq!(check_id("1000").unwrap(), "1000");
+        assert_eq!(check_id("007").unwrap(), "7");
+        assert_eq!(check_id("99000000001234").unwrap(), "99000000001234");
+        for bad in [
+            "",
+            "0",
+            "-1",
+            "1000/../1100",
+            " 1",
+            "1e3",
+            "１２",
+            "99999999999999999999999",
+        ] {
+            let e = check_id(bad).unwrap_err();
+            assert!(
+                e.message.contains("an id is a positive integer"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_open_retire_request_is_not_asked_again() {
+        let mut b = bundle();
+        b.members[0].open = Some(OpenRetirement {
+            kind: OpenKind::Request,
+            id: "77".into(),
+        });
+        let p = plan(&b, &RetireOptions::default());
+        assert_eq!(p.items[0].action, Action::Skip);
+        assert_eq!(p.items[0].reason, "retire request 77 already open");
     }
 
     #[test]
