@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require "timeout"
 require_relative "support/mock_manageiq"
 
 RSpec.describe MiqAutomate::Api::Client do
@@ -40,6 +41,69 @@ RSpec.describe MiqAutomate::Api::Client do
       ticker.kill
       # with the GVL held the ticker could not run at all during the call
       expect(during).to be > 20
+    end
+  end
+
+  it "makes several calls on one client, from two Ruby threads" do
+    MockManageIQ.serve(scenario: "large_bundle.json") do |url|
+      client = described_class.new(url: url, user: "admin", password: "smartvm")
+      first = client.retire_bundle_siblings(service_id: 1000)
+      expect(first["summary"]["requested"]).to eq(450)
+      reports = 2.times.map { Thread.new { client.retire_bundle_siblings(service_id: 1000) } }.map(&:value)
+      reports.each do |r|
+        expect(r["summary"]["requested"]).to eq(0)
+        expect(r["items"].map { |i| i["reason"] }.grep(/\Aretire request \d+ already open\z/).size).to eq(450)
+      end
+    end
+  end
+
+  it "takes the CLI's options with the same defaults" do
+    MockManageIQ.serve do |url|
+      client = described_class.new(url: url, user: "admin", password: "smartvm")
+      plan = client.retire_bundle_siblings(service_id: 1000, dry_run: true, include_failed: true, retire_parent: true,
+                                           with_vms: true, concurrency: 2, timeout: 5, poll_interval: 0.05)
+      expect(plan["dry_run"]).to be(true)
+      expect(plan["items"].map { |i| [i["id"], i["outcome"]] }).to eq(
+        [%w[1001 planned], %w[1002 skipped], %w[1003 skipped], %w[1004 planned], %w[1005 planned], %w[1000 planned]]
+      )
+      from_request = client.retire_bundle_siblings(request_id: 3000, wait: true, poll_interval: 0.05)
+      expect(from_request["failed_items"]).to eq(["1004"])
+      expect(from_request["summary"]["retired"]).to eq(2)
+      expect { client.retire_bundle_siblings(service_id: 1000, bogus: 1) }.to raise_error(ArgumentError, /unknown keyword: :bogus/)
+      expect { client.retire_bundle_siblings(service_id: 1000, timeout: -1) }.to raise_error(ArgumentError, /timeout/)
+      expect { client.retire_bundle_siblings(service_id: 1000, request_id: 3000) }.to raise_error(ArgumentError, /not both/)
+    end
+  end
+
+  it "refuses an id that is not a positive integer before any request" do
+    client = described_class.new(url: "http://127.0.0.1:9", user: "admin", password: "smartvm")
+    [nil, "", "1000/../1100", "0", "-3", "1e3", 1.5].each do |bad|
+      expect { client.retire_bundle_siblings(service_id: bad) }.to raise_error(ArgumentError, /service_id/), bad.inspect
+    end
+  end
+
+  it "is interrupted by Timeout.timeout while it waits" do
+    # Requests never finish: every poll is refused, so --wait would wait for the whole timeout.
+    faults = { "rules" => [{ "method" => "GET", "path" => "/api/requests", "status" => 503 }] }
+    MockManageIQ.serve(faults: faults) do |url|
+      client = described_class.new(url: url, user: "admin", password: "smartvm")
+      started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      expect do
+        Timeout.timeout(0.5) { client.retire_bundle_siblings(service_id: 1000, failed_id: 1004, wait: true, poll_interval: 0.05) }
+      end.to raise_error(Timeout::Error)
+      expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be < 5
+    end
+  end
+
+  it "is stopped by Thread#kill while it waits" do
+    faults = { "rules" => [{ "method" => "GET", "path" => "/api/requests", "status" => 503 }] }
+    MockManageIQ.serve(faults: faults) do |url|
+      client = described_class.new(url: url, user: "admin", password: "smartvm")
+      t = Thread.new { client.retire_bundle_siblings(service_id: 1000, failed_id: 1004, wait: true, poll_interval: 0.05) }
+      sleep 0.3
+      t.kill
+      expect(t.join(5)).to eq(t)
+      expect(t.status).to be(false)
     end
   end
 

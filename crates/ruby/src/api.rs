@@ -4,15 +4,16 @@
 use std::time::Duration;
 
 use magnus::{prelude::*, DataTypeFunctions, Error, RHash, Ruby, TypedData, Value};
-use miq_automate_api::retire::{self, RetireOptions};
+use miq_automate_api::retire::{self, RetireOptions, Target};
 use miq_automate_api::{Client, ClientConfig, Credentials, Secret};
 use miq_automate_core::rollback::BundleRetirer;
 use miq_automate_core::{AeError, Evm, LogLevel, Value as Core};
 
 use crate::errors::{self, guard};
-use crate::nogvl::without_gvl;
+use crate::nogvl::block_on_interruptible;
 
-/// Settings for a client, as given from Ruby or read from root attributes.
+/// Settings for a client, as given from Ruby or read from root attributes. The password
+/// and token are [`Secret`]s: `Debug` never shows them.
 #[derive(Clone, Debug, Default)]
 pub struct ApiSettings {
     /// The appliance URL.
@@ -20,13 +21,15 @@ pub struct ApiSettings {
     /// User for Basic authentication.
     pub user: Option<String>,
     /// Its password.
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// A token instead.
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// `X-MIQ-Group`.
     pub group: Option<String>,
     /// Verify TLS (default true).
     pub verify_ssl: bool,
+    /// Requests in flight at once (default 8).
+    pub concurrency: Option<usize>,
 }
 
 impl ApiSettings {
@@ -37,10 +40,10 @@ impl ApiSettings {
             .clone()
             .ok_or_else(|| miq_automate_api::ApiError::config("no API URL"))?;
         let credentials = match (&self.token, &self.user, &self.password) {
-            (Some(t), _, _) => Credentials::Token(Secret::new(t.clone())),
+            (Some(t), _, _) => Credentials::Token(t.clone()),
             (None, Some(u), Some(p)) => Credentials::Basic {
                 user: u.clone(),
-                password: Secret::new(p.clone()),
+                password: p.clone(),
             },
             _ => {
                 return Err(miq_automate_api::ApiError::config(
@@ -51,46 +54,71 @@ impl ApiSettings {
         let mut config = ClientConfig::new(&url, credentials)?;
         config.group = self.group.clone();
         config.verify_tls = self.verify_ssl;
+        if let Some(n) = self.concurrency {
+            config.concurrency = n;
+        }
         Client::new(config)
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, AeError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| AeError::Internal(format!("cannot start the async runtime: {e}")))
+/// What `retire_bundle_siblings` is asked to do: the CLI's `retire-bundle` options.
+#[derive(Clone, Debug)]
+pub struct RetireCall {
+    /// The bundle, or the failed request it comes from.
+    pub target: Target,
+    /// The failed item, when the caller knows it.
+    pub failed_id: Option<String>,
+    /// Read each child's VMs for the report.
+    pub with_vms: bool,
+    /// Requests in flight at once, when not the client's.
+    pub concurrency: Option<usize>,
+    /// Everything else.
+    pub options: RetireOptions,
 }
 
-/// Retires a bundle's members except the failed one; the JSON report.
+/// Retires a bundle's members except the failed one; the JSON report of the (first) bundle.
+/// Runs on the process's runtime with the GVL released; an interrupt (`Thread#kill`,
+/// `Timeout.timeout`, Ctrl-C) cancels it, and with `raise_interrupt` the interrupt is
+/// raised at once (otherwise it stays pending and Ruby raises it at its next check).
 pub fn retire_siblings(
+    ruby: &Ruby,
     client: &Client,
-    bundle_id: &str,
-    failed_id: Option<&str>,
-    wait: bool,
-) -> Result<serde_json::Value, AeError> {
-    let runtime = runtime()?;
-    let client = client.clone();
-    let (bundle_id, failed_id) = (bundle_id.to_string(), failed_id.map(str::to_string));
-    let outcome = without_gvl(move || {
-        runtime.block_on(async move {
-            let bundle = retire::bundle(&client, &bundle_id, failed_id, false).await?;
-            let options = RetireOptions {
-                wait,
-                poll_interval: Duration::from_secs(2),
-                ..RetireOptions::default()
-            };
-            let plan = retire::plan(&bundle, &options);
-            let report = retire::execute(&client, &plan, &options, &retire::NoProgress).await;
-            Ok::<_, miq_automate_api::ApiError>(report)
-        })
-    })
-    .map_err(|panic| AeError::Internal(format!("a Rust panic was caught: {panic}")))?;
-    let report = outcome.map_err(|e| AeError::Remote {
-        class: "MiqAutomate::Api::Error".into(),
-        message: e.to_string(),
-    })?;
-    serde_json::to_value(report).map_err(|e| AeError::Internal(e.to_string()))
+    call: &RetireCall,
+    raise_interrupt: bool,
+) -> Result<serde_json::Value, Error> {
+    let client = match call.concurrency {
+        Some(n) => client.with_concurrency(n),
+        None => client.clone(),
+    };
+    let future = async {
+        retire::retire_bundles(
+            &client,
+            &call.target,
+            call.failed_id.as_deref(),
+            call.with_vms,
+            &call.options,
+            &retire::NoProgress,
+        )
+        .await
+    };
+    let outcome = if raise_interrupt {
+        block_on_interruptible(ruby, future)?
+    } else {
+        block_on_interruptible(ruby, future).unwrap_or(None)
+    };
+    let reports = match outcome {
+        Some(result) => result.map_err(api_error)?,
+        None => {
+            return Err(errors::error(
+                "interrupted: the bundle retirement was cancelled",
+            ))
+        }
+    };
+    let report = reports
+        .into_iter()
+        .next()
+        .ok_or_else(|| api_error(miq_automate_api::ApiError::config("no bundle found")))?;
+    serde_json::to_value(report).map_err(|e| errors::internal(&e.to_string()))
 }
 
 /// The rollback's bundle retirer: settings from the caller, else from root attributes
@@ -111,15 +139,15 @@ impl BundleRetirer for RestRetirer {
             Some(s) => s,
             None => {
                 let text = |v: Core| (!v.is_blank()).then(|| v.to_ruby_s());
+                let secret = |v: Option<String>| v.filter(|t| !t.is_empty()).map(Secret::new);
                 ApiSettings {
                     url: text(evm.root_get("miq_api_url")?),
-                    token: evm.root_decrypt("miq_api_token")?.filter(|t| !t.is_empty()),
+                    token: secret(evm.root_decrypt("miq_api_token")?),
                     user: text(evm.root_get("miq_api_user")?),
-                    password: evm
-                        .root_decrypt("miq_api_password")?
-                        .filter(|p| !p.is_empty()),
+                    password: secret(evm.root_decrypt("miq_api_password")?),
                     group: text(evm.root_get("miq_api_group")?),
                     verify_ssl: evm.root_get("miq_api_verify_ssl")? != Core::Bool(false),
+                    concurrency: None,
                 }
             }
         };
@@ -131,7 +159,17 @@ impl BundleRetirer for RestRetirer {
             class: "MiqAutomate::Api::Error".into(),
             message: e.to_string(),
         })?;
-        let report = retire_siblings(&client, bundle_id, Some(failed_id), false)?;
+        let call = RetireCall {
+            target: Target::Service(bundle_id.to_string()),
+            failed_id: Some(failed_id.to_string()),
+            with_vms: false,
+            concurrency: None,
+            options: RetireOptions::default(),
+        };
+        let ruby = Ruby::get()
+            .map_err(|_| AeError::Internal("the bundle retirer runs on a Ruby thread".into()))?;
+        let report =
+            retire_siblings(&ruby, &client, &call, false).map_err(|e| errors::from_ruby(&e))?;
         let retired = report["items"].as_array().map_or(0, |items| {
             items
                 .iter()
@@ -157,27 +195,129 @@ pub struct RbClient {
 
 impl DataTypeFunctions for RbClient {}
 
-fn opt_string(hash: RHash, key: &str) -> Result<Option<String>, Error> {
+fn opt_value(hash: RHash, key: &str) -> Result<Option<Value>, Error> {
     let ruby = Ruby::get_with(hash);
     let v: Option<Value> = hash.lookup(ruby.to_symbol(key))?;
-    match v {
-        None => Ok(None),
-        Some(v) if v.is_nil() => Ok(None),
-        Some(v) => Ok(Some(crate::convert::text(v)?)),
-    }
+    Ok(v.filter(|v| !v.is_nil()))
 }
 
-/// Reads `{url:, user:, password:, token:, group:, verify_ssl:}`.
-pub fn settings_from(hash: RHash) -> Result<ApiSettings, Error> {
+fn opt_string(hash: RHash, key: &str) -> Result<Option<String>, Error> {
+    opt_value(hash, key)?.map(crate::convert::text).transpose()
+}
+
+fn opt_bool(hash: RHash, key: &str, default: bool) -> Result<bool, Error> {
+    Ok(opt_value(hash, key)?.map_or(default, |v| v.to_bool()))
+}
+
+/// Seconds (Integer or Float, not negative, finite) as a Duration.
+fn opt_seconds(hash: RHash, key: &str, default: Duration) -> Result<Duration, Error> {
+    let Some(v) = opt_value(hash, key)? else {
+        return Ok(default);
+    };
     let ruby = Ruby::get_with(hash);
-    let verify: Option<Value> = hash.lookup(ruby.to_symbol("verify_ssl"))?;
+    let seconds: f64 = magnus::TryConvert::try_convert(v).map_err(|_| {
+        Error::new(
+            ruby.exception_arg_error(),
+            format!("{key}: must be a number of seconds"),
+        )
+    })?;
+    Duration::try_from_secs_f64(seconds).map_err(|_| {
+        Error::new(
+            ruby.exception_arg_error(),
+            format!("{key}: must be a non-negative number of seconds, not {seconds}"),
+        )
+    })
+}
+
+/// An id option: a positive integer (an Integer or a String of digits), as ManageIQ's ids are.
+fn opt_id(hash: RHash, key: &str) -> Result<Option<String>, Error> {
+    let ruby = Ruby::get_with(hash);
+    let bad = |detail: String| Error::new(ruby.exception_arg_error(), format!("{key}: {detail}"));
+    let Some(v) = opt_value(hash, key)? else {
+        return Ok(None);
+    };
+    let text = if let Some(i) = magnus::Integer::from_value(v) {
+        i.to_string()
+    } else if let Some(s) = magnus::RString::from_value(v) {
+        s.to_string().map_err(|_| bad("not valid UTF-8".into()))?
+    } else {
+        return Err(bad(format!(
+            "an id is a positive integer, not a {}",
+            v.class()
+        )));
+    };
+    retire::check_id(&text)
+        .map(Some)
+        .map_err(|e| bad(e.message))
+}
+
+/// Reads `{url:, user:, password:, token:, group:, verify_ssl:, concurrency:}`.
+pub fn settings_from(hash: RHash) -> Result<ApiSettings, Error> {
     Ok(ApiSettings {
         url: opt_string(hash, "url")?,
         user: opt_string(hash, "user")?,
-        password: opt_string(hash, "password")?,
-        token: opt_string(hash, "token")?,
+        password: opt_string(hash, "password")?.map(Secret::new),
+        token: opt_string(hash, "token")?.map(Secret::new),
         group: opt_string(hash, "group")?,
-        verify_ssl: verify.is_none_or(|v| v.to_bool()),
+        verify_ssl: opt_bool(hash, "verify_ssl", true)?,
+        concurrency: opt_concurrency(hash)?,
+    })
+}
+
+fn opt_concurrency(hash: RHash) -> Result<Option<usize>, Error> {
+    let Some(v) = opt_value(hash, "concurrency")? else {
+        return Ok(None);
+    };
+    let ruby = Ruby::get_with(hash);
+    let n: i64 = magnus::TryConvert::try_convert(v).map_err(|_| {
+        Error::new(
+            ruby.exception_arg_error(),
+            "concurrency: must be an Integer",
+        )
+    })?;
+    if !(1..=256).contains(&n) {
+        return Err(Error::new(
+            ruby.exception_arg_error(),
+            format!("concurrency: must be 1 to 256, not {n}"),
+        ));
+    }
+    Ok(Some(n as usize))
+}
+
+/// Reads the options of `retire_bundle_siblings` (the CLI's, with its defaults).
+fn retire_call(hash: RHash) -> Result<RetireCall, Error> {
+    let ruby = Ruby::get_with(hash);
+    let defaults = RetireOptions::default();
+    let target = match (opt_id(hash, "service_id")?, opt_id(hash, "request_id")?) {
+        (Some(id), None) => Target::Service(id),
+        (None, Some(id)) => Target::Request(id),
+        (Some(_), Some(_)) => {
+            return Err(Error::new(
+                ruby.exception_arg_error(),
+                "give service_id: or request_id:, not both",
+            ))
+        }
+        (None, None) => {
+            return Err(Error::new(
+                ruby.exception_arg_error(),
+                "service_id: or request_id: is required (a positive integer)",
+            ))
+        }
+    };
+    Ok(RetireCall {
+        target,
+        failed_id: opt_id(hash, "failed_id")?,
+        with_vms: opt_bool(hash, "with_vms", false)?,
+        concurrency: opt_concurrency(hash)?,
+        options: RetireOptions {
+            include_failed: opt_bool(hash, "include_failed", false)?,
+            retire_parent: opt_bool(hash, "retire_parent", false)?,
+            wait: opt_bool(hash, "wait", false)?,
+            timeout: opt_seconds(hash, "timeout", defaults.timeout)?,
+            poll_interval: opt_seconds(hash, "poll_interval", defaults.poll_interval)?,
+            dry_run: opt_bool(hash, "dry_run", false)?,
+            post_budget: opt_seconds(hash, "post_budget", defaults.post_budget)?,
+        },
     })
 }
 
@@ -193,21 +333,10 @@ fn new(options: RHash) -> Result<RbClient, Error> {
     })
 }
 
-fn retire_bundle_siblings(
-    ruby: &Ruby,
-    rb_self: &RbClient,
-    service_id: String,
-    failed_id: Option<String>,
-    wait: bool,
-) -> Result<Value, Error> {
+fn retire_bundle_siblings(ruby: &Ruby, rb_self: &RbClient, options: RHash) -> Result<Value, Error> {
     guard(|| {
-        let report = retire_siblings(&rb_self.client, &service_id, failed_id.as_deref(), wait)
-            .map_err(|e| match e {
-                AeError::Remote { message, .. } => {
-                    Error::new(errors::class_under("Api", "Error"), message)
-                }
-                other => errors::to_ruby(other),
-            })?;
+        let call = retire_call(options)?;
+        let report = retire_siblings(ruby, &rb_self.client, &call, true)?;
         let json: Value = ruby
             .class_object()
             .const_get::<_, magnus::RModule>("JSON")?
@@ -223,7 +352,7 @@ pub fn define(ruby: &Ruby, module: magnus::RModule) -> Result<(), Error> {
     class.define_singleton_method("_new", magnus::function!(new, 1))?;
     class.define_private_method(
         "_retire_bundle_siblings",
-        magnus::method!(retire_bundle_siblings, 3),
+        magnus::method!(retire_bundle_siblings, 1),
     )?;
     Ok(())
 }

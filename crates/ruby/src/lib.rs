@@ -13,6 +13,7 @@ mod mock;
 mod nogvl;
 mod object;
 mod rollback;
+mod runtime;
 mod service;
 mod workspace;
 

@@ -47,3 +47,91 @@ where
     call.result
         .unwrap_or_else(|| Err("the call did not run".into()))
 }
+
+/// Runs a future to completion on the process's runtime with the GVL released, so that
+/// Ruby can interrupt it: `Thread#kill`, `Timeout.timeout`, Ctrl-C (Ruby's unblocking
+/// function) cancel the future, which is dropped where it stands, and Ruby's pending
+/// interrupt is then raised. `None` when it was interrupted.
+pub fn block_on_interruptible<Fut>(
+    ruby: &magnus::Ruby,
+    future: Fut,
+) -> Result<Option<Fut::Output>, magnus::Error>
+where
+    Fut: std::future::Future + Send,
+    Fut::Output: Send,
+{
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+
+    struct Call<Fut: std::future::Future> {
+        future: Option<Fut>,
+        cancel: Arc<Notify>,
+        result: Option<Result<Option<Fut::Output>, String>>,
+    }
+
+    unsafe extern "C" fn run<Fut: std::future::Future + Send>(data: *mut c_void) -> *mut c_void
+    where
+        Fut::Output: Send,
+    {
+        // SAFETY: `data` is the `Call` below, alive for the whole call.
+        let call = unsafe { &mut *(data as *mut Call<Fut>) };
+        if let Some(future) = call.future.take() {
+            let cancel = call.cancel.clone();
+            call.result = Some(
+                catch_unwind(AssertUnwindSafe(|| {
+                    crate::runtime::get().block_on(async move {
+                        tokio::select! {
+                            out = future => Some(out),
+                            _ = cancel.notified() => None,
+                        }
+                    })
+                }))
+                .map_err(|p| {
+                    p.downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| p.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".into())
+                }),
+            );
+        }
+        null_mut()
+    }
+
+    unsafe extern "C" fn unblock(data: *mut c_void) {
+        // SAFETY: `data` is the `Notify` kept alive by the `Call` for the whole call. A
+        // stored permit makes a later `notified()` complete, so an early interrupt counts.
+        let cancel = unsafe { &*(data as *const Notify) };
+        cancel.notify_one();
+    }
+
+    let cancel = Arc::new(Notify::new());
+    let mut call = Call {
+        future: Some(future),
+        cancel: cancel.clone(),
+        result: None,
+    };
+    // SAFETY: `run` touches no Ruby; `unblock` only wakes the `Notify`, which outlives the call.
+    unsafe {
+        rb_sys::rb_thread_call_without_gvl(
+            Some(run::<Fut>),
+            &mut call as *mut Call<Fut> as *mut c_void,
+            Some(unblock),
+            Arc::as_ptr(&cancel) as *mut c_void,
+        );
+    }
+    let result = match call.result {
+        Some(Ok(r)) => r,
+        Some(Err(panic)) => {
+            return Err(crate::errors::internal(&format!(
+                "a Rust panic was caught: {panic}"
+            )))
+        }
+        // Interrupted before it started.
+        None => None,
+    };
+    if result.is_none() {
+        // Raise what interrupted us (Timeout::Error, the kill, Interrupt).
+        ruby.thread_check_ints()?;
+    }
+    Ok(result)
+}
