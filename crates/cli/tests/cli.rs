@@ -420,3 +420,108 @@ fn a_bad_matrix_is_named_with_its_state_and_step() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_lost_reply_is_reported_and_logs_carry_no_colour_codes() {
+    let scenario = scenario_with_faults(serde_json::json!({"rules": [
+        {"method": "POST", "path": "/api/services/1001", "times": 1, "status": 504, "after_action": true},
+        {"method": "POST", "path": "/api/services/1005", "times": 1, "status": 503, "retry_after": 0}
+    ]}));
+    for env in [vec![], vec![("NO_COLOR", "1")]] {
+        let out = miq(
+            &[
+                "retire-bundle",
+                "--mock",
+                scenario.as_str(),
+                "--service",
+                "1000",
+                "--post-budget",
+                "30",
+            ],
+            &env,
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+        let lost = stdout.lines().find(|l| l.contains("1001")).unwrap();
+        assert!(lost.contains("requested (reply lost)"), "{stdout}");
+        assert!(lost.contains("request "), "{lost}");
+        // Captured stderr (not a terminal) is plain text: the WARN lines have no escapes.
+        assert!(stderr.contains("WARN"), "{stderr}");
+        assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    }
+}
+
+#[test]
+fn a_rerun_sends_nothing_twice() {
+    let dir = std::env::temp_dir().join(format!("miq-cli-rerun-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // One mock server for both runs: the in-process --mock would start afresh each time.
+    let mut server = Command::new(env!("CARGO_BIN_EXE_miq-automate"))
+        .current_dir(root())
+        .args([
+            "mock-server",
+            "--scenario",
+            "mocks/large_bundle.json",
+            "--port",
+            "0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let url = line.trim().to_string();
+    let env = [
+        ("MIQ_URL", url.as_str()),
+        ("MIQ_USER", "admin"),
+        ("MIQ_PASSWORD", "smartvm"),
+    ];
+    let args = [
+        "retire-bundle",
+        "--service",
+        "1000",
+        "--output",
+        "json",
+        "--quiet",
+    ];
+    let first = json(&miq(&args, &env));
+    assert_eq!(first["bundles"][0]["summary"]["requested"], 450);
+    let second = json(&miq(&args, &env));
+    assert_eq!(second["bundles"][0]["summary"]["requested"], 0);
+    let journal: Value = reqwest_free_get(&format!("{url}/__mock/requests"));
+    let posts = journal
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["method"] == "POST")
+        .count();
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert_eq!(posts, 450, "one retire request per sibling over two runs");
+}
+
+/// A GET over a plain TCP socket (the tests need no HTTP client dependency for one read).
+fn reqwest_free_get(url: &str) -> Value {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let body = response.split_once("\r\n\r\n").unwrap().1;
+    // The mock may answer chunked: take the JSON between the first '[' and the last ']'.
+    let start = body.find('[').unwrap();
+    let end = body.rfind(']').unwrap();
+    serde_json::from_str(&body[start..=end]).unwrap()
+}
