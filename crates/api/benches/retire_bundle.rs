@@ -2,9 +2,11 @@
 //! this client versus a sequential one-request-at-a-time loop (what manageiq-api-client
 //! users write), in the same run, each on a fresh mock. Prints both times, the ratio, and
 //! how close the client comes to the floor (fetch round trips + ⌈N / concurrency⌉ × latency).
+//! Then the same retirement with `--wait` (`--poll-interval 1`): every POST first, then
+//! batched polls, against the run without it, in the same process.
 //!
 //! `cargo bench -p miq-automate-api --bench retire_bundle` (add `-- --latency-ms 50
-//! --concurrency 50` to change them).
+//! --concurrency 50 --poll-ms 1000` to change them).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -34,7 +36,11 @@ fn scenario(latency_ms: u64) -> Scenario {
 }
 
 /// Our client: discover, plan, execute with bounded concurrency.
-async fn ours(server: &MockServer, concurrency: usize) -> (Duration, usize, u64) {
+async fn ours(
+    server: &MockServer,
+    concurrency: usize,
+    options: &RetireOptions,
+) -> (Duration, usize, u64) {
     let creds = Credentials::Basic {
         user: "admin".into(),
         password: Secret::new("smartvm"),
@@ -46,12 +52,12 @@ async fn ours(server: &MockServer, concurrency: usize) -> (Duration, usize, u64)
     let bundles = retire::discover(&client, &Target::Service("1000".into()), false)
         .await
         .expect("discover");
-    let options = RetireOptions::default();
-    let plan = retire::plan(&bundles[0], &options);
-    let report = retire::execute(&client, &plan, &options, &retire::NoProgress).await;
+    let plan = retire::plan(&bundles[0], options);
+    let report = retire::execute(&client, &plan, options, &retire::NoProgress).await;
     let elapsed = started.elapsed();
     assert!(!report.has_failures(), "{:?}", report.summary);
-    (elapsed, report.summary.requested, client.requests_sent())
+    let acted = report.summary.requested + report.summary.retired;
+    (elapsed, acted, client.requests_sent())
 }
 
 /// The baseline: log in, read the bundle's children, then one POST after the other.
@@ -108,17 +114,29 @@ async fn main() {
     let concurrency = arg("--concurrency", 50) as usize;
     let latency = Duration::from_millis(latency_ms);
 
+    let poll_ms = arg("--poll-ms", 1000);
     let server = MockServer::start(scenario(latency_ms)).await.expect("mock");
-    let (ours_time, n, requests) = ours(&server, concurrency).await;
+    let (ours_time, n, requests) = ours(&server, concurrency, &RetireOptions::default()).await;
     drop(server);
+
+    let waiting = RetireOptions {
+        wait: true,
+        poll_interval: Duration::from_millis(poll_ms),
+        ..RetireOptions::default()
+    };
+    let server = MockServer::start(scenario(latency_ms)).await.expect("mock");
+    let (wait_time, wait_n, wait_requests) = ours(&server, concurrency, &waiting).await;
+    drop(server);
+    assert_eq!(n, wait_n, "both retire the same members");
 
     let server = MockServer::start(scenario(latency_ms)).await.expect("mock");
     let (seq_time, seq_n) = sequential(&server).await;
     drop(server);
     assert_eq!(n, seq_n, "both retire the same members");
 
-    // Floor: log in, then the two bundle reads in parallel, then the POSTs in waves.
-    let fetch_round_trips = 2;
+    // Floor: log in, the two bundle reads in parallel, the open-request read, then the POSTs
+    // in waves.
+    let fetch_round_trips = 3;
     let floor = latency * (fetch_round_trips + n.div_ceil(concurrency) as u32);
     println!("retire {n} siblings, {latency_ms} ms latency per request, concurrency {concurrency}");
     println!("  sequential loop : {:>8.2?}", seq_time);
@@ -138,5 +156,13 @@ async fn main() {
     println!(
         "  vs floor        : {:.2}x the floor",
         ours_time.as_secs_f64() / floor.as_secs_f64()
+    );
+    println!(
+        "  with --wait     : {:>8.2?}  ({wait_requests} requests, poll interval {poll_ms} ms)",
+        wait_time
+    );
+    println!(
+        "  wait / no wait  : {:.2}x",
+        wait_time.as_secs_f64() / ours_time.as_secs_f64()
     );
 }
