@@ -75,6 +75,15 @@ RSpec.describe MiqAutomate::Api::Client do
     end
   end
 
+  it "refuses to retire a healthy service unless all_members: is given" do
+    MockManageIQ.serve do |url|
+      client = described_class.new(url: url, user: "admin", password: "smartvm")
+      expect { client.retire_bundle_siblings(service_id: 1100) }
+        .to raise_error(MiqAutomate::Api::Error, /nothing in bundle 1100 failed; use --all-members/)
+      expect(client.retire_bundle_siblings(service_id: 1100, all_members: true)["summary"]["requested"]).to eq(1)
+    end
+  end
+
   it "refuses an id that is not a positive integer before any request" do
     client = described_class.new(url: "http://127.0.0.1:9", user: "admin", password: "smartvm")
     [nil, "", "1000/../1100", "0", "-3", "1e3", 1.5].each do |bad|

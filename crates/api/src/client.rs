@@ -64,10 +64,23 @@ impl Client {
                     path.display()
                 ))
             })?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                ApiError::config(format!("invalid CA certificate {}: {e}", path.display()))
-            })?;
-            builder = builder.add_root_certificate(cert);
+            let invalid = |why: String| {
+                ApiError::config(format!("invalid CA certificate {}: {why}", path.display()))
+            };
+            // A file without a PEM certificate block would otherwise be trusted as nothing.
+            if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                return Err(invalid(
+                    "no PEM certificate in it (expected -----BEGIN CERTIFICATE-----)".into(),
+                ));
+            }
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| invalid(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(invalid("no certificate could be read from it".into()));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
         }
         let http = builder
             .build()
@@ -168,27 +181,27 @@ impl Client {
         }
         let url = self.url("auth")?;
         let request = format!("GET {}", url.path());
-        self.spend(&request)?;
-        let mut builder = self
-            .inner
-            .http
-            .get(url)
-            .basic_auth(user, Some(password.expose()));
-        if let Some(group) = &self.inner.config.group {
-            builder = builder.header("X-MIQ-Group", group);
-        }
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| self.transport(&request, e))?;
-        let status = response.status();
-        let body = response
-            .text()
-            .await
-            .map_err(|e| self.transport(&request, e))?;
-        if !status.is_success() {
-            return Err(self.http_error(&request, status, &body));
-        }
+        // The login is an idempotent read: a 503, a 429 or a refused connection is retried
+        // like any other GET (with backoff and Retry-After), bounded in attempts and time.
+        let policy = &self.inner.config.retry;
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        let body = loop {
+            attempt += 1;
+            let err = match self.login(&url, user, password, &request).await {
+                Ok(body) => break body,
+                Err(err) => err,
+            };
+            let delay = policy.backoff(attempt, err.retry_after);
+            if !err.is_retryable()
+                || attempt >= policy.max_attempts
+                || started.elapsed().saturating_add(delay) > policy.max_elapsed
+            {
+                return Err(err);
+            }
+            tracing::warn!("{request}: {err}; retry {attempt} in {delay:?}");
+            tokio::time::sleep(delay).await;
+        };
         let token = serde_json::from_str::<Value>(&body)
             .ok()
             .and_then(|v| {
@@ -203,6 +216,41 @@ impl Client {
         *self.inner.token.write().await = Some((Secret::new(token), *generation));
         tracing::debug!("authenticated as {user}");
         Ok(())
+    }
+
+    /// One `GET /api/auth` with Basic credentials: the body, or the error.
+    async fn login(
+        &self,
+        url: &Url,
+        user: &str,
+        password: &Secret,
+        request: &str,
+    ) -> Result<String, ApiError> {
+        self.spend(request)?;
+        let mut builder = self
+            .inner
+            .http
+            .get(url.clone())
+            .basic_auth(user, Some(password.expose()));
+        if let Some(group) = &self.inner.config.group {
+            builder = builder.header("X-MIQ-Group", group);
+        }
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| self.transport(request, e))?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let body = response
+            .text()
+            .await
+            .map_err(|e| self.transport(request, e))?;
+        if !status.is_success() {
+            let mut err = self.http_error(request, status, &body);
+            err.retry_after = retry_after;
+            return Err(err);
+        }
+        Ok(body)
     }
 
     /// `GET` a path or href with a query; JSON back.

@@ -857,3 +857,108 @@ async fn the_timeout_is_one_deadline_for_the_whole_run() {
     // Per member, 450 deadlines of 1.5 s would take minutes; one deadline takes seconds.
     assert!(started.elapsed() < Duration::from_secs(30));
 }
+
+// ---- Bad input: ids, healthy services, the login ----
+
+#[tokio::test]
+async fn a_healthy_bundle_is_refused_unless_all_members_is_asked() {
+    let c = clock();
+    let server = start(scenario_json(None), &c).await;
+    let client = client(&server);
+    for id in ["1100", "1001"] {
+        let err = retire::retire_bundles(
+            &client,
+            &Target::Service(id.into()),
+            None,
+            false,
+            &RetireOptions::default(),
+            &retire::NoProgress,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            err.message
+                .contains(&format!("nothing in bundle {id} failed; use --all-members")),
+            "{err}"
+        );
+    }
+    assert_eq!(retire_posts(&server), 0);
+    let options = RetireOptions {
+        all_members: true,
+        ..RetireOptions::default()
+    };
+    let reports = retire::retire_bundles(
+        &client,
+        &Target::Service("1100".into()),
+        None,
+        false,
+        &options,
+        &retire::NoProgress,
+    )
+    .await
+    .unwrap();
+    assert!(reports[0]
+        .items
+        .iter()
+        .all(|i| i.reason.contains("--all-members")));
+}
+
+#[tokio::test]
+async fn the_login_is_retried_like_any_read() {
+    let c = clock();
+    for status in [503, 429] {
+        let faults = json!({"rules": [{"method": "GET", "path": "/api/auth", "times": 1, "status": status}]});
+        let server = start(scenario_json(Some(faults)), &c).await;
+        let client = client(&server);
+        let report = run(
+            &client,
+            Target::Service("1000".into()),
+            &RetireOptions::default(),
+        )
+        .await;
+        assert_eq!(report.summary.requested, 2, "{status}");
+        let logins = server
+            .journal()
+            .iter()
+            .filter(|e| e.path == "/api/auth")
+            .count();
+        assert_eq!(logins, 2, "{status}: one refused, one that worked");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_at_login_is_retried() {
+    // A port that nobody listens on yet; the mock starts on it while the client backs off.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let creds = Credentials::Basic {
+        user: "admin".into(),
+        password: Secret::new("smartvm"),
+    };
+    let mut config = ClientConfig::new(&format!("http://127.0.0.1:{port}"), creds).unwrap();
+    config.retry = RetryPolicy {
+        max_attempts: 20,
+        base_delay: Duration::from_millis(50),
+        max_delay: Duration::from_millis(100),
+        max_elapsed: Duration::from_secs(20),
+    };
+    let client = Client::new(config).unwrap();
+    let login = tokio::spawn(async move { client.authenticate().await });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let scenario = Scenario::parse(&scenario_json(None).to_string(), "t.json").unwrap();
+    let _server = MockServer::start_with(Vmdb::with_clock(scenario, Arc::new(clock())), port)
+        .await
+        .unwrap();
+    login
+        .await
+        .unwrap()
+        .expect("logged in once the server came up");
+}
+
+#[test]
+fn ids_from_users_are_checked_before_any_request() {
+    for bad in ["1000/../1100", "", "abc", "0"] {
+        assert!(retire::check_id(bad).is_err(), "{bad}");
+    }
+}

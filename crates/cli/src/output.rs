@@ -7,9 +7,9 @@ use miq_automate_api::retire::{ItemReport, Outcome, Progress, Report};
 /// The report format.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// A table for people.
+    /// Plain text for people.
     Text,
-    /// One JSON document: `{"bundles": [report, …]}`.
+    /// One JSON document on stdout (its shape is in each command's --output help).
     Json,
 }
 

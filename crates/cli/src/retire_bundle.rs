@@ -31,6 +31,10 @@ pub struct Args {
     /// Retire the bundle itself after its children.
     #[arg(long)]
     retire_parent: bool,
+    /// Retire the members of a bundle in which nothing failed (refused without it, so that a
+    /// healthy service is not retired by a typo).
+    #[arg(long)]
+    all_members: bool,
     /// Read each child's VMs for the report.
     #[arg(long)]
     with_vms: bool,
@@ -50,7 +54,8 @@ pub struct Args {
     /// Print the plan; send no POST.
     #[arg(long)]
     dry_run: bool,
-    /// Report format.
+    /// Report format. JSON: {"bundles": [{"bundle_id", "bundle_name", "failed_items",
+    /// "dry_run", "waited", "items": [...], "summary": {...}}]}.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     output: Format,
     /// No progress bar.
@@ -90,6 +95,12 @@ fn seconds(value: f64, name: &str) -> anyhow::Result<Duration> {
 
 /// Runs the command; the exit status says whether every item went well.
 pub async fn run(args: Args) -> anyhow::Result<u8> {
+    // Ids go into URL paths: check them before anything starts.
+    for (flag, id) in [("--service", &args.service), ("--request", &args.request)] {
+        if let Some(id) = id {
+            retire::check_id(id).with_context(|| flag.to_string())?;
+        }
+    }
     let mock =
         match &args.mock {
             Some(path) => Some(MockServer::start_file(path, 0).await.with_context(|| {
@@ -114,8 +125,8 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
     let client = Client::new(config)?;
 
     let target = match (&args.service, &args.request) {
-        (Some(id), _) => Target::Service(id.clone()),
-        (None, Some(id)) => Target::Request(id.clone()),
+        (Some(id), _) => Target::Service(retire::check_id(id).context("--service")?),
+        (None, Some(id)) => Target::Request(retire::check_id(id).context("--request")?),
         (None, None) => Target::Scan,
     };
     let default_poll = if mock.is_some() { 0.05 } else { 5.0 };
@@ -127,6 +138,7 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         poll_interval: seconds(args.poll_interval.unwrap_or(default_poll), "poll-interval")?,
         dry_run: args.dry_run,
         post_budget: seconds(args.post_budget, "post-budget")?,
+        all_members: args.all_members,
     };
 
     let show_progress = !args.quiet && !args.dry_run && std::io::stderr().is_terminal();

@@ -18,7 +18,8 @@ pub enum Command {
         /// The class schema: the state machine's __class__.yaml from a domain export.
         #[arg(long, value_name = "FILE")]
         class_schema: PathBuf,
-        /// Report format.
+        /// Report format. JSON: {"states": [the class's states], "findings": [{"severity":
+        /// "error"|"warning", "state", "message"}]}.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         output: Format,
     },
@@ -38,7 +39,8 @@ pub enum Command {
         /// per-state or journal (default: journal when --journal is given).
         #[arg(long)]
         mode: Option<String>,
-        /// Report format.
+        /// Report format. JSON: {"state", "mode", "steps": [{"state" (the state it undoes),
+        /// "step", "already_done"}]}.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         output: Format,
     },
@@ -97,6 +99,19 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
                 None if journal.is_empty() => Mode::PerState,
                 None => Mode::Journal,
             };
+            if !m.states.contains_key(&state) && !m.no_rollback.contains(&state) {
+                let close = m
+                    .states
+                    .keys()
+                    .find(|k| k.eq_ignore_ascii_case(&state))
+                    .map(|k| format!(" (did you mean {k}?)"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "warning: state {state} is not in the matrix {}{close}; its states: {}",
+                    matrix.display(),
+                    m.states.keys().cloned().collect::<Vec<_>>().join(", ")
+                );
+            }
             let steps = rollback::plan(&m, mode, &state, &journal, &done);
             match output {
                 Format::Json => println!(

@@ -525,3 +525,110 @@ fn reqwest_free_get(url: &str) -> Value {
     let end = body.rfind(']').unwrap();
     serde_json::from_str(&body[start..=end]).unwrap()
 }
+
+#[test]
+fn ids_that_are_not_positive_integers_are_usage_errors_before_any_request() {
+    for bad in ["1000/../1100", "", "-1", "0", "10 00"] {
+        for flag in ["--service", "--request"] {
+            // No mock and no URL: an id check that came later would fail on the URL instead.
+            let out = miq(&["retire-bundle", &format!("{flag}={bad}")], &[]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{flag} {bad:?}: {stderr}");
+            assert!(stderr.contains("an id is a positive integer"), "{stderr}");
+            assert!(stderr.contains(flag), "{stderr}");
+        }
+    }
+}
+
+#[test]
+fn a_healthy_service_is_not_retired_without_all_members() {
+    for extra in [vec![], vec!["--dry-run"]] {
+        let mut args = vec![
+            "retire-bundle",
+            "--mock",
+            "mocks/failed_bundle.json",
+            "--service",
+            "1100",
+        ];
+        args.extend(extra.iter().copied());
+        let out = miq(&args, &[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("nothing in bundle 1100 failed; use --all-members to retire it anyway"),
+            "{stderr}"
+        );
+    }
+    let out = miq(
+        &[
+            "retire-bundle",
+            "--mock",
+            "mocks/failed_bundle.json",
+            "--service",
+            "1100",
+            "--all-members",
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json(&out)["bundles"][0]["summary"]["requested"], 1);
+}
+
+#[test]
+fn a_ca_cert_that_is_not_pem_is_named() {
+    let not_pem = tempfile_path::TempPath::write_as("just some text", "crt");
+    let out = miq(
+        &[
+            "retire-bundle",
+            "--url",
+            "https://127.0.0.1:9",
+            "--service",
+            "1000",
+            "--ca-cert",
+            not_pem.as_str(),
+        ],
+        &[("MIQ_USER", "admin"), ("MIQ_PASSWORD", "smartvm")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("invalid CA certificate"), "{stderr}");
+    assert!(stderr.contains(not_pem.as_str()), "{stderr}");
+}
+
+#[test]
+fn an_os_error_is_printed_once() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let out = miq(
+        &[
+            "mock-server",
+            "--scenario",
+            "mocks/failed_bundle.json",
+            "--port",
+            &port,
+        ],
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.matches("os error").count(), 1, "{stderr}");
+}
+
+#[test]
+fn rollback_subcommands_describe_their_own_json_and_warn_of_unknown_states() {
+    for (sub, shape) in [("lint", "findings"), ("plan", "already_done")] {
+        let out = miq(&["rollback", sub, "--help"], &[]);
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains(shape), "{sub}: {help}");
+        assert!(!help.contains("bundles"), "{sub}: {help}");
+    }
+    let matrix = format!("{DOMAIN}/rollback_matrix.yaml");
+    let out = miq(&["rollback", "plan", &matrix, "--state", "Bogus"], &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning: state Bogus is not in the matrix"),
+        "{stderr}"
+    );
+}

@@ -164,6 +164,7 @@ impl BundleRetirer for RestRetirer {
             failed_id: Some(failed_id.to_string()),
             with_vms: false,
             concurrency: None,
+            // The rollback names the failed item: the bundle is never healthy here.
             options: RetireOptions::default(),
         };
         let ruby = Ruby::get()
@@ -317,6 +318,7 @@ fn retire_call(hash: RHash) -> Result<RetireCall, Error> {
             poll_interval: opt_seconds(hash, "poll_interval", defaults.poll_interval)?,
             dry_run: opt_bool(hash, "dry_run", false)?,
             post_budget: opt_seconds(hash, "post_budget", defaults.post_budget)?,
+            all_members: opt_bool(hash, "all_members", false)?,
         },
     })
 }

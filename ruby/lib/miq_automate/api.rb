@@ -16,13 +16,14 @@ module MiqAutomate
       end
 
       RETIRE_OPTIONS = %i[service_id request_id failed_id wait dry_run timeout poll_interval post_budget
-                          concurrency include_failed retire_parent with_vms].freeze
+                          concurrency include_failed retire_parent with_vms all_members].freeze
 
       # Retires every member of a bundle that did provision, as `miq-automate retire-bundle`
       # does, with its options and defaults: `service_id:` (or `request_id:` of the failed
       # service request), `failed_id:`, `wait:` (false), `dry_run:` (false), `timeout:` (600 s
       # in all), `poll_interval:` (5 s), `post_budget:` (60 s), `concurrency:` (the client's,
-      # 8), `include_failed:`, `retire_parent:`, `with_vms:` (false). Members already retired,
+      # 8), `include_failed:`, `retire_parent:`, `with_vms:`, `all_members:` (false; without it a
+      # bundle in which nothing failed is refused with MiqAutomate::Api::Error). Members already retired,
       # retiring or with a retire request open are skipped, so a rerun sends nothing twice.
       # Returns the report as a Hash ("items", "summary", …).
       def retire_bundle_siblings(**options)

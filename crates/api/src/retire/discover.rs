@@ -7,7 +7,7 @@ use crate::action::id_text;
 use crate::client::Client;
 use crate::error::{ApiError, ErrorKind};
 use crate::query::Query;
-use crate::retire::{open_retirements, Bundle, ItemKind, Member, VmRef};
+use crate::retire::{check_id, open_retirements, Bundle, ItemKind, Member, VmRef};
 
 /// Where the bundle comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +67,10 @@ async fn read_bundles(
                 let Some(id) = service.get("id").and_then(id_text) else {
                     continue;
                 };
+                let Ok(id) = check_id(&id) else {
+                    tracing::warn!("ignoring a service with an invalid id {id:?}");
+                    continue;
+                };
                 bundles.push(bundle(client, &id, None, with_vms).await?);
             }
             Ok(bundles)
@@ -105,18 +109,25 @@ async fn from_request(
                 format!("request {request_id} has no top task with a Service destination (is it a service request?)"),
             )
         })?;
-    let bundle = field(top, "destination_id").ok_or_else(|| {
+    let bad = |what: &str| {
         ApiError::new(
             ErrorKind::Decode,
             format!("GET service_requests/{request_id}/request_tasks"),
-            "the top task has no destination_id",
+            what.to_string(),
         )
-    })?;
+    };
+    let bundle =
+        field(top, "destination_id").ok_or_else(|| bad("the top task has no destination_id"))?;
+    let bundle = check_id(&bundle)
+        .map_err(|e| bad(&format!("the top task's destination: {}", e.message)))?;
     let failed = tasks
         .iter()
         .filter(|t| field(t, "miq_request_task_id").is_some())
         .find(|t| field(t, "status").as_deref() == Some("Error"))
-        .and_then(|t| field(t, "destination_id"));
+        .and_then(|t| field(t, "destination_id"))
+        .map(|id| check_id(&id))
+        .transpose()
+        .map_err(|e| bad(&format!("the failed task's destination: {}", e.message)))?;
     Ok((bundle, failed))
 }
 
@@ -163,9 +174,9 @@ pub async fn bundle(
         .into_iter()
         .flatten()
     {
-        let (Some(kind), Some(rid)) = (
+        let (Some(kind), Some(Ok(rid))) = (
             text(resource, "resource_type"),
-            text(resource, "resource_id"),
+            text(resource, "resource_id").map(|r| check_id(&r)),
         ) else {
             continue;
         };
@@ -241,10 +252,16 @@ pub async fn bundle(
 
 fn member(kind: ItemKind, v: &Value) -> Option<Member> {
     let text = |k: &str| v.get(k).and_then(id_text);
+    let id = text("id")
+        .or_else(|| text("href").and_then(|h| h.rsplit('/').next().map(str::to_string)))?;
+    // An id from the server goes into URL paths too: it must be one.
+    let Ok(id) = check_id(&id) else {
+        tracing::warn!("ignoring a {kind:?} member with an invalid id {id:?}");
+        return None;
+    };
     Some(Member {
         kind,
-        id: text("id")
-            .or_else(|| text("href").and_then(|h| h.rsplit('/').next().map(str::to_string)))?,
+        id,
         name: text("name").unwrap_or_default(),
         lifecycle_state: text("lifecycle_state"),
         retired: v.get("retired").and_then(Value::as_bool).unwrap_or(false),

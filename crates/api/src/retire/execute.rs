@@ -19,8 +19,8 @@ use crate::query::Query;
 use crate::retire::open::OpenKind;
 use crate::retire::wait::wait_all;
 use crate::retire::{
-    open_retirements, summarize, Action, ItemKind, ItemReport, Outcome, Plan, PlanItem, Report,
-    RetireOptions,
+    check_id, open_retirements, summarize, Action, ItemKind, ItemReport, Outcome, Plan, PlanItem,
+    Report, RetireOptions,
 };
 
 /// Hears about progress (the CLI draws a bar with it).
@@ -252,6 +252,13 @@ async fn post(
         tokio::time::sleep(delay).await;
     };
     report.method = Some(method.into());
+    // Ids from the answer are polled by URL later: they must be ids.
+    let outcome = outcome.and_then(|o| match &o {
+        ActionOutcome::Request { id, .. } | ActionOutcome::Task { task_id: id, .. } => check_id(id)
+            .map(|_| o.clone())
+            .map_err(|e| ApiError::new(ErrorKind::Decode, format!("POST {path}"), e.message)),
+        _ => Ok(o),
+    });
     match outcome {
         Err(e) => {
             report.error = Some(e.to_string());

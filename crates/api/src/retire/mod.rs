@@ -50,6 +50,18 @@ pub async fn retire_bundles(
         }
     }
     let plans: Vec<Plan> = bundles.iter().map(|b| plan(b, options)).collect();
+    if let Some(healthy) = plans.iter().find(|p| p.failed.is_empty()) {
+        if !options.all_members {
+            return Err(crate::ApiError::new(
+                crate::ErrorKind::Config,
+                "",
+                format!(
+                    "nothing in bundle {} failed; use --all-members to retire it anyway",
+                    healthy.bundle_id
+                ),
+            ));
+        }
+    }
     Ok(execute_all(client, &plans, options, progress).await)
 }
 
@@ -159,6 +171,9 @@ pub struct RetireOptions {
     /// How long one member's retire POST may be sent again through a transient outage
     /// (5xx, 429, lost connections), with backoff, jitter and the server's `Retry-After`.
     pub post_budget: Duration,
+    /// Retire the members of a bundle in which nothing failed (refused otherwise: a healthy
+    /// service is not retired by mistake).
+    pub all_members: bool,
 }
 
 impl Default for RetireOptions {
@@ -171,6 +186,7 @@ impl Default for RetireOptions {
             poll_interval: Duration::from_secs(5),
             dry_run: false,
             post_budget: Duration::from_secs(60),
+            all_members: false,
         }
     }
 }
@@ -257,6 +273,11 @@ pub fn plan(bundle: &Bundle, options: &RetireOptions) -> Plan {
             )
         } else if is_failed {
             (Action::Retire, "failed item, retired on request".into())
+        } else if failed.is_empty() {
+            (
+                Action::Retire,
+                "member of a bundle in which nothing failed (--all-members)".into(),
+            )
         } else {
             (
                 Action::Retire,

@@ -17,7 +17,7 @@ use crate::action::id_text;
 use crate::client::Client;
 use crate::error::ApiError;
 use crate::query::Query;
-use crate::retire::ItemKind;
+use crate::retire::{check_id, ItemKind};
 
 /// A request or a task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -100,10 +100,10 @@ pub async fn open_retirements(client: &Client, vms: bool) -> Result<OpenRetireme
         if r.get("request_state").and_then(Value::as_str) == Some("finished") {
             continue;
         }
-        let Some(id) = r.get("id").and_then(id_text) else {
+        let Some(Ok(id)) = r.get("id").and_then(id_text).map(|i| check_id(&i)) else {
             continue;
         };
-        for member in src_ids(&r) {
+        for member in src_ids(&r).into_iter().filter_map(|m| check_id(&m).ok()) {
             let found = OpenRetirement {
                 kind: OpenKind::Request,
                 id: id.clone(),
@@ -121,8 +121,8 @@ pub async fn open_retirements(client: &Client, vms: bool) -> Result<OpenRetireme
             if t.get("state").and_then(Value::as_str) == Some("Finished") {
                 continue;
             }
-            let (Some(id), Some(vm)) = (
-                t.get("id").and_then(id_text),
+            let (Some(Ok(id)), Some(vm)) = (
+                t.get("id").and_then(id_text).map(|i| check_id(&i)),
                 t.get("name").and_then(Value::as_str).and_then(task_vm_id),
             ) else {
                 continue;

@@ -275,6 +275,23 @@ fn parse_step(json: &Json, location: &str) -> Result<Step, MatrixError> {
     }
 }
 
+/// `word.word` or `word.word(...)` with no `/`: how a built-in is written, never a path.
+fn looks_like_builtin(text: &str) -> bool {
+    if text.contains('/') || text.contains("${") {
+        return false;
+    }
+    let call = text
+        .strip_suffix(')')
+        .and_then(|t| t.split_once('('))
+        .map_or(text, |(t, _)| t);
+    let mut parts = call.split('.');
+    let (Some(receiver), Some(method), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let word = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    word(receiver) && word(method)
+}
+
 fn step_from_text(
     text: &str,
     args: IndexMap<String, String>,
@@ -290,6 +307,14 @@ fn step_from_text(
     }
     if text.is_empty() {
         return Err(MatrixError::at(location, "empty URI"));
+    }
+    // `vm.bogus`, `vm.retire_now()`, `VM.retire_now`: a mistyped built-in, not an instance
+    // (an instance URI is a path: `/Ns/Class/Instance` or `Ns/Class/Instance`).
+    if looks_like_builtin(text) {
+        return Err(MatrixError::at(
+            location,
+            format!("{text:?} looks like a mistyped built-in step (known: {VM_RETIRE_NOW}); an instance URI is a path such as /Namespace/Class/Instance"),
+        ));
     }
     // Check the URI with each `${…}` standing for a plain path segment.
     let probe = crate::substitution::placeholder(text, "x");
@@ -399,6 +424,18 @@ no_rollback: [CustomizeRequest]
         assert!(err("states:\n  A:\n    - \"/a b/c\"")
             .starts_with("rollback matrix: states.A[0]: malformed URI \"/a b/c\": bad URI"));
         assert!(err("states:\n  A:\n    - \"abc:x/y\"").contains("Unsupported Scheme [abc]"));
+        for typo in [
+            "vm.bogus",
+            "vm.retire_now()",
+            "VM.retire_now",
+            "miq_provision.vm",
+        ] {
+            let e = err(&format!("states:\n  A:\n    - {typo}"));
+            assert!(
+                e.contains("looks like a mistyped built-in step"),
+                "{typo}: {e}"
+            );
+        }
         assert_eq!(err("states:\n  A:\n    - uri: /x/y/z\n      when: never"), "rollback matrix: states.A[0]: unknown key `when` (expected `uri`, `args` or `builtin`)");
         assert_eq!(
             err("stats: {}"),
