@@ -13,6 +13,26 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
 }
 
+/// `t + by`, stopping at chrono's latest (or earliest) time instead of panicking on overflow.
+pub fn add(t: DateTime<Utc>, by: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(by)
+        .unwrap_or(if by < Duration::zero() {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        })
+}
+
+/// `t` plus `seconds`, saturating as [`add`] does (any `i64` is accepted, even one too large
+/// for a [`Duration`]). Token expiry and other times derived from settings go through this.
+pub fn add_seconds(t: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+    match Duration::try_seconds(seconds) {
+        Some(by) => add(t, by),
+        None if seconds < 0 => DateTime::<Utc>::MIN_UTC,
+        None => DateTime::<Utc>::MAX_UTC,
+    }
+}
+
 /// The wall clock.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
@@ -37,9 +57,11 @@ impl ManualClock {
         }
     }
 
-    /// Moves the clock forward by `by`.
+    /// Moves the clock by `by` (forward, or back when negative). It stops at chrono's
+    /// earliest or latest time instead of overflowing.
     pub fn advance(&self, by: Duration) {
-        *self.now.lock() += by;
+        let mut now = self.now.lock();
+        *now = add(*now, by);
     }
 
     /// Sets the clock to `to`.

@@ -22,6 +22,9 @@
 //! assert!(vmdb.service(Id(10)).unwrap().retired);
 //! ```
 #![warn(missing_docs)]
+// Scenario text and ids come from files and requests: no byte-index slicing of a `str`
+// (it panics inside a multibyte character).
+#![deny(clippy::string_slice)]
 
 pub mod clock;
 mod error;

@@ -50,7 +50,8 @@ impl Vmdb {
     /// Moves every retirement in flight forward by the time that has passed.
     pub fn tick(&self) {
         let now = self.clock.now();
-        let step_secs = self.settings().retirement_step_seconds;
+        // Validated at load as 1..=10 years; a scenario built in code may hold anything.
+        let step_secs = self.settings().retirement_step_seconds.max(1);
         let mut st = self.state.lock();
         let ids: Vec<Id> = st.progress.keys().copied().collect();
         for id in ids {

@@ -5,12 +5,29 @@
 //! request, a user's groups) must point at records that exist.
 
 use std::collections::HashSet;
+use std::io::Read;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::model::{Group, Request, RequestTask, Server, Service, Task, Template, User, Vm};
 use crate::{Id, Result, VmdbError};
+
+/// The largest scenario accepted: 64 MB. A bigger file (or `/dev/zero`) is refused before
+/// it is read into memory.
+pub const MAX_SCENARIO_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The longest span in seconds a setting or window may have: 10 years (`token_ttl_seconds`,
+/// `retirement_step_seconds`, `rate_limit.window_seconds`). Date arithmetic on the VMDB's
+/// clock stays far from chrono's limits.
+pub const MAX_SPAN_SECONDS: u64 = 10 * 365 * 24 * 60 * 60;
+
+/// The most latency in milliseconds one `latency_ms` may add: 10 minutes.
+pub const MAX_LATENCY_MS: u64 = 10 * 60 * 1000;
+
+/// The largest `Retry-After` in seconds: 1 day.
+pub const MAX_RETRY_AFTER_SECONDS: u64 = 24 * 60 * 60;
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -144,10 +161,12 @@ pub struct RateLimit {
 }
 
 impl Scenario {
-    /// Loads and validates a scenario file.
+    /// Loads and validates a scenario file. Only a regular file of at most
+    /// [`MAX_SCENARIO_BYTES`] is read: a device (`/dev/zero`), a FIFO or a directory is
+    /// refused before it is opened, so loading can neither block nor fill memory.
     pub fn load(path: impl AsRef<Path>) -> Result<Scenario> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| VmdbError::Read {
+        let text = read_bounded(path).map_err(|source| VmdbError::Read {
             path: path.to_owned(),
             source,
         })?;
@@ -156,6 +175,31 @@ impl Scenario {
 
     /// Parses and validates a scenario from text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<Scenario> {
+        let invalid = |json_path: &str, message: String| VmdbError::Invalid {
+            file: file.to_owned(),
+            json_path: json_path.to_owned(),
+            message,
+        };
+        if text.len() as u64 > MAX_SCENARIO_BYTES {
+            return Err(invalid(".", too_large(text.len() as u64)));
+        }
+        // serde would fill a struct positionally from an array; a scenario is an object.
+        if let Some(found) = non_object(text) {
+            return Err(invalid(
+                ".",
+                format!("the scenario must be a JSON object, found {found}"),
+            ));
+        }
+        // The same holds for every section and record inside it. (Malformed JSON is left to
+        // the typed parse below, whose errors give the path, line and column.)
+        if let Ok(doc) = serde_json::from_str::<Value>(text) {
+            if let Some(path) = array_for_object(&doc) {
+                return Err(invalid(
+                    &path,
+                    "must be a JSON object, found an array".into(),
+                ));
+            }
+        }
         let de = &mut serde_json::Deserializer::from_str(text);
         let scenario: Scenario =
             serde_path_to_error::deserialize(de).map_err(|e| VmdbError::Parse {
@@ -312,20 +356,169 @@ impl Scenario {
                 ));
             }
         }
-        if let Some(rl) = &self.faults.rate_limit {
-            if rl.requests == 0 || rl.window_seconds == 0 {
+        // Ranges: `within` is 1..=max, `at_most` 0..=max; `unit` says the max in words.
+        let within = |json_path: &str, v: i128, max: u64, unit: &str| {
+            if v < 1 || v > i128::from(max) {
                 return Err(invalid(
-                    "faults.rate_limit".into(),
-                    "requests and window_seconds must be greater than zero".into(),
+                    json_path.to_owned(),
+                    format!("{v} is out of range: must be at least 1 and at most {max}{unit}"),
                 ));
             }
+            Ok(())
+        };
+        let at_most = |json_path: &str, v: u64, max: u64, unit: &str| {
+            if v > max {
+                return Err(invalid(
+                    json_path.to_owned(),
+                    format!("{v} is too large: must be at most {max}{unit}"),
+                ));
+            }
+            Ok(())
+        };
+        for (i, r) in self.faults.rules.iter().enumerate() {
+            if let Some(ms) = r.latency_ms {
+                at_most(
+                    &format!("faults.rules[{i}].latency_ms"),
+                    ms,
+                    MAX_LATENCY_MS,
+                    " (10 minutes)",
+                )?;
+            }
+            if let Some(s) = r.retry_after {
+                at_most(
+                    &format!("faults.rules[{i}].retry_after"),
+                    s,
+                    MAX_RETRY_AFTER_SECONDS,
+                    " (1 day)",
+                )?;
+            }
         }
-        if self.settings.retirement_step_seconds <= 0 || self.settings.token_ttl_seconds <= 0 {
-            return Err(invalid(
-                "settings".into(),
-                "token_ttl_seconds and retirement_step_seconds must be greater than zero".into(),
-            ));
+        at_most(
+            "faults.latency_ms",
+            self.faults.latency_ms,
+            MAX_LATENCY_MS,
+            " (10 minutes)",
+        )?;
+        if let Some(rl) = &self.faults.rate_limit {
+            within(
+                "faults.rate_limit.requests",
+                i128::from(rl.requests),
+                u64::from(u32::MAX),
+                "",
+            )?;
+            within(
+                "faults.rate_limit.window_seconds",
+                i128::from(rl.window_seconds),
+                MAX_SPAN_SECONDS,
+                " (10 years)",
+            )?;
+            if let Some(s) = rl.retry_after {
+                at_most(
+                    "faults.rate_limit.retry_after",
+                    s,
+                    MAX_RETRY_AFTER_SECONDS,
+                    " (1 day)",
+                )?;
+            }
         }
+        within(
+            "settings.token_ttl_seconds",
+            i128::from(self.settings.token_ttl_seconds),
+            MAX_SPAN_SECONDS,
+            " (10 years)",
+        )?;
+        within(
+            "settings.retirement_step_seconds",
+            i128::from(self.settings.retirement_step_seconds),
+            MAX_SPAN_SECONDS,
+            " (10 years)",
+        )?;
         Ok(())
     }
+}
+
+/// Reads a regular file of at most [`MAX_SCENARIO_BYTES`], through a bounded reader (the file
+/// may grow between the check and the read).
+fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind};
+    // `metadata` follows symlinks and, unlike `open`, does not block on a FIFO.
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "not a regular file (a directory, device or FIFO)",
+        ));
+    }
+    if meta.len() > MAX_SCENARIO_BYTES {
+        return Err(Error::new(ErrorKind::InvalidData, too_large(meta.len())));
+    }
+    let file = std::fs::File::open(path)?;
+    let mut text = String::new();
+    file.take(MAX_SCENARIO_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            too_large(text.len() as u64),
+        ));
+    }
+    Ok(text)
+}
+
+fn too_large(bytes: u64) -> String {
+    format!(
+        "the scenario is larger than the {} MB limit ({bytes} bytes or more)",
+        MAX_SCENARIO_BYTES / (1024 * 1024)
+    )
+}
+
+/// What the document is when it is a JSON value other than an object (judged by its first
+/// character; anything else is left to the parser's syntax error).
+fn non_object(text: &str) -> Option<&'static str> {
+    let first = text
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .chars()
+        .next()?;
+    Some(match first {
+        '{' => return None,
+        '[' => "an array",
+        '"' => "a string",
+        'n' => "null",
+        't' | 'f' => "a boolean",
+        '-' | '0'..='9' => "a number",
+        _ => return None,
+    })
+}
+
+/// The JSON path of the first section or record written as an array where an object belongs.
+fn array_for_object(doc: &Value) -> Option<String> {
+    let is_array = |v: Option<&Value>| v.is_some_and(Value::is_array);
+    for key in ["server", "settings", "faults"] {
+        if is_array(doc.get(key)) {
+            return Some(key.to_owned());
+        }
+    }
+    if is_array(doc.pointer("/faults/rate_limit")) {
+        return Some("faults.rate_limit".into());
+    }
+    let lists = [
+        ("faults.rules", doc.pointer("/faults/rules")),
+        ("groups", doc.get("groups")),
+        ("users", doc.get("users")),
+        ("services", doc.get("services")),
+        ("vms", doc.get("vms")),
+        ("templates", doc.get("templates")),
+        ("requests", doc.get("requests")),
+        ("request_tasks", doc.get("request_tasks")),
+        ("tasks", doc.get("tasks")),
+    ];
+    for (name, list) in lists {
+        let Some(items) = list.and_then(Value::as_array) else {
+            continue;
+        };
+        if let Some(i) = items.iter().position(Value::is_array) {
+            return Some(format!("{name}[{i}]"));
+        }
+    }
+    None
 }

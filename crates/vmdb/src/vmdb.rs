@@ -39,9 +39,20 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// A fresh id for a request, request task or task (they share one sequence). Near the
+    /// top of the `u64` range the sequence wraps to the lowest unused id instead of
+    /// overflowing.
     pub(crate) fn new_id(&mut self) -> Id {
-        self.next_id += 1;
-        Id(self.next_id)
+        loop {
+            self.next_id = self.next_id.checked_add(1).unwrap_or(1);
+            let id = Id(self.next_id);
+            if !self.requests.contains_key(&id)
+                && !self.request_tasks.contains_key(&id)
+                && !self.tasks.contains_key(&id)
+            {
+                return id;
+            }
+        }
     }
 }
 
@@ -82,7 +93,7 @@ impl Vmdb {
             tasks: scenario.tasks.into_iter().map(|r| (r.id, r)).collect(),
             progress: HashMap::new(),
             // New records get ids above every scenario id, in a range of their own.
-            next_id: (max_id / 1000 + 1) * 1000,
+            next_id: (max_id / 1000 + 1).saturating_mul(1000),
         };
         Arc::new(Vmdb {
             state: Mutex::new(state),
