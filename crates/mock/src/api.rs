@@ -1,5 +1,6 @@
 //! Routing and handlers: the stateful wiremock responder over the VMDB.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -11,7 +12,8 @@ use wiremock::{Request, Respond, ResponseTemplate};
 use crate::auth::{Identity, Tokens};
 use crate::collections::{Collection, Render, ALL};
 use crate::faults::{Failure, FaultState};
-use crate::journal::{Journal, JournalEntry};
+use crate::guard;
+use crate::journal::{mask_encrypted, mask_json, mask_query, Journal, JournalEntry};
 use crate::query::Query;
 use crate::reply::{proxy_html, retry_later, ApiError, Reply};
 
@@ -22,6 +24,21 @@ pub(crate) struct Shared {
     pub tokens: Tokens,
     pub faults: FaultState,
     pub journal: Journal,
+    /// The address the server listens on: the base of hrefs and links when a request
+    /// names no `Host`.
+    pub local: SocketAddr,
+}
+
+impl Shared {
+    pub fn new(vmdb: Arc<Vmdb>, local: SocketAddr) -> Shared {
+        Shared {
+            faults: FaultState::new(vmdb.faults()),
+            vmdb,
+            tokens: Tokens::default(),
+            journal: Journal::default(),
+            local,
+        }
+    }
 }
 
 /// The wiremock responder.
@@ -29,14 +46,19 @@ pub(crate) struct Shared {
 pub(crate) struct Responder(pub Arc<Shared>);
 
 impl Respond for Responder {
+    /// Answers a request. No panic gets out: one becomes a 500 in ManageIQ's envelope,
+    /// logged once (see [`crate::guard`]), and the connection stays usable.
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        let (reply, delay) = self.0.handle(req);
-        let t = reply.into_template();
-        if delay.is_zero() {
-            t
-        } else {
-            t.set_delay(delay)
-        }
+        let answered = guard::catch(|| {
+            let (reply, delay) = self.0.handle(req);
+            let t = reply.into_template();
+            if delay.is_zero() {
+                t
+            } else {
+                t.set_delay(delay)
+            }
+        });
+        answered.unwrap_or_else(|caught| self.0.internal_error(req, &caught).into_template())
     }
 }
 
@@ -94,37 +116,44 @@ impl Shared {
             }
         };
         tracing::debug!(%method, %path, status = outcome.reply.status, "mock request");
-        let body =
-            if req.body.is_empty() {
-                None
-            } else {
-                Some(serde_json::from_slice(&req.body).unwrap_or_else(|_| {
-                    Value::String(String::from_utf8_lossy(&req.body).into_owned())
-                }))
-            };
-        self.journal.push(JournalEntry {
-            seq: 0,
-            at: miq_automate_vmdb::model::iso8601(&now),
-            method,
-            path,
-            query: req.url.query().map(str::to_owned),
-            auth: outcome.identity.as_ref().map(|i| i.mechanism.to_owned()),
-            user: outcome.identity.as_ref().map(|i| i.user.userid.clone()),
-            group: req
-                .headers
-                .get("x-miq-group")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-            body,
-            status: outcome.reply.status,
-            fault: outcome.fault,
-        });
+        self.journal.push(journal_entry(
+            req,
+            now,
+            outcome.reply.status,
+            outcome.identity.as_ref(),
+            outcome.fault,
+        ));
         (outcome.reply, delay)
+    }
+
+    /// The answer to a request whose handling panicked: logged once, journaled, and a 500
+    /// in ManageIQ's envelope.
+    fn internal_error(&self, req: &Request, caught: &guard::Caught) -> Reply {
+        let detail = mask_encrypted(&caught.to_string());
+        tracing::error!(
+            method = %req.method,
+            path = %mask_encrypted(req.url.path()),
+            "mock ManageIQ bug: the responder panicked ({detail}); answered 500"
+        );
+        let reply = ApiError::internal(format!("Internal error in the mock ManageIQ: {detail}"))
+            .into_reply();
+        // Journaling must not fail the answer; the clock itself may be what panicked.
+        let _ = guard::catch(|| {
+            let now = guard::catch(|| self.vmdb.clock().now()).unwrap_or_else(|_| Utc::now());
+            self.journal
+                .push(journal_entry(req, now, reply.status, None, None));
+        });
+        reply
     }
 
     fn journal_route(&self, method: &str) -> Reply {
         match method {
-            "GET" => Reply::ok(serde_json::to_value(self.journal.entries()).expect("serializes")),
+            "GET" => match serde_json::to_value(self.journal.entries()) {
+                Ok(v) => Reply::ok(v),
+                Err(e) => {
+                    ApiError::internal(format!("cannot render the journal: {e}")).into_reply()
+                }
+            },
             "DELETE" => {
                 self.journal.clear();
                 Reply::empty(204)
@@ -161,9 +190,10 @@ impl Shared {
         };
         let render = Render {
             vmdb: &self.vmdb,
-            base: base_of(req),
+            base: base_of(req, self.local),
             prefix,
-            url: req.url.to_string(),
+            path: req.url.path().to_owned(),
+            query: req.url.query().map(str::to_owned),
         };
         // OPTIONS never requires authentication.
         if method == "OPTIONS" {
@@ -584,21 +614,53 @@ fn plain(reply: Reply) -> Outcome {
     }
 }
 
-/// `http://host:port` as the client addressed us.
-fn base_of(req: &Request) -> String {
+/// `http://host:port` as the client addressed us (its `Host` header), or the address the
+/// server listens on when it sent none. (wiremock's `Request::url` says `localhost` for
+/// every origin-form request, so it cannot be the base.)
+fn base_of(req: &Request, local: SocketAddr) -> String {
     let host = req
         .headers
         .get("host")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .unwrap_or_else(|| {
-            format!(
-                "{}:{}",
-                req.url.host_str().unwrap_or("127.0.0.1"),
-                req.url.port().unwrap_or(80)
-            )
-        });
+        .filter(|h| !h.is_empty())
+        .map_or_else(|| local.to_string(), str::to_owned);
     format!("{}://{host}", req.url.scheme())
+}
+
+/// The journal's record of a request, masked (see [`crate::journal`]).
+fn journal_entry(
+    req: &Request,
+    now: DateTime<Utc>,
+    status: u16,
+    identity: Option<&Identity>,
+    fault: Option<String>,
+) -> JournalEntry {
+    let body = if req.body.is_empty() {
+        None
+    } else {
+        Some(match serde_json::from_slice(&req.body) {
+            Ok(json) => mask_json(json),
+            // Not JSON: recorded as text, masked as a form would be.
+            Err(_) => Value::String(mask_query(&String::from_utf8_lossy(&req.body))),
+        })
+    };
+    JournalEntry {
+        seq: 0,
+        at: miq_automate_vmdb::model::iso8601(&now),
+        method: req.method.as_str().to_owned(),
+        path: mask_encrypted(req.url.path()),
+        query: req.url.query().map(mask_query),
+        auth: identity.map(|i| i.mechanism.to_owned()),
+        user: identity.map(|i| i.user.userid.clone()),
+        group: req
+            .headers
+            .get("x-miq-group")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body,
+        status,
+        fault,
+    }
 }
 
 /// OPTIONS on a collection, as ManageIQ's OptionsSerializer shapes it.
@@ -651,9 +713,8 @@ fn resource_id(coll: Collection, res: &Value) -> Result<Id, ApiError> {
     }
     if let Some(href) = res.get("href").and_then(Value::as_str) {
         let marker = format!("/{}/", coll.name());
-        if let Some(pos) = href.rfind(&marker) {
-            let raw = href[pos + marker.len()..].trim_end_matches('/');
-            return parse_id(coll, raw);
+        if let Some((_, raw)) = href.rsplit_once(&marker) {
+            return parse_id(coll, raw.trim_end_matches('/'));
         }
         return Err(ApiError::bad_request(format!(
             "Invalid {} href {href} specified",
@@ -704,5 +765,220 @@ mod tests {
         assert_eq!(unversioned("/api/vms/1"), "/api/vms/1");
         assert_eq!(unversioned("/api"), "/api");
         assert_eq!(unversioned("/other/v4/x"), "/other/v4/x");
+    }
+
+    mod handler {
+        use super::*;
+        use miq_automate_vmdb::{ManualClock, Scenario};
+        use proptest::prelude::*;
+        use wiremock::http::{HeaderMap, HeaderValue, Method};
+
+        fn shared() -> Shared {
+            let scenario = Scenario::load(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../mocks/failed_bundle.json"
+            ))
+            .unwrap();
+            let clock = ManualClock::new(chrono::Utc::now());
+            Shared::new(
+                Vmdb::with_clock(scenario, Arc::new(clock)),
+                SocketAddr::from(([127, 0, 0, 1], 3000)),
+            )
+        }
+
+        /// A request as wiremock hands it over; the URL API percent-encodes what it must.
+        fn request(method: &str, path: &str, query: &str, auth: &str, body: Vec<u8>) -> Request {
+            let mut url = url::Url::parse("http://localhost/").unwrap();
+            url.set_path(path);
+            url.set_query((!query.is_empty()).then_some(query));
+            let mut headers = HeaderMap::new();
+            headers.insert("host", HeaderValue::from_static("127.0.0.1:3000"));
+            if !auth.is_empty() {
+                if let Ok(v) = HeaderValue::from_str(auth) {
+                    headers.insert("authorization", v);
+                }
+            }
+            Request {
+                url,
+                method: Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET),
+                headers,
+                body,
+            }
+        }
+
+        const ADMIN: &str = "Basic YWRtaW46c21hcnR2bQ=="; // admin:smartvm
+
+        /// Runs the handler without the responder's safety net: a panic fails the test.
+        fn status(s: &Shared, req: &Request) -> u16 {
+            s.handle(req).0.status
+        }
+
+        #[test]
+        fn the_reported_multibyte_filter_is_a_400() {
+            let s = shared();
+            let req = request(
+                "GET",
+                "/api/services",
+                "filter[]=a%E2%82%AC=1",
+                ADMIN,
+                vec![],
+            );
+            let (reply, _) = s.handle(&req);
+            assert_eq!(reply.status, 400);
+            let crate::reply::Body::Json(body) = reply.body else {
+                panic!("not JSON")
+            };
+            assert_eq!(body["error"]["message"], "attribute a€ does not exist");
+        }
+
+        #[test]
+        fn a_panic_becomes_a_500_in_the_envelope() {
+            let s = shared();
+            let req = request("GET", "/api/services", "", ADMIN, vec![]);
+            guard::install_hook();
+            let caught = guard::catch(|| panic!("kaboom v2:{{c2VjcmV0}}")).unwrap_err();
+            let reply = s.internal_error(&req, &caught);
+            assert_eq!(reply.status, 500);
+            let crate::reply::Body::Json(body) = reply.body else {
+                panic!("not JSON")
+            };
+            assert_eq!(body["error"]["kind"], "internal_server_error");
+            assert_eq!(body["error"]["klass"], "RuntimeError");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(message.contains("kaboom ********"), "{message}");
+            assert_eq!(s.journal.entries().last().map(|e| e.status), Some(500));
+        }
+
+        fn segment() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "services",
+                    "vms",
+                    "requests",
+                    "service_requests",
+                    "request_tasks",
+                    "tasks",
+                    "auth",
+                    "1000",
+                    "2001",
+                    "3000",
+                    "4000",
+                    "v4.0.0",
+                    "v9",
+                    "..",
+                    "18446744073709551616",
+                    "99999999999999999999",
+                ])
+                .prop_map(str::to_owned),
+                "[0-9]{1,20}",
+                any::<String>(),
+            ]
+        }
+
+        fn query() -> impl Strategy<Value = String> {
+            let pair = (
+                prop::sample::select(vec![
+                    "filter[]",
+                    "offset",
+                    "limit",
+                    "sort_by",
+                    "sort_order",
+                    "attributes",
+                    "expand",
+                    "x",
+                ]),
+                prop_oneof![
+                    "[a-z_€]{0,8}(=|!=|<|>=| ~ )?('|\\[)?[0-9a-z€%*,]{0,6}('|\\])?",
+                    "[0-9]{0,22}",
+                    any::<String>(),
+                ],
+            );
+            prop::collection::vec(pair, 0..4).prop_map(|pairs| {
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let v: String =
+                            url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+                        format!("{k}={v}")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("&")
+            })
+        }
+
+        fn body() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                Just(Vec::new()),
+                prop::collection::vec(any::<u8>(), 0..48),
+                (
+                    prop::sample::select(vec![
+                        "request_retire",
+                        "retire",
+                        "edit",
+                        "",
+                        "REQUEST_RETIRE",
+                    ]),
+                    any::<String>(),
+                    "[0-9]{0,22}",
+                )
+                    .prop_map(|(action, date, id)| {
+                        serde_json::to_vec(&json!({
+                            "action": action,
+                            "date": date,
+                            "warn": id,
+                            "resources": [{"id": id}, {"href": format!("/api/vms/{id}")}, {}],
+                        }))
+                        .unwrap()
+                    }),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            /// Any request: no panic, and never a 5xx (the scenario injects no faults).
+            #[test]
+            fn any_request_is_answered_without_a_panic_or_a_5xx(
+                method in prop::sample::select(vec!["GET", "POST", "DELETE", "OPTIONS", "PUT", "PATCH"]),
+                prefix in prop::sample::select(vec!["/api", "/api/v4.0.0", "/api/v1", "/__mock/requests", "", "/x"]),
+                segments in prop::collection::vec(segment(), 0..4),
+                query in query(),
+                auth in prop::sample::select(vec![
+                    ADMIN, "Basic YXVkaXRvcjphdWRpdG9y", "Basic Og==", "Basic €", "Bearer x", "",
+                    "Basic YWRtaW4=", "Negotiate abc",
+                ]),
+                body in body(),
+            ) {
+                let s = shared();
+                let path = format!("{prefix}/{}", segments.join("/"));
+                let req = request(method, &path, &query, auth, body);
+                let code = status(&s, &req);
+                prop_assert!((200..500).contains(&code), "{} {} ?{} -> {}", method, path, query, code);
+            }
+
+            /// Garbage in a collection's query is a 400, or ignored (200); never anything else.
+            #[test]
+            fn garbage_queries_on_collections_are_a_400_or_ignored(
+                coll in prop::sample::select(vec!["services", "vms", "requests", "service_requests", "request_tasks", "tasks"]),
+                query in query(),
+            ) {
+                let s = shared();
+                let req = request("GET", &format!("/api/{coll}"), &query, ADMIN, vec![]);
+                let code = status(&s, &req);
+                prop_assert!(code == 200 || code == 400, "{}?{} -> {}", coll, query, code);
+            }
+
+            /// Non-numeric paging is always a 400.
+            #[test]
+            fn non_numeric_paging_is_a_400(
+                key in "offset|limit",
+                value in "[0-9]{0,3}[a-z€ ._-][0-9a-z€]{0,4}",
+            ) {
+                let s = shared();
+                let v: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+                let req = request("GET", "/api/services", &format!("{key}={v}"), ADMIN, vec![]);
+                prop_assert_eq!(status(&s, &req), 400);
+            }
+        }
     }
 }

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 
 use base64::Engine;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
+use miq_automate_vmdb::clock::add_seconds;
 use miq_automate_vmdb::model::{Group, User};
 use miq_automate_vmdb::Vmdb;
 use parking_lot::Mutex;
@@ -56,7 +57,8 @@ impl Tokens {
         b.write_u64(!n);
         b.write_i64(now.timestamp_nanos_opt().unwrap_or_default());
         let token = format!("{:016x}{:016x}", a.finish(), b.finish());
-        let expires_on = now + Duration::seconds(ttl);
+        // Checked: no TTL or clock value can overflow the date.
+        let expires_on = add_seconds(now, ttl);
         self.tokens.lock().insert(
             token.clone(),
             TokenInfo {
@@ -98,7 +100,7 @@ impl Tokens {
                     return Err(invalid());
                 }
                 if header(req, "x-auth-skip-token-renewal") != Some("true") {
-                    info.expires_on = now + Duration::seconds(ttl);
+                    info.expires_on = add_seconds(now, ttl);
                 }
                 info.userid.clone()
             };

@@ -330,8 +330,10 @@ pub(crate) struct Render<'a> {
     /// The API prefix the client addressed: `/api`, or `/api/v4.0.0` for a versioned path
     /// (ManageIQ's `@req.api_prefix`, which every rendered href starts with).
     pub prefix: String,
-    /// The full request URL (for links).
-    pub url: String,
+    /// The request's path (as sent) under `base`, for links: `/api/services`.
+    pub path: String,
+    /// The request's raw query string, if any (links keep it, with `offset` replaced).
+    pub query: Option<String>,
 }
 
 impl Render<'_> {
@@ -475,7 +477,7 @@ impl Render<'_> {
                 let mut out = Vec::new();
                 for (i, c) in db.service_children(id)?.iter().enumerate() {
                     out.push(json!({
-                        "id": format!("{}", id.0 * 1_000_000 + i as u64 + 1),
+                        "id": resource_row_id(id, i + 1),
                         "service_id": id.to_string(),
                         "resource_type": "Service",
                         "resource_id": c.id.to_string(),
@@ -486,7 +488,7 @@ impl Render<'_> {
                 let offset = out.len();
                 for (i, v) in db.service_vms(id, false)?.iter().enumerate() {
                     out.push(json!({
-                        "id": format!("{}", id.0 * 1_000_000 + (offset + i) as u64 + 1),
+                        "id": resource_row_id(id, offset + i + 1),
                         "service_id": id.to_string(),
                         "resource_type": "VmOrTemplate",
                         "resource_id": v.id.to_string(),
@@ -571,7 +573,10 @@ impl Render<'_> {
             out.insert("subquery_count".into(), json!(filtered));
         }
         let paging_count = if filter.is_empty() { total } else { filtered };
-        out.insert("pages".into(), json!(paging_count.div_ceil(query.limit)));
+        out.insert(
+            "pages".into(),
+            json!(paging_count.div_ceil(query.limit.max(1))),
+        );
         out.insert("resources".into(), Value::Array(resources));
         let chref = self.collection_href(reftype);
         out.insert(
@@ -580,7 +585,13 @@ impl Render<'_> {
         );
         out.insert(
             "links".into(),
-            links(&self.url, query.offset, query.limit, paging_count),
+            links(
+                &format!("{}{}", self.base, self.path),
+                self.query.as_deref(),
+                query.offset,
+                query.limit,
+                paging_count,
+            ),
         );
         Ok(Value::Object(out))
     }
@@ -650,22 +661,36 @@ fn compare_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     }
 }
 
-/// ManageIQ's LinksBuilder: self/next/previous/first/last from the request URL with its
-/// `offset` replaced (or appended).
-fn links(url: &str, offset: usize, limit: usize, count: usize) -> Value {
+/// ManageIQ's paging links: self/next/previous/first/last, each the request's URL (`url`:
+/// the scheme, host and port the client addressed, and the path) with its query kept and
+/// its `offset` replaced (or appended).
+fn links(url: &str, query: Option<&str>, offset: usize, limit: usize, count: usize) -> Value {
+    let limit = limit.max(1);
     let fmt = |o: usize| -> String {
-        if let Some(pos) = url.find(&format!("offset={offset}")) {
-            let end = pos + format!("offset={offset}").len();
-            format!("{}offset={o}{}", &url[..pos], &url[end..])
-        } else if url.contains('?') {
-            format!("{url}&offset={o}")
-        } else {
-            format!("{url}?offset={o}")
+        let mut pairs = Vec::new();
+        let mut replaced = false;
+        for pair in query.unwrap_or_default().split('&') {
+            if pair.is_empty() {
+                continue;
+            }
+            let is_offset = url::form_urlencoded::parse(pair.as_bytes())
+                .next()
+                .is_some_and(|(k, _)| k == "offset");
+            if !is_offset {
+                pairs.push(pair.to_owned());
+            } else if !replaced {
+                pairs.push(format!("offset={o}"));
+                replaced = true;
+            }
         }
+        if !replaced {
+            pairs.push(format!("offset={o}"));
+        }
+        format!("{url}?{}", pairs.join("&"))
     };
     let mut m = Map::new();
     m.insert("self".into(), json!(fmt(offset)));
-    if offset + limit < count {
+    if offset.saturating_add(limit) < count {
         m.insert("next".into(), json!(fmt(offset + limit)));
     }
     if offset > 0 {
@@ -674,4 +699,113 @@ fn links(url: &str, offset: usize, limit: usize, count: usize) -> Value {
     m.insert("first".into(), json!(fmt(0)));
     m.insert("last".into(), json!(fmt(count - count % limit)));
     Value::Object(m)
+}
+
+/// The id of a derived `service_resources` row: the service id followed by the row's
+/// 1-based position in six digits (`1000` row 1: `1000000001`), without overflowing.
+fn resource_row_id(service: Id, position: usize) -> String {
+    let n = position as u64;
+    service
+        .0
+        .checked_mul(1_000_000)
+        .and_then(|base| base.checked_add(n))
+        .map_or_else(|| format!("{}{n:06}", service.0), |id| id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::MAX_LIMIT;
+    use proptest::prelude::*;
+
+    const URL: &str = "http://127.0.0.1:4321/api/services";
+
+    fn link(v: &Value, key: &str) -> Option<String> {
+        v.get(key).and_then(Value::as_str).map(str::to_owned)
+    }
+
+    #[test]
+    fn links_keep_the_query_and_replace_the_offset() {
+        let l = links(URL, Some("offset=2&limit=2&sort_by=id"), 2, 2, 7);
+        assert_eq!(
+            link(&l, "self").unwrap(),
+            format!("{URL}?offset=2&limit=2&sort_by=id")
+        );
+        assert_eq!(
+            link(&l, "next").unwrap(),
+            format!("{URL}?offset=4&limit=2&sort_by=id")
+        );
+        assert_eq!(
+            link(&l, "previous").unwrap(),
+            format!("{URL}?offset=0&limit=2&sort_by=id")
+        );
+        assert_eq!(
+            link(&l, "first").unwrap(),
+            format!("{URL}?offset=0&limit=2&sort_by=id")
+        );
+        assert_eq!(
+            link(&l, "last").unwrap(),
+            format!("{URL}?offset=6&limit=2&sort_by=id")
+        );
+        // Appended when absent; an `offset` inside another value is not the parameter.
+        let l = links(URL, Some("filter[]=name='offset=2'"), 0, 1000, 3);
+        assert_eq!(
+            link(&l, "self").unwrap(),
+            format!("{URL}?filter[]=name='offset=2'&offset=0")
+        );
+        let l = links(URL, None, 0, 1000, 0);
+        assert_eq!(link(&l, "last").unwrap(), format!("{URL}?offset=0"));
+        assert!(link(&l, "next").is_none() && link(&l, "previous").is_none());
+    }
+
+    #[test]
+    fn extreme_paging_values_do_not_overflow() {
+        let l = links(
+            URL,
+            Some("offset=99999999999999999999"),
+            usize::MAX,
+            1000,
+            7,
+        );
+        assert!(link(&l, "next").is_none());
+        assert!(link(&l, "previous")
+            .unwrap()
+            .contains(&format!("offset={}", usize::MAX - 1000)));
+        let l = links(URL, None, 0, 0, usize::MAX);
+        assert!(link(&l, "next").unwrap().ends_with("offset=1"));
+    }
+
+    #[test]
+    fn resource_row_ids_never_overflow() {
+        assert_eq!(resource_row_id(Id(1000), 1), "1000000001");
+        assert_eq!(resource_row_id(Id(0), 3), "3");
+        assert_eq!(
+            resource_row_id(Id(u64::MAX), 2),
+            format!("{}000002", u64::MAX)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn links_are_well_formed_for_any_query_and_numbers(
+            // A request's query never holds `#` (that starts the fragment).
+            query in proptest::option::of("[^#]*"),
+            offset in any::<usize>(),
+            limit in 1..=MAX_LIMIT,
+            count in any::<usize>(),
+        ) {
+            let l = links(URL, query.as_deref(), offset, limit, count);
+            let prefix = format!("{URL}?");
+            for key in ["self", "first", "last"] {
+                let href = link(&l, key).unwrap();
+                prop_assert!(href.starts_with(&prefix), "{}", href);
+                let offsets = url::Url::parse(&href)
+                    .map(|u| u.query_pairs().filter(|(k, _)| k == "offset").count())
+                    .unwrap_or(1);
+                prop_assert_eq!(offsets, 1, "{}", href);
+            }
+            prop_assert_eq!(link(&l, "next").is_some(), offset.checked_add(limit).is_some_and(|e| e < count));
+            prop_assert_eq!(link(&l, "previous").is_some(), offset > 0);
+        }
+    }
 }

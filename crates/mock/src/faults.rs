@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use miq_automate_vmdb::scenario::{FaultRule, Faults, RateLimit};
+use miq_automate_vmdb::scenario::{FaultRule, Faults, RateLimit, MAX_LATENCY_MS};
 use parking_lot::Mutex;
 
 /// What the faults decided for one request.
@@ -56,7 +56,9 @@ pub(crate) struct FaultState {
 impl FaultState {
     pub fn new(f: &Faults) -> FaultState {
         FaultState {
-            latency_ms: f.latency_ms,
+            // Validated at load (at most 10 minutes); a scenario built in code may hold
+            // anything, and a delay must never be unbounded.
+            latency_ms: f.latency_ms.min(MAX_LATENCY_MS),
             rules: Mutex::new(
                 f.rules
                     .iter()
@@ -77,7 +79,8 @@ impl FaultState {
         let mut w = self.window.lock();
         let window = match w.as_mut() {
             Some(win)
-                if (now - win.start).num_milliseconds() < (rl.window_seconds * 1000) as i64 =>
+                if (now - win.start).num_milliseconds()
+                    < i64::try_from(rl.window_seconds.saturating_mul(1000)).unwrap_or(i64::MAX) =>
             {
                 win
             }
@@ -86,7 +89,7 @@ impl FaultState {
                 count: 0,
             }),
         };
-        window.count += 1;
+        window.count = window.count.saturating_add(1);
         (window.count > rl.requests).then_some(rl.retry_after)
     }
 
@@ -129,7 +132,9 @@ impl FaultState {
                 ));
             }
             if let Some(ms) = rs.rule.latency_ms {
-                d.delay += Duration::from_millis(ms);
+                d.delay = d
+                    .delay
+                    .saturating_add(Duration::from_millis(ms.min(MAX_LATENCY_MS)));
             }
         }
         d

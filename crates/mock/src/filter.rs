@@ -97,22 +97,28 @@ impl Filter {
 }
 
 fn parse_one(raw: &str) -> Result<Condition, ApiError> {
+    // No byte-index slicing here: a multibyte character where an ASCII prefix or delimiter
+    // is looked for must be a 400, never a panic (`strip_prefix`, `get`, `split_at_checked`).
     let mut s = raw.trim_start();
     let mut or = false;
-    if s.len() >= 3 && s[..3].eq_ignore_ascii_case("or ") {
+    if let Some(after) = s
+        .get(..3)
+        .filter(|p| p.eq_ignore_ascii_case("or "))
+        .and_then(|_| s.get(3..))
+    {
         or = true;
-        s = s[3..].trim_start();
+        s = after.trim_start();
     }
     let unknown = || ApiError::bad_request(format!("Unknown operator specified in filter {raw}"));
     // The attribute runs until a space or an operator character.
-    let attr_end = s
+    let (attr, rest) = s
         .find(|ch: char| ch == ' ' || "=!<>".contains(ch))
+        .and_then(|end| s.split_at_checked(end))
         .ok_or_else(unknown)?;
-    let attr = s[..attr_end].to_owned();
     if attr.is_empty() {
         return Err(unknown());
     }
-    let rest = s[attr_end..].trim_start();
+    let rest = rest.trim_start();
     let ops = [
         ("!==", Op::Ne),
         ("==", Op::Eq),
@@ -123,23 +129,26 @@ fn parse_one(raw: &str) -> Result<Condition, ApiError> {
         ("<", Op::Lt),
         (">", Op::Gt),
     ];
-    let (tok, op) = ops
+    let (op, value) = ops
         .iter()
-        .find(|(t, _)| rest.starts_with(t))
-        .copied()
+        .find_map(|(tok, op)| rest.strip_prefix(tok).map(|v| (*op, v.trim())))
         .ok_or_else(unknown)?;
-    let value = rest[tok.len()..].trim();
     let operand = parse_value(value, op)?;
     Ok(Condition {
         or,
-        attr,
+        attr: attr.to_owned(),
         op,
         value: operand,
     })
 }
 
+/// `inner` when `v` is `open` + inner + `close` (at least the two delimiters).
+fn enclosed(v: &str, open: char, close: char) -> Option<&str> {
+    v.strip_prefix(open)?.strip_suffix(close)
+}
+
 fn parse_value(v: &str, op: Op) -> Result<Operand, ApiError> {
-    if v.len() >= 2 && v.starts_with('[') && v.ends_with(']') {
+    if let Some(inner) = enclosed(v, '[', ']') {
         if op != Op::Eq {
             return Err(ApiError::bad_request(format!(
                 "Unsupported operator for arrays: {}",
@@ -147,13 +156,11 @@ fn parse_value(v: &str, op: Op) -> Result<Operand, ApiError> {
             )));
         }
         return Ok(Operand::List(
-            v[1..v.len() - 1].split(',').map(|s| s.to_owned()).collect(),
+            inner.split(',').map(|s| s.to_owned()).collect(),
         ));
     }
-    let quoted = v.len() >= 2
-        && ((v.starts_with('\'') && v.ends_with('\'')) || (v.starts_with('"') && v.ends_with('"')));
-    if quoted {
-        let inner = v[1..v.len() - 1].to_owned();
+    if let Some(inner) = enclosed(v, '\'', '\'').or_else(|| enclosed(v, '"', '"')) {
+        let inner = inner.to_owned();
         let wild = inner.contains('%') || inner.contains('*');
         if wild && matches!(op, Op::Eq | Op::Ne) {
             return Ok(Operand::Pattern(inner));
@@ -334,6 +341,28 @@ mod tests {
     }
 
     #[test]
+    fn multibyte_text_is_an_error_or_a_value_never_a_panic() {
+        let e = Filter::parse(&["a€=1".into()], COLS).unwrap_err();
+        assert_eq!(
+            (e.status, e.message.as_str()),
+            (400, "attribute a€ does not exist")
+        );
+        let e = Filter::parse(&["or a€=1".into()], COLS).unwrap_err();
+        assert_eq!(e.message, "attribute a€ does not exist");
+        for raw in ["€", "o€", "or€", "or€=1", "OR €=1", "€€€=1", "é", "oré"] {
+            let e = Filter::parse(&[raw.into()], COLS).unwrap_err();
+            assert_eq!(e.status, 400, "{raw}: {e:?}");
+        }
+        // Multibyte values are values: quoted, listed, bare, with wildcards.
+        assert!(!m(&["name='€'"]));
+        assert!(!m(&["name=\"€%\""]));
+        assert!(m(&["name!='€*'"]));
+        assert!(!m(&["id=[€,€]"]));
+        assert!(!m(&["name=€"]));
+        assert!(!m(&["name='€"]), "an unclosed quote is a bare value");
+    }
+
+    #[test]
     fn errors() {
         let e = Filter::parse(&["nope=1".into()], COLS).unwrap_err();
         assert_eq!(e.message, "attribute nope does not exist");
@@ -341,5 +370,35 @@ mod tests {
         assert!(e.message.starts_with("Unknown operator"));
         let e = Filter::parse(&["id>[1,2]".into()], COLS).unwrap_err();
         assert!(e.message.contains("arrays"));
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn parses_or_400(raw: &str) {
+            match Filter::parse(&[raw.to_owned()], COLS) {
+                Ok(f) => {
+                    f.matches(&rec());
+                }
+                Err(e) => assert_eq!(e.status, 400, "{raw:?}: {e:?}"),
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn any_text_parses_or_is_a_400(raw in any::<String>()) {
+                parses_or_400(&raw);
+            }
+
+            /// Filter-shaped text, with multibyte characters where the parser looks for
+            /// ASCII prefixes, operators and delimiters.
+            #[test]
+            fn filter_shaped_text_parses_or_is_a_400(
+                raw in "(or |OR |o|€)?[a-z_.€é ]{0,6} ?(=|==|!=|!==|<|<=|>|>=|~|€)? ?(\\[|'|\"|€)?[0-9a-z€é%*,' ]{0,6}(\\]|'|\"|€)?"
+            ) {
+                parses_or_400(&raw);
+            }
+        }
     }
 }

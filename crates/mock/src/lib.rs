@@ -14,12 +14,16 @@
 //! # let _ = vmdb; Ok(()) }
 //! ```
 #![warn(missing_docs)]
+// Request text is attacker-shaped: a byte-index slice of a `str` panics inside a multibyte
+// character. Use `strip_prefix`, `split_once`, `get` or `split_at_checked` instead.
+#![deny(clippy::string_slice)]
 
 mod api;
 mod auth;
 mod collections;
 mod faults;
 mod filter;
+mod guard;
 mod journal;
 mod query;
 mod reply;

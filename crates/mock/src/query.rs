@@ -44,9 +44,10 @@ impl Query {
                 "expand" => q.expand.extend(split(&v)),
                 "filter[]" | "filter" => q.filters.push(v.into_owned()),
                 "offset" | "limit" => {
-                    if v.chars().any(|c| !c.is_ascii_digit()) {
+                    if v.is_empty() || v.chars().any(|c| !c.is_ascii_digit()) {
                         return Err(ApiError::bad_request(format!("Non numeric parameter: {k}")));
                     }
+                    // Only digits: a parse error is an overflow, beyond any count.
                     let n: usize = v.parse().unwrap_or(usize::MAX);
                     if k == "offset" {
                         q.offset = n;
@@ -69,5 +70,64 @@ impl Query {
 
     pub fn expands(&self, what: &str) -> bool {
         self.expand.iter().any(|e| e == what)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(query: &str) -> Result<Query, ApiError> {
+        let mut url = Url::parse("http://127.0.0.1:3000/api/services").unwrap();
+        url.set_query(Some(query));
+        Query::parse(&url)
+    }
+
+    #[test]
+    fn paging_defaults_caps_and_errors() {
+        let q = parse("").unwrap();
+        assert_eq!((q.offset, q.limit), (0, MAX_LIMIT));
+        let q = parse("offset=5&limit=5000").unwrap();
+        assert_eq!((q.offset, q.limit), (5, MAX_LIMIT));
+        let q = parse("offset=99999999999999999999999").unwrap();
+        assert_eq!(q.offset, usize::MAX, "beyond any count: an empty page");
+        assert_eq!(parse("limit=0").unwrap_err().status, 400);
+        for bad in [
+            "offset=-1",
+            "limit=1e3",
+            "offset=%E2%82%AC",
+            "limit=%EF%BC%91",
+            "offset=",
+            "limit=",
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert_eq!(e.status, 400, "{bad}");
+            assert!(
+                e.message.starts_with("Non numeric parameter"),
+                "{bad}: {e:?}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_query_parses_or_is_a_400(query in any::<String>()) {
+            match parse(&query) {
+                Ok(q) => prop_assert!((1..=MAX_LIMIT).contains(&q.limit)),
+                Err(e) => prop_assert_eq!(e.status, 400),
+            }
+        }
+
+        #[test]
+        fn paging_garbage_is_a_400(
+            key in "offset|limit",
+            // Not `%` or `+` (they decode: `%35` is a digit), nor tabs or newlines (URL
+            // parsing drops them).
+            value in "[0-9]{0,3}[^0-9&=#%+\t\n\r]{1,4}[0-9]{0,3}",
+        ) {
+            let e = parse(&format!("{key}={value}")).unwrap_err();
+            prop_assert_eq!(e.status, 400);
+        }
     }
 }

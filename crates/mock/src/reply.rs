@@ -63,8 +63,9 @@ impl Reply {
             t = t.insert_header(name, value.as_str());
         }
         match self.body {
+            // A `Value` always serializes; an empty object stands in if it ever did not.
             Body::Json(v) => t.set_body_raw(
-                serde_json::to_vec(&v).expect("JSON values serialize"),
+                serde_json::to_vec(&v).unwrap_or_else(|_| b"{}".to_vec()),
                 "application/json",
             ),
             Body::Text { text, mime } => t.set_body_raw(text.into_bytes(), mime),
@@ -146,6 +147,17 @@ impl ApiError {
             kind,
             klass,
             message: format!("Injected fault: HTTP {status}"),
+        }
+    }
+
+    /// A bug in the mock (a caught panic): 500 `internal_server_error`, as ManageIQ answers
+    /// an unexpected exception.
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: 500,
+            kind: "internal_server_error",
+            klass: "RuntimeError",
+            message: message.into(),
         }
     }
 

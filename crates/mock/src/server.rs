@@ -9,12 +9,15 @@ use wiremock::matchers::any;
 use wiremock::Mock;
 
 use crate::api::{Responder, Shared};
-use crate::auth::Tokens;
-use crate::faults::FaultState;
-use crate::journal::{Journal, JournalEntry};
+use crate::journal::JournalEntry;
 use crate::MockError;
 
 /// A running mock ManageIQ on 127.0.0.1. Dropping it stops the server.
+///
+/// A panic while answering a request (a bug in the mock) never reaches the client: it
+/// answers 500 in ManageIQ's error envelope and logs the panic once through `tracing`.
+/// Starting a server installs, once per process, a panic hook that keeps those panics off
+/// stderr and hands every other panic to the hook that was there before.
 pub struct MockServer {
     server: wiremock::MockServer,
     shared: Arc<Shared>,
@@ -46,12 +49,11 @@ impl MockServer {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let listener =
             TcpListener::bind(addr).map_err(|source| MockError::Bind { addr, source })?;
-        let shared = Arc::new(Shared {
-            faults: FaultState::new(vmdb.faults()),
-            vmdb,
-            tokens: Tokens::default(),
-            journal: Journal::default(),
-        });
+        let local = listener
+            .local_addr()
+            .map_err(|source| MockError::Bind { addr, source })?;
+        crate::guard::install_hook();
+        let shared = Arc::new(Shared::new(vmdb, local));
         let server = wiremock::MockServer::builder()
             .listener(listener)
             .disable_request_recording()

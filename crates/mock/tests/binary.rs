@@ -73,3 +73,50 @@ fn generate_prints_a_loadable_scenario() {
     let committed = std::fs::read_to_string(mocks("large_bundle.json")).unwrap();
     assert_eq!(text, committed, "regenerate mocks/large_bundle.json");
 }
+
+/// `/dev/zero` never ends and a FIFO without a writer blocks on open: both are refused at
+/// once (exit 2, naming the file) instead of hanging or filling memory.
+#[cfg(unix)]
+#[test]
+fn an_endless_or_blocking_scenario_file_exits_2_at_once() {
+    use std::time::{Duration, Instant};
+    let dir = std::env::temp_dir().join(format!("miq-mock-fifo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("scenario.fifo");
+    let mut files = vec!["/dev/zero".to_owned()];
+    if Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        files.push(fifo.to_str().unwrap().to_owned());
+    }
+    for file in files {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_miq-mock"))
+            .args(["--scenario", &file])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("miq-mock --scenario {file} hung");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(2), "{file}: {err}");
+        assert!(
+            err.contains(&file) && err.contains("not a regular file"),
+            "{file}: {err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
