@@ -4,7 +4,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all deps build ruby-ext demo demo-core test lint doc rust-test rspec python-compat bench clean
+.PHONY: all deps build ruby-ext demo demo-core test lint doc rust-test rspec python-compat gem gem-test bench clean
 
 # Ruby loads miq_automate.so by calling Init_miq_automate: the cdylib is copied to that name.
 RUBY_EXT := ruby/lib/miq_automate/miq_automate.so
@@ -45,12 +45,24 @@ rspec: ruby-ext
 	$(CARGO) build --release -p miq-automate-cli
 	cd ruby && rspec spec ../examples/spec
 
+# The gems: the source gem (gem install builds the extension with cargo through
+# ext/miq_automate/extconf.rb) and a platform gem for this machine, both in pkg/.
+gem: ruby-ext
+	rm -rf pkg && mkdir -p pkg
+	gem build miq_automate.gemspec --output pkg/miq_automate-$$(ruby -r ./ruby/lib/miq_automate/version -e 'print MiqAutomate::VERSION').gem
+	cd pkg && MIQ_AUTOMATE_PLATFORM_GEM=1 gem build ../miq_automate.gemspec
+	ls -l pkg
+
+# Both gems installed into empty GEM_HOMEs, a smoke spec run from outside the tree.
+gem-test: gem
+	scripts/gem-smoke.sh
+
 # The mock against the real Python client (manageiq-client from PyPI, in a venv).
 python-compat: deps
 	$(CARGO) build --release -p miq-automate-cli
 	scripts/python-compat.sh
 
-test: lint doc rust-test rspec python-compat
+test: lint doc rust-test rspec python-compat gem-test
 
 bench: deps
 	$(CARGO) bench -p miq-automate-core

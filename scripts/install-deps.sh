@@ -7,8 +7,8 @@ need=()
 dpkg -s ruby-dev >/dev/null 2>&1 || need+=(ruby-dev)
 dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 dpkg -s ruby-rspec >/dev/null 2>&1 || need+=(ruby-rspec)
-dpkg -s rake >/dev/null 2>&1 || need+=(rake)
-dpkg -s ruby-webmock >/dev/null 2>&1 || need+=(ruby-webmock)
+# ActiveSupport's core extensions: ManageIQ loads them before every inline method.
+dpkg -s ruby-activesupport >/dev/null 2>&1 || need+=(ruby-activesupport)
 dpkg -s pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 
 if [ ${#need[@]} -gt 0 ]; then

@@ -11,8 +11,13 @@ require_relative "miq_automate/exit_codes"
 
 begin
   require_relative "miq_automate/miq_automate"
-rescue LoadError => e
-  raise LoadError, "miq_automate: the native extension is not built (#{e.message}); run `make` in the miq-automate checkout"
+rescue LoadError
+  begin
+    # Installed from the source gem: the extension lives in the gem's extension directory.
+    require "miq_automate/miq_automate"
+  rescue LoadError => e
+    raise LoadError, "miq_automate: the native extension is not built (#{e.message}); run `make` in the miq-automate checkout"
+  end
 end
 
 require_relative "miq_automate/password"
