@@ -70,6 +70,7 @@ bench: deps
 	$(CARGO) bench -p miq-automate-api --bench retire_bundle
 	$(MAKE) ruby-ext
 	ruby -I ruby/lib ruby/bench/root_access.rb
+	ruby -I ruby/lib ruby/bench/method_environment.rb
 
 clean:
 	$(CARGO) clean

@@ -15,6 +15,7 @@
 require "rspec/expectations"
 require "miq_automate"
 require "miq_automate/fresh_binding"
+require "miq_automate/method_environment"
 
 module MiqAutomate
   module RSpec
@@ -32,9 +33,11 @@ module MiqAutomate
       end
 
       # Loads a method file with its trailing `Klass.new.main` line(s) neutralised, so that
-      # a spec can call `described_class.new(evm).main` itself. Bare MIQ_* constants are
-      # defined first, as the engine's preamble does.
+      # a spec can call `described_class.new(evm).main` itself. Bare MIQ_* constants and
+      # ManageIQ's method environment (ActiveSupport, Time.zone UTC) come first, as the
+      # engine's preamble does.
       def load_method(path)
+        MiqAutomate.method_environment!
         MiqAutomate.define_exit_codes!
         source = File.read(path)
         neutralised = source.gsub(MiqAutomate::RSpec.entry_call) { |line| "# #{line.strip} (neutralised by miq_automate)" }
@@ -42,7 +45,8 @@ module MiqAutomate
         true
       end
 
-      # Runs a method file as the engine would, with `$evm` = workspace.evm, and returns its
+      # Runs a method file as the engine would (after ManageIQ's preamble: ActiveSupport's core
+      # extensions, Time.zone UTC), with `$evm` = workspace.evm, and returns its
       # MIQ exit code: 0 for a normal end, the status of `exit`, 1 for an uncaught exception
       # (logged like the engine does). `exit` never ends the rspec run. The engine's
       # "Method exited with rc=…" line is added to the workspace's logs.
@@ -59,6 +63,7 @@ module MiqAutomate
     end
 
     def self.run_method(path, workspace, method_name: nil)
+      MiqAutomate.method_environment!
       MiqAutomate.define_exit_codes!
       previous = $evm
       $evm = workspace.evm
