@@ -33,7 +33,9 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Replaces every occurrence of each secret (and any `v2:{…}` token) in `text`.
+/// Replaces every occurrence of each secret in `text`, then masks what the project's one
+/// masking function masks (`v2:{…}` tokens of any key version, also URL-encoded, and
+/// `password::` argument values): [`miq_automate_core::log::sanitize`].
 pub fn redact<'a>(text: &str, secrets: impl IntoIterator<Item = &'a Secret>) -> String {
     let mut out = text.to_string();
     for secret in secrets {
@@ -41,24 +43,7 @@ pub fn redact<'a>(text: &str, secrets: impl IntoIterator<Item = &'a Secret>) -> 
             out = out.replace(&secret.0, REDACTED);
         }
     }
-    mask_encrypted(&out)
-}
-
-fn mask_encrypted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("v2:{") {
-        match rest[start..].find('}') {
-            Some(end) => {
-                out.push_str(&rest[..start]);
-                out.push_str("********");
-                rest = &rest[start + end + 1..];
-            }
-            None => break,
-        }
-    }
-    out.push_str(rest);
-    out
+    miq_automate_core::log::sanitize(&out)
 }
 
 #[cfg(test)]
@@ -72,6 +57,11 @@ mod tests {
         assert_eq!(
             redact("Invalid token abcdef123456 and v2:{xyz} given", [&token]),
             "Invalid token [REDACTED] and ******** given"
+        );
+        // Any key version and the URL-encoded form, as everywhere else in the project.
+        assert_eq!(
+            redact("a v1:{abc} b v2%3A%7Bc2VjcmV0%7D c", []),
+            "a ******** b ******** c"
         );
     }
 }

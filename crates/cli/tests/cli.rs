@@ -41,9 +41,9 @@ fn scenario_with_faults(faults: Value) -> tempfile_path::TempPath {
     tempfile_path::TempPath::write(&v.to_string())
 }
 
-/// A scenario file in the system temp dir, removed on drop.
+/// A file in the system temp dir, removed on drop.
 mod tempfile_path {
-    pub struct TempPath(pub std::path::PathBuf);
+    pub struct TempPath(tempfile::TempPath);
 
     impl TempPath {
         pub fn write(text: &str) -> TempPath {
@@ -51,30 +51,17 @@ mod tempfile_path {
         }
 
         pub fn write_as(text: &str, ext: &str) -> TempPath {
-            let path = std::env::temp_dir().join(format!(
-                "miq-cli-{}-{}.{ext}",
-                std::process::id(),
-                rand_suffix()
-            ));
-            std::fs::write(&path, text).unwrap();
-            TempPath(path)
+            let mut file = tempfile::Builder::new()
+                .prefix("miq-cli-")
+                .suffix(&format!(".{ext}"))
+                .tempfile()
+                .unwrap();
+            std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+            TempPath(file.into_temp_path())
         }
 
         pub fn as_str(&self) -> &str {
             self.0.to_str().unwrap()
-        }
-    }
-
-    fn rand_suffix() -> u128 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    }
-
-    impl Drop for TempPath {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
         }
     }
 }
@@ -454,8 +441,6 @@ fn a_lost_reply_is_reported_and_logs_carry_no_colour_codes() {
 
 #[test]
 fn a_rerun_sends_nothing_twice() {
-    let dir = std::env::temp_dir().join(format!("miq-cli-rerun-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     // One mock server for both runs: the in-process --mock would start afresh each time.
     let mut server = Command::new(env!("CARGO_BIN_EXE_miq-automate"))
         .current_dir(root())
