@@ -1,0 +1,310 @@
+//! The engine: a loaded datastore, the embedder's method runner, service lookup and stubs;
+//! `instantiate` builds a workspace from a URI as `MiqAeEngine.instantiate` does.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+
+use miq_automate_core::{AeError, LogLevel, ObjectId, Value, Workspace};
+
+use crate::datastore::{ClassId, Datastore};
+use crate::error::EngineError;
+use crate::method::MethodRunner;
+use crate::object::MergedField;
+
+/// Finds service-model objects for fields and inputs whose datatype names a model
+/// (`vm`, `host`, `provision`, `MiqRequest`…). Without one, the core's offline rule applies
+/// (any positive id makes a `ServiceModelRef`).
+pub trait ServiceLookup: Send + Sync {
+    /// The object of `model` (snake case) with id `id`, or `ServiceNotFound`.
+    fn find(&self, model: &str, id: &Value) -> Result<Value, AeError>;
+}
+
+/// A stub's closure: runs with the stubbed object current, returns an exit status.
+pub type StubFn = Arc<dyn Fn(&mut Runtime<'_>) -> Result<i32, AeError> + Send + Sync>;
+
+/// What a stubbed instance or method does instead of what the datastore says.
+#[derive(Clone)]
+pub enum Stub {
+    /// Behaves as a method exiting with this status (0, 4, 8 = stop, 16 = abort, …).
+    Exit(i32),
+    /// Sets these attributes on the current object, then exits 0.
+    Attributes(Vec<(String, Value)>),
+    /// Runs a closure with the stubbed object current; its result is the exit status.
+    Call(StubFn),
+}
+
+impl fmt::Debug for Stub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stub::Exit(rc) => write!(f, "Stub::Exit({rc})"),
+            Stub::Attributes(a) => write!(f, "Stub::Attributes({a:?})"),
+            Stub::Call(_) => write!(f, "Stub::Call(..)"),
+        }
+    }
+}
+
+impl Stub {
+    /// A closure stub.
+    pub fn call(
+        f: impl Fn(&mut Runtime<'_>) -> Result<i32, AeError> + Send + Sync + 'static,
+    ) -> Self {
+        Stub::Call(Arc::new(f))
+    }
+}
+
+/// The offline automate engine over one datastore.
+#[derive(Clone)]
+pub struct Engine {
+    datastore: Arc<Datastore>,
+    runner: Option<Arc<dyn MethodRunner>>,
+    services: Option<Arc<dyn ServiceLookup>>,
+    stubs: Vec<(String, Stub)>,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("datastore", &self.datastore.stats())
+            .field("runner", &self.runner.is_some())
+            .field("stubs", &self.stubs)
+            .finish()
+    }
+}
+
+/// The outcome of an instantiation that got through: the workspace and its root.
+#[derive(Debug)]
+pub struct Run {
+    /// The workspace (objects, logs, state vars, executions).
+    pub workspace: Workspace,
+    /// The root object; `None` when the root was not found or was dropped (an assertion,
+    /// MIQ_STOP), as the engine's empty workspace.
+    pub root: Option<ObjectId>,
+}
+
+impl Run {
+    /// A root attribute (nil without a root).
+    pub fn root_get(&self, key: &str) -> Value {
+        match self.root {
+            Some(r) => self.workspace.obj(r).read(key),
+            None => Value::Nil,
+        }
+    }
+
+    /// The log messages, in order.
+    pub fn log_messages(&self) -> Vec<&str> {
+        self.workspace
+            .logs()
+            .iter()
+            .map(|l| l.message.as_str())
+            .collect()
+    }
+}
+
+/// An instantiation the engine aborted (`AbortInstantiation`, `UnknownMethodRc`,
+/// `CyclicalRelationship`, …), with the workspace as it was (logs included).
+#[derive(Debug)]
+pub struct Aborted {
+    /// Why.
+    pub error: EngineError,
+    /// The workspace up to the error.
+    pub run: Run,
+}
+
+impl fmt::Display for Aborted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.error.engine_class(), self.error)
+    }
+}
+
+impl std::error::Error for Aborted {}
+
+impl Engine {
+    /// An engine over `datastore`, with no runner (inline methods abort until one is set).
+    pub fn new(datastore: Datastore) -> Self {
+        Engine {
+            datastore: Arc::new(datastore),
+            runner: None,
+            services: None,
+            stubs: Vec::new(),
+        }
+    }
+
+    /// Sets the runner for inline (and expression/playbook) method bodies.
+    pub fn with_runner(mut self, runner: impl MethodRunner + 'static) -> Self {
+        self.runner = Some(Arc::new(runner));
+        self
+    }
+
+    /// Sets the runner (shared form).
+    pub fn set_runner(&mut self, runner: Arc<dyn MethodRunner>) {
+        self.runner = Some(runner);
+    }
+
+    /// Sets the service-model lookup for model datatypes.
+    pub fn set_service_lookup(&mut self, lookup: Arc<dyn ServiceLookup>) {
+        self.services = Some(lookup);
+    }
+
+    /// Replaces the instance or method at `path` (`/ns/Class/Inst`, `/ns/Class/method`,
+    /// with or without the domain; case-insensitive) by `stub`.
+    pub fn stub(&mut self, path: &str, stub: Stub) {
+        let key = path.trim_matches('/').to_lowercase();
+        self.stubs.retain(|(k, _)| *k != key);
+        self.stubs.push((key, stub));
+    }
+
+    /// The datastore.
+    pub fn datastore(&self) -> &Datastore {
+        &self.datastore
+    }
+
+    pub(crate) fn runner(&self) -> Option<Arc<dyn MethodRunner>> {
+        self.runner.clone()
+    }
+
+    pub(crate) fn services(&self) -> Option<&Arc<dyn ServiceLookup>> {
+        self.services.as_ref()
+    }
+
+    /// The stub for `fq` (`/Dom/ns/Class/x`), matched with or without its domain.
+    fn find_stub(&self, fq: &str) -> Option<Stub> {
+        if self.stubs.is_empty() {
+            return None;
+        }
+        let full = fq.trim_matches('/').to_lowercase();
+        let sans_domain = full.split_once('/').map(|(_, r)| r.to_string());
+        self.stubs
+            .iter()
+            .find(|(k, _)| *k == full || sans_domain.as_deref() == Some(k.as_str()))
+            .map(|(_, s)| s.clone())
+    }
+
+    pub(crate) fn method_stub(&self, fq: &str) -> Option<Stub> {
+        self.find_stub(fq)
+    }
+
+    pub(crate) fn instance_stub(&self, ns: &str, class: &str, instance: &str) -> Option<Stub> {
+        let ns = ns.trim_matches('/');
+        // A path without a domain is stubbed as given too.
+        self.find_stub(&format!("/{ns}/{class}/{instance}"))
+            .or_else(|| {
+                let key = format!("{ns}/{class}/{instance}").to_lowercase();
+                self.stubs
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, s)| s.clone())
+            })
+    }
+
+    /// `MiqAeEngine.instantiate(uri)`: builds the workspace. `root_attrs` are set on the
+    /// root before its assertions and fields run (as the caller's request attributes).
+    /// Datastore errors (class or instance not found) give a run without a root; aborts,
+    /// unknown exit codes and other engine exceptions are returned with the workspace.
+    pub fn instantiate<K: AsRef<str>>(
+        &self,
+        uri: &str,
+        root_attrs: impl IntoIterator<Item = (K, Value)>,
+    ) -> Result<Run, Box<Aborted>> {
+        let mut rt = Runtime::new(self);
+        rt.root_attrs = root_attrs
+            .into_iter()
+            .map(|(k, v)| (k.as_ref().to_string(), v))
+            .collect();
+        let result = rt.instantiate_uri(uri, None);
+        let root = rt.root.filter(|r| !rt.removed.contains(r));
+        let run = Run {
+            workspace: rt.ws,
+            root,
+        };
+        match result {
+            Ok(_) => Ok(run),
+            Err(error) => Err(Box::new(Aborted { error, run })),
+        }
+    }
+}
+
+/// One entry of the engine's instantiation stack (for cycle detection).
+#[derive(Clone, Debug)]
+pub(crate) struct Frame {
+    pub ns: Option<String>,
+    pub class: Option<String>,
+    pub instance: Option<String>,
+    pub message: String,
+}
+
+/// A workspace being built: what `$evm` stands on while methods run
+/// (`MiqAeWorkspaceRuntime`). Runners get it to reach the workspace and `instantiate`.
+pub struct Runtime<'e> {
+    pub(crate) engine: &'e Engine,
+    pub(crate) ws: Workspace,
+    pub(crate) stack: Vec<Frame>,
+    pub(crate) fields: std::collections::HashMap<ObjectId, (Option<ClassId>, Vec<MergedField>)>,
+    pub(crate) current_field: Vec<Option<String>>,
+    pub(crate) removed: HashSet<ObjectId>,
+    pub(crate) root: Option<ObjectId>,
+    pub(crate) root_attrs: Vec<(String, Value)>,
+}
+
+impl fmt::Debug for Runtime<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workspace", &self.ws)
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'e> Runtime<'e> {
+    fn new(engine: &'e Engine) -> Self {
+        let mut ws = Workspace::new();
+        ws.set_datastore(Box::new(crate::object::Reader {
+            datastore: Arc::clone(&engine.datastore),
+        }));
+        Runtime {
+            engine,
+            ws,
+            stack: Vec::new(),
+            fields: std::collections::HashMap::new(),
+            current_field: Vec::new(),
+            removed: HashSet::new(),
+            root: None,
+            root_attrs: Vec::new(),
+        }
+    }
+
+    /// The workspace (`$evm`'s world: objects, current object, inputs, state vars, logs).
+    pub fn workspace(&mut self) -> &mut Workspace {
+        &mut self.ws
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &'e Engine {
+        self.engine
+    }
+
+    /// `$evm.instantiate(uri)`: a child of the current object through the engine; any
+    /// error is logged as `instantiate failed : …` and gives `None`.
+    pub fn instantiate(&mut self, uri: &str) -> Option<ObjectId> {
+        let parent = self.ws.current();
+        match self.instantiate_uri(uri, Some(parent)) {
+            Ok(o) => o,
+            Err(e) => {
+                self.ws
+                    .log_line(LogLevel::Error, format!("instantiate failed : {e}"));
+                None
+            }
+        }
+    }
+
+    /// Like [`Runtime::instantiate`] with the error returned instead of logged.
+    pub fn instantiate_strict(&mut self, uri: &str) -> Result<Option<ObjectId>, EngineError> {
+        let parent = self.ws.current();
+        self.instantiate_uri(uri, Some(parent))
+    }
+
+    /// `true` once an object was dropped (assertion failure, MIQ_STOP).
+    pub fn is_removed(&self, id: ObjectId) -> bool {
+        self.removed.contains(&id)
+    }
+}

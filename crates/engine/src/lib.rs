@@ -1,0 +1,43 @@
+//! # miq-automate-engine
+//!
+//! The offline ManageIQ automate engine, part 1: load domain exports and instantiate
+//! from them with the engine's semantics. Each engine concept has its module, named as
+//! the engine names it:
+//!
+//! - [`datastore`]: the model (domains, namespaces, classes, instances, methods) and the
+//!   parallel loader of `__domain__.yaml` trees, reporting every bad file.
+//! - [`domain_search`]: the overlay (highest enabled domain, then `.missing`).
+//! - [`object`]: instantiation and field processing (assertions, attributes, methods,
+//!   relationships, collects, datatypes, substitution).
+//! - [`method`]: the method-call syntax, name resolution, inputs and the
+//!   [`MethodRunner`] embedders implement for inline bodies.
+//! - [`builtin`]: the built-in methods.
+//!
+//! ```no_run
+//! use miq_automate_engine::{Datastore, Engine, ScriptedRunner};
+//! use miq_automate_core::Value;
+//!
+//! let ds = Datastore::load(&["examples/domains/RollbackDemo"]).unwrap();
+//! let engine = Engine::new(ds).with_runner(ScriptedRunner::new().exit("acquire_ip_address", 0));
+//! let run = engine
+//!     .instantiate("/Infrastructure/VM/Provisioning/Network/Methods/AcquireIPAddress",
+//!                  [("vm_name", Value::from("web01"))])
+//!     .unwrap();
+//! assert!(run.root.is_some());
+//! ```
+#![warn(missing_docs)]
+
+mod assertion;
+pub mod builtin;
+pub mod datastore;
+pub mod domain_search;
+pub mod engine;
+pub mod error;
+pub mod generate;
+pub mod method;
+pub mod object;
+
+pub use datastore::{Datastore, LoadError, LoadErrors, Stats};
+pub use engine::{Aborted, Engine, Run, Runtime, ServiceLookup, Stub};
+pub use error::EngineError;
+pub use method::{FnRunner, MethodInvocation, MethodRunner, ScriptedRunner};
