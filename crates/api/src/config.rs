@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rand::Rng;
+use rand::RngExt;
 use url::Url;
 
 use crate::error::ApiError;
@@ -60,7 +60,7 @@ impl RetryPolicy {
     pub fn backoff(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
         let jittered = self
             .delay(retry)
-            .mul_f64(rand::thread_rng().gen_range(0.5..=1.0));
+            .mul_f64(rand::rng().random_range(0.5..=1.0));
         retry_after.map_or(jittered, |asked| asked.max(jittered))
     }
 }
