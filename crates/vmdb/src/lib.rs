@@ -33,6 +33,7 @@ mod id;
 pub mod model;
 pub mod retirement;
 pub mod scenario;
+mod state;
 mod vmdb;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -12,198 +12,99 @@
 //!
 //! A request or task moves one step each time it is polled by id, and one step each time
 //! `settings.retirement_step_seconds` pass on the VMDB's clock, whichever is further.
+//!
+//! The transitions here work on the VMDB's locked tables; [`crate::Vmdb`]'s methods
+//! (`request_retire_service`, `poll_request`, `tick`, …) take the lock and call them.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::model::{Request, RequestTask, Service, Task};
-use crate::vmdb::State;
-use crate::{Id, Result, Vmdb, VmdbError};
-
-/// What a retirement in flight is about.
-#[derive(Debug, Clone)]
-pub(crate) enum Target {
-    /// A service retire request for this service; `already_retired` when it was retired
-    /// at request time; `task` is its request task once approved.
-    Service {
-        service: Id,
-        already_retired: bool,
-        task: Option<Id>,
-    },
-    /// A VM retirement task.
-    Vm { vm: Id },
-}
-
-/// A retirement in flight: created at `created`, polled `polls` times, `step` applied
-/// (0 = created, 1 = active, 2 = finished).
-#[derive(Debug, Clone)]
-pub(crate) struct Progress {
-    created: DateTime<Utc>,
-    polls: u32,
-    step: u8,
-    target: Target,
-}
+use crate::model::{Request, RequestTask, Service, Task, Vm};
+use crate::state::{Progress, State, Target};
+use crate::{Id, Result, VmdbError};
 
 const FINISHED: u8 = 2;
 
-impl Vmdb {
-    /// Moves every retirement in flight forward by the time that has passed.
-    pub fn tick(&self) {
-        let now = self.clock.now();
-        // Validated at load as 1..=10 years; a scenario built in code may hold anything.
-        let step_secs = self.settings().retirement_step_seconds.max(1);
-        let mut st = self.state.lock();
-        let ids: Vec<Id> = st.progress.keys().copied().collect();
-        for id in ids {
-            let p = &st.progress[&id];
-            let by_time = (now - p.created).num_seconds() / step_secs;
-            let want = by_time.clamp(0, FINISHED as i64) as u8;
-            advance_to(&mut st, id, want, now);
-        }
-    }
-
-    /// Reads a request by id as a poller does: a retirement request moves one step.
-    pub fn poll_request(&self, id: Id) -> Result<Request> {
-        self.tick();
-        let now = self.clock.now();
-        {
-            let mut st = self.state.lock();
-            if !st.requests.contains_key(&id) {
-                return Err(VmdbError::NotFound {
-                    model: "MiqRequest",
-                    id,
-                });
-            }
-            poll(&mut st, id, now);
-        }
-        self.request(id)
-    }
-
-    /// Reads a task by id as a poller does: a VM retirement task moves one step.
-    pub fn poll_task(&self, id: Id) -> Result<Task> {
-        self.tick();
-        let now = self.clock.now();
-        {
-            let mut st = self.state.lock();
-            if !st.tasks.contains_key(&id) {
-                return Err(VmdbError::NotFound {
-                    model: "MiqTask",
-                    id,
-                });
-            }
-            poll(&mut st, id, now);
-        }
-        self.task(id)
-    }
-
-    /// `request_retire` on a service: creates and returns a `ServiceRetireRequest`.
-    pub fn request_retire_service(&self, id: Id, userid: &str) -> Result<Request> {
-        self.tick();
-        let now = self.clock.now();
-        let mut st = self.state.lock();
-        let service = st.services.get(&id).cloned().ok_or(VmdbError::NotFound {
-            model: "Service",
-            id,
-        })?;
-        Ok(create_service_retire_request(
-            &mut st, &service, userid, now,
-        ))
-    }
-
-    /// `retire_now` (the legacy `retire` action): a no-op when the service is retired or
-    /// retiring; otherwise marks it initializing and raises a retire request.
-    pub fn retire_service_now(&self, id: Id, userid: &str) -> Result<Service> {
-        self.tick();
-        let now = self.clock.now();
-        let mut st = self.state.lock();
-        let service = st.services.get(&id).cloned().ok_or(VmdbError::NotFound {
-            model: "Service",
-            id,
-        })?;
-        let busy = matches!(
-            service.retirement_state.as_deref(),
-            Some("initializing" | "retiring")
-        );
-        if !service.retired && !busy {
-            create_service_retire_request(&mut st, &service, userid, now);
-            if let Some(s) = st.services.get_mut(&id) {
-                s.retirement_state = Some("initializing".into());
-            }
-        }
-        Ok(st.services[&id].clone())
-    }
-
-    /// Schedules a service's retirement (`retire` / `request_retire` with a `date`).
-    pub fn schedule_service_retirement(
-        &self,
-        id: Id,
-        date: DateTime<Utc>,
-        warn: Option<i64>,
-    ) -> Result<Service> {
-        self.update_service(id, |s| {
-            s.retires_on = Some(date);
-            if warn.is_some() {
-                s.retirement_warn = warn;
-            }
-        })
-    }
-
-    /// `finish_retirement` on a service, as a retirement method calls it: marks it retired.
-    /// Errors (as ManageIQ raises) when it is already retired.
-    pub fn finish_service_retirement(&self, id: Id) -> Result<Service> {
-        let now = self.clock.now();
-        let mut st = self.state.lock();
-        let s = st.services.get_mut(&id).ok_or(VmdbError::NotFound {
-            model: "Service",
-            id,
-        })?;
-        if s.retired {
-            return Err(VmdbError::AlreadyRetired {
-                model: "Service",
-                name: s.name.clone(),
-            });
-        }
-        mark_service_retired(s, now);
-        Ok(s.clone())
-    }
-
-    /// `request_retire` (or `retire`) on a VM: creates and returns the queued task.
-    pub fn request_retire_vm(&self, id: Id, userid: &str) -> Result<Task> {
-        self.tick();
-        let now = self.clock.now();
-        let mut st = self.state.lock();
-        let vm = st
-            .vms
-            .get(&id)
-            .cloned()
-            .ok_or(VmdbError::NotFound { model: "Vm", id })?;
-        let task_id = st.new_id();
-        let task = Task {
-            id: task_id,
-            name: format!("Retiring immediately Vm id: {} name: '{}'", vm.id, vm.name),
-            state: "Queued".into(),
-            status: "Ok".into(),
-            message: Some("Task has been queued".into()),
-            userid: userid.to_owned(),
-            pct_complete: Some(0),
-            created_on: Some(now),
-            updated_on: Some(now),
-        };
-        st.tasks.insert(task_id, task.clone());
-        st.progress.insert(
-            task_id,
-            Progress {
-                created: now,
-                polls: 0,
-                step: 0,
-                target: Target::Vm { vm: id },
-            },
-        );
-        Ok(task)
+/// Moves every retirement in flight forward by the time that has passed: one step per
+/// `step_secs` since it was created.
+pub(crate) fn tick(st: &mut State, now: DateTime<Utc>, step_secs: i64) {
+    let ids: Vec<Id> = st.progress.keys().copied().collect();
+    for id in ids {
+        let p = &st.progress[&id];
+        let by_time = (now - p.created).num_seconds() / step_secs;
+        let want = by_time.clamp(0, FINISHED as i64) as u8;
+        advance_to(st, id, want, now);
     }
 }
 
-fn create_service_retire_request(
+/// `retire_now` (the legacy `retire` action): a no-op when the service is retired or
+/// retiring; otherwise marks it initializing and raises a retire request.
+pub(crate) fn retire_service_now(
+    st: &mut State,
+    service: &Service,
+    userid: &str,
+    now: DateTime<Utc>,
+) -> Service {
+    let id = service.id;
+    let busy = matches!(
+        service.retirement_state.as_deref(),
+        Some("initializing" | "retiring")
+    );
+    if !service.retired && !busy {
+        request_service(st, service, userid, now);
+        if let Some(s) = st.services.get_mut(&id) {
+            s.retirement_state = Some("initializing".into());
+        }
+    }
+    st.services[&id].clone()
+}
+
+/// `finish_retirement` on a service, as a retirement method calls it: marks it retired.
+/// Errors (as ManageIQ raises) when it is already retired.
+pub(crate) fn finish_service(st: &mut State, id: Id, now: DateTime<Utc>) -> Result<Service> {
+    let s = st.services.get_mut(&id).ok_or(VmdbError::NotFound {
+        model: "Service",
+        id,
+    })?;
+    if s.retired {
+        return Err(VmdbError::AlreadyRetired {
+            model: "Service",
+            name: s.name.clone(),
+        });
+    }
+    mark_service_retired(s, now);
+    Ok(s.clone())
+}
+
+/// `request_retire` (or `retire`) on a VM: creates and returns the queued task.
+pub(crate) fn request_vm(st: &mut State, vm: &Vm, userid: &str, now: DateTime<Utc>) -> Task {
+    let task_id = st.new_id();
+    let task = Task {
+        id: task_id,
+        name: format!("Retiring immediately Vm id: {} name: '{}'", vm.id, vm.name),
+        state: "Queued".into(),
+        status: "Ok".into(),
+        message: Some("Task has been queued".into()),
+        userid: userid.to_owned(),
+        pct_complete: Some(0),
+        created_on: Some(now),
+        updated_on: Some(now),
+    };
+    st.tasks.insert(task_id, task.clone());
+    st.progress.insert(
+        task_id,
+        Progress {
+            created: now,
+            polls: 0,
+            step: 0,
+            target: Target::Vm { vm: vm.id },
+        },
+    );
+    task
+}
+
+/// `request_retire` on a service: creates and returns a `ServiceRetireRequest`.
+pub(crate) fn request_service(
     st: &mut State,
     service: &Service,
     userid: &str,
@@ -244,7 +145,8 @@ fn create_service_retire_request(
     request
 }
 
-fn poll(st: &mut State, id: Id, now: DateTime<Utc>) {
+/// A read by id, as a poller does: a retirement in flight with this id moves one step.
+pub(crate) fn poll(st: &mut State, id: Id, now: DateTime<Utc>) {
     let Some(p) = st.progress.get_mut(&id) else {
         return;
     };
@@ -400,7 +302,7 @@ fn retire_service_tree(st: &mut State, service_id: Id, now: DateTime<Utc>) {
     }
 }
 
-fn retire_vm(vm: &mut crate::model::Vm, now: DateTime<Utc>) {
+fn retire_vm(vm: &mut Vm, now: DateTime<Utc>) {
     vm.retired = true;
     vm.retirement_state = Some("retired".into());
     vm.retires_on = Some(now);

@@ -1,14 +1,16 @@
 //! The in-memory VMDB: records from a scenario, their relations, and thread-safe access.
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 
 use parking_lot::Mutex;
 
 use crate::clock::{Clock, SystemClock};
 use crate::model::{Group, Request, RequestTask, Server, Service, Task, Template, User, Vm};
-use crate::retirement::Progress;
+use crate::retirement;
 use crate::scenario::{Faults, Scenario, Settings};
+use crate::state::State;
 use crate::{Id, Result, VmdbError};
 
 /// The mock VMDB. Share it as `Arc<Vmdb>` between the REST mock and an offline `$evm`:
@@ -16,44 +18,13 @@ use crate::{Id, Result, VmdbError};
 /// visible from inside a method and vice versa.
 #[derive(Debug)]
 pub struct Vmdb {
-    pub(crate) state: Mutex<State>,
-    pub(crate) clock: Arc<dyn Clock>,
+    state: Mutex<State>,
+    clock: Arc<dyn Clock>,
     settings: Settings,
     server: Server,
     faults: Faults,
     users: Vec<User>,
     groups: Vec<Group>,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct State {
-    pub(crate) services: BTreeMap<Id, Service>,
-    pub(crate) vms: BTreeMap<Id, Vm>,
-    pub(crate) templates: BTreeMap<Id, Template>,
-    pub(crate) requests: BTreeMap<Id, Request>,
-    pub(crate) request_tasks: BTreeMap<Id, RequestTask>,
-    pub(crate) tasks: BTreeMap<Id, Task>,
-    /// Retirement requests (by request id) and VM retirement tasks (by task id) in flight.
-    pub(crate) progress: HashMap<Id, Progress>,
-    pub(crate) next_id: u64,
-}
-
-impl State {
-    /// A fresh id for a request, request task or task (they share one sequence). Near the
-    /// top of the `u64` range the sequence wraps to the lowest unused id instead of
-    /// overflowing.
-    pub(crate) fn new_id(&mut self) -> Id {
-        loop {
-            self.next_id = self.next_id.checked_add(1).unwrap_or(1);
-            let id = Id(self.next_id);
-            if !self.requests.contains_key(&id)
-                && !self.request_tasks.contains_key(&id)
-                && !self.tasks.contains_key(&id)
-            {
-                return id;
-            }
-        }
-    }
 }
 
 fn not_found(model: &'static str, id: Id) -> VmdbError {
@@ -68,41 +39,29 @@ impl Vmdb {
 
     /// A VMDB on the given clock (a [`crate::ManualClock`] in tests).
     pub fn with_clock(scenario: Scenario, clock: Arc<dyn Clock>) -> Arc<Vmdb> {
-        let max_id = [
-            scenario.services.iter().map(|r| r.id.0).max(),
-            scenario.vms.iter().map(|r| r.id.0).max(),
-            scenario.requests.iter().map(|r| r.id.0).max(),
-            scenario.request_tasks.iter().map(|r| r.id.0).max(),
-            scenario.tasks.iter().map(|r| r.id.0).max(),
-            scenario.templates.iter().map(|r| r.id.0).max(),
-        ]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(0);
-        let state = State {
-            services: scenario.services.into_iter().map(|r| (r.id, r)).collect(),
-            vms: scenario.vms.into_iter().map(|r| (r.id, r)).collect(),
-            templates: scenario.templates.into_iter().map(|r| (r.id, r)).collect(),
-            requests: scenario.requests.into_iter().map(|r| (r.id, r)).collect(),
-            request_tasks: scenario
-                .request_tasks
-                .into_iter()
-                .map(|r| (r.id, r))
-                .collect(),
-            tasks: scenario.tasks.into_iter().map(|r| (r.id, r)).collect(),
-            progress: HashMap::new(),
-            // New records get ids above every scenario id, in a range of their own.
-            next_id: (max_id / 1000 + 1).saturating_mul(1000),
-        };
+        let Scenario {
+            server,
+            settings,
+            groups,
+            users,
+            services,
+            vms,
+            templates,
+            requests,
+            request_tasks,
+            tasks,
+            faults,
+            ..
+        } = scenario;
+        let state = State::new(services, vms, templates, requests, request_tasks, tasks);
         Arc::new(Vmdb {
             state: Mutex::new(state),
             clock,
-            settings: scenario.settings,
-            server: scenario.server,
-            faults: scenario.faults,
-            users: scenario.users,
-            groups: scenario.groups,
+            settings,
+            server,
+            faults,
+            users,
+            groups,
         })
     }
 
@@ -187,7 +146,7 @@ impl Vmdb {
         self.service(id)?;
         let st = self.state.lock();
         let mut out = Vec::new();
-        collect_descendants(&st, id, &mut out);
+        st.collect_descendants(id, &mut out);
         Ok(out)
     }
 
@@ -377,11 +336,102 @@ impl Vmdb {
             .cloned()
             .ok_or(not_found("MiqTask", id))
     }
-}
 
-fn collect_descendants(st: &State, id: Id, out: &mut Vec<Service>) {
-    for s in st.services.values().filter(|s| s.parent_id == Some(id)) {
-        out.push(s.clone());
-        collect_descendants(st, s.id, out);
+    // ---- retirement (the transitions are in crate::retirement) ----
+
+    /// Moves every retirement in flight forward by the time that has passed.
+    pub fn tick(&self) {
+        let now = self.clock.now();
+        // Validated at load as 1..=10 years; a scenario built in code may hold anything.
+        let step_secs = self.settings().retirement_step_seconds.max(1);
+        retirement::tick(&mut self.state.lock(), now, step_secs);
+    }
+
+    /// Reads a request by id as a poller does: a retirement request moves one step.
+    pub fn poll_request(&self, id: Id) -> Result<Request> {
+        self.tick();
+        let now = self.clock.now();
+        {
+            let mut st = self.state.lock();
+            if !st.requests.contains_key(&id) {
+                return Err(not_found("MiqRequest", id));
+            }
+            retirement::poll(&mut st, id, now);
+        }
+        self.request(id)
+    }
+
+    /// Reads a task by id as a poller does: a VM retirement task moves one step.
+    pub fn poll_task(&self, id: Id) -> Result<Task> {
+        self.tick();
+        let now = self.clock.now();
+        {
+            let mut st = self.state.lock();
+            if !st.tasks.contains_key(&id) {
+                return Err(not_found("MiqTask", id));
+            }
+            retirement::poll(&mut st, id, now);
+        }
+        self.task(id)
+    }
+
+    /// `request_retire` on a service: creates and returns a `ServiceRetireRequest`.
+    pub fn request_retire_service(&self, id: Id, userid: &str) -> Result<Request> {
+        self.tick();
+        let now = self.clock.now();
+        let mut st = self.state.lock();
+        let service = st
+            .services
+            .get(&id)
+            .cloned()
+            .ok_or(not_found("Service", id))?;
+        Ok(retirement::request_service(&mut st, &service, userid, now))
+    }
+
+    /// `retire_now` (the legacy `retire` action): a no-op when the service is retired or
+    /// retiring; otherwise marks it initializing and raises a retire request.
+    pub fn retire_service_now(&self, id: Id, userid: &str) -> Result<Service> {
+        self.tick();
+        let now = self.clock.now();
+        let mut st = self.state.lock();
+        let service = st
+            .services
+            .get(&id)
+            .cloned()
+            .ok_or(not_found("Service", id))?;
+        Ok(retirement::retire_service_now(
+            &mut st, &service, userid, now,
+        ))
+    }
+
+    /// Schedules a service's retirement (`retire` / `request_retire` with a `date`).
+    pub fn schedule_service_retirement(
+        &self,
+        id: Id,
+        date: DateTime<Utc>,
+        warn: Option<i64>,
+    ) -> Result<Service> {
+        self.update_service(id, |s| {
+            s.retires_on = Some(date);
+            if warn.is_some() {
+                s.retirement_warn = warn;
+            }
+        })
+    }
+
+    /// `finish_retirement` on a service, as a retirement method calls it: marks it retired.
+    /// Errors (as ManageIQ raises) when it is already retired.
+    pub fn finish_service_retirement(&self, id: Id) -> Result<Service> {
+        let now = self.clock.now();
+        retirement::finish_service(&mut self.state.lock(), id, now)
+    }
+
+    /// `request_retire` (or `retire`) on a VM: creates and returns the queued task.
+    pub fn request_retire_vm(&self, id: Id, userid: &str) -> Result<Task> {
+        self.tick();
+        let now = self.clock.now();
+        let mut st = self.state.lock();
+        let vm = st.vms.get(&id).cloned().ok_or(not_found("Vm", id))?;
+        Ok(retirement::request_vm(&mut st, &vm, userid, now))
     }
 }
