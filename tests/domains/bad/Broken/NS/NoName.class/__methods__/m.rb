@@ -1,0 +1,2 @@
+# m: scripted by the conformance tests
+exit MIQ_OK

@@ -1,0 +1,2 @@
+# needs_input: scripted by the conformance tests
+exit MIQ_OK

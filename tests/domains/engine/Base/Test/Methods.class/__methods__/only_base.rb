@@ -1,0 +1,2 @@
+# only_base: scripted by the conformance tests
+exit MIQ_OK

@@ -1,0 +1,2 @@
+# set_attr: scripted by the conformance tests
+exit MIQ_OK
