@@ -34,6 +34,7 @@ pub mod domain_search;
 pub mod engine;
 pub mod error;
 pub mod generate;
+pub mod lint;
 pub mod method;
 pub mod object;
 
