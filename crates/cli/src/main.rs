@@ -1,5 +1,6 @@
 //! `miq-automate`: the operator's command line. Each subcommand is a thin shell over a library.
 
+mod datastore;
 mod mock_server;
 mod output;
 mod retire_bundle;
@@ -39,6 +40,9 @@ enum Command {
     /// Check a rollback matrix, or show the steps a failure would run.
     #[command(subcommand)]
     Rollback(rollback::Command),
+    /// Load domain exports: counts, or a lint of bad files, missing methods and instances.
+    #[command(subcommand)]
+    Datastore(datastore::Command),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
             Command::RetireBundle(args) => retire_bundle::run(args).await,
             Command::MockServer(args) => mock_server::run(args).await,
             Command::Rollback(command) => rollback::run(command),
+            Command::Datastore(command) => datastore::run(command),
         }
     });
     match result {
