@@ -18,16 +18,25 @@
 // character. Use `strip_prefix`, `split_once`, `get` or `split_at_checked` instead.
 #![deny(clippy::string_slice)]
 
-mod api;
+mod actions;
 mod auth;
-mod collections;
+mod collection;
+mod entrypoint;
 mod faults;
 mod filter;
 mod guard;
 mod journal;
+mod paging;
 mod query;
+mod records;
+mod render;
 mod reply;
+mod responder;
+mod routes;
 mod server;
+mod shared;
+mod sort;
+mod virtual_attributes;
 
 use std::net::SocketAddr;
 

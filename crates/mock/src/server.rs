@@ -8,8 +8,9 @@ use miq_automate_vmdb::{Clock, Scenario, Vmdb};
 use wiremock::matchers::any;
 use wiremock::Mock;
 
-use crate::api::{Responder, Shared};
 use crate::journal::JournalEntry;
+use crate::responder::Responder;
+use crate::shared::Shared;
 use crate::MockError;
 
 /// A running mock ManageIQ on 127.0.0.1. Dropping it stops the server.
