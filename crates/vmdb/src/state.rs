@@ -1,6 +1,6 @@
 //! The VMDB's tables behind its lock: records by id, the id sequence for new rows, and the
-//! retirements in flight. Plain data and lookups; [`crate::retirement`] moves it, and
-//! [`crate::Vmdb`] locks it.
+//! retirements in flight. Plain data and lookups over the model (it imports nothing else): the
+//! retirement transitions move it and `Vmdb` locks it.
 
 use std::collections::{BTreeMap, HashMap};
 
