@@ -30,9 +30,13 @@ demo: deps
 demo-core: deps
 	$(CARGO) run --release -q -p miq-automate-core --example demo
 
+# Also: no unused dependency (cargo-machete), licenses and duplicate versions (cargo-deny;
+# its advisory database cannot be fetched here). Both are installed by scripts/install-deps.sh.
 lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	cargo-machete
+	$(CARGO) deny --log-level error check licenses bans
 
 doc: deps
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace

@@ -20,3 +20,11 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 command -v cargo >/dev/null || { echo "install-deps: cargo is missing (install Rust with rustup)" >&2; exit 1; }
+
+# make lint's checkers, built once from crates.io into ~/.cargo/bin (kept between runs).
+for tool in cargo-machete cargo-deny; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "install-deps: installing $tool (once)"
+    cargo install --locked --quiet "$tool"
+  fi
+done
