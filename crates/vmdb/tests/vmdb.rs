@@ -47,7 +47,7 @@ fn generator_output_equals_the_committed_large_bundle() {
     assert_eq!(
         generate::to_json(&generate::large_bundle(500)),
         committed,
-        "mocks/large_bundle.json is stale: run `miq-mock generate --children 500 > mocks/large_bundle.json`"
+        "mocks/large_bundle.json is stale: run `miq-automate mock-server generate --children 500 > mocks/large_bundle.json`"
     );
     let db = Vmdb::new(Scenario::parse(&committed, "large_bundle.json").unwrap());
     assert_eq!(db.service_children(Id(1000)).unwrap().len(), 500);
