@@ -4,7 +4,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all deps build ruby-ext demo demo-core test lint doc rust-test rspec python-compat gem gem-test bench clean
+.PHONY: all deps build ruby-ext demo demo-html demo-core test lint doc rust-test rspec python-compat gem gem-test bench clean
 
 # Ruby loads miq_automate.so by calling Init_miq_automate: the cdylib is copied to that name.
 RUBY_EXT := ruby/lib/miq_automate/miq_automate.so
@@ -25,6 +25,12 @@ ruby-ext: deps
 # The main job: retire the provisioned siblings of a failed bundle, against the mock ManageIQ.
 demo: deps
 	$(CARGO) run --release -q -p miq-automate-cli -- retire-bundle --mock mocks/failed_bundle.json --request 3000 --with-vms --wait
+
+# The same job's report as an HTML page: target/demo-report.html.
+demo-html: deps
+	mkdir -p target
+	$(CARGO) run --release -q -p miq-automate-cli -- retire-bundle --mock mocks/failed_bundle.json --request 3000 --with-vms --wait --output html --quiet > target/demo-report.html
+	@echo "wrote target/demo-report.html"
 
 # A tour of the core workspace ($evm) in Rust.
 demo-core: deps

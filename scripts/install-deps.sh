@@ -7,6 +7,9 @@ need=()
 dpkg -s ruby-dev >/dev/null 2>&1 || need+=(ruby-dev)
 dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 dpkg -s ruby-rspec >/dev/null 2>&1 || need+=(ruby-rspec)
+# A real headless browser renders the HTML report and the diagrams in tests.
+dpkg -s chromium >/dev/null 2>&1 || need+=(chromium)
+dpkg -s fonts-dejavu-core >/dev/null 2>&1 || need+=(fonts-dejavu-core)
 # ActiveSupport's core extensions: ManageIQ loads them before every inline method.
 dpkg -s ruby-activesupport >/dev/null 2>&1 || need+=(ruby-activesupport)
 dpkg -s pkg-config >/dev/null 2>&1 || need+=(pkg-config)

@@ -1,6 +1,7 @@
 //! `miq-automate`: the operator's command line. Each subcommand is a thin shell over a library.
 
 mod datastore;
+mod html;
 mod mock_server;
 mod output;
 mod retire_bundle;

@@ -13,28 +13,37 @@ pub enum Format {
     Json,
 }
 
-/// Nothing matched (a scan found no failed bundle).
-pub fn print_none(format: Format) {
-    match format {
-        Format::Text => println!("No failed bundle found."),
-        Format::Json => println!("{}", serde_json::json!({ "bundles": [] })),
-    }
+/// The format of `retire-bundle`'s report.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// A table for people.
+    Text,
+    /// One JSON document on stdout.
+    Json,
+    /// One self-contained HTML page on stdout (redirect it to a file).
+    Html,
 }
 
-/// Prints every report.
-pub fn print_reports(reports: &[Report], format: Format) -> anyhow::Result<()> {
+/// Prints every report (none: a scan found no failed bundle).
+pub fn print_reports(
+    reports: &[Report],
+    format: ReportFormat,
+    run: &crate::html::RunInfo<'_>,
+) -> anyhow::Result<()> {
     match format {
-        Format::Json => {
+        ReportFormat::Json => {
             println!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({ "bundles": reports }))?
             );
         }
-        Format::Text => {
+        ReportFormat::Text if reports.is_empty() => println!("No failed bundle found."),
+        ReportFormat::Text => {
             for report in reports {
                 print!("{}", text(report));
             }
         }
+        ReportFormat::Html => print!("{}", crate::html::page(reports, run)),
     }
     Ok(())
 }

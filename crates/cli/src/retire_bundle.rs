@@ -9,7 +9,8 @@ use miq_automate_api::retire::{self, RetireOptions, Target};
 use miq_automate_api::{Client, ClientConfig, Credentials, Secret};
 use miq_automate_mock::MockServer;
 
-use crate::output::{self, Format, ProgressBar};
+use crate::html::RunInfo;
+use crate::output::{self, ProgressBar, ReportFormat};
 use crate::{EXIT_OK, EXIT_PARTIAL};
 
 /// Arguments of `retire-bundle`. Credentials come from the environment only.
@@ -55,9 +56,10 @@ pub struct Args {
     #[arg(long)]
     dry_run: bool,
     /// Report format. JSON: {"bundles": [{"bundle_id", "bundle_name", "failed_items",
-    /// "dry_run", "waited", "items": [...], "summary": {...}}]}.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    output: Format,
+    /// "dry_run", "waited", "items": [...], "summary": {...}}]}. HTML: one self-contained
+    /// page (the bundle as a tree, outcomes, request links, errors, summary, time taken).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    output: ReportFormat,
     /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
@@ -143,15 +145,16 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
 
     let show_progress = !args.quiet && !args.dry_run && std::io::stderr().is_terminal();
     let progress = ProgressBar::new(show_progress);
+    let started = std::time::Instant::now();
     let reports =
         retire::retire_bundles(&client, &target, None, args.with_vms, &options, &progress)
             .await
             .context("cannot read the bundle")?;
-    if reports.is_empty() {
-        output::print_none(args.output);
-        return Ok(EXIT_OK);
-    }
-    output::print_reports(&reports, args.output)?;
+    let run = RunInfo {
+        appliance: &url,
+        elapsed: started.elapsed(),
+    };
+    output::print_reports(&reports, args.output, &run)?;
     Ok(if reports.iter().any(|r| r.has_failures()) {
         EXIT_PARTIAL
     } else {
