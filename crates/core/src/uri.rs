@@ -8,6 +8,7 @@
 use indexmap::IndexMap;
 
 use crate::error::AeError;
+use crate::log::sanitize_uri;
 use crate::ruby::{ruby_dump, ruby_inspect_str, ruby_strip};
 use crate::value::Value;
 
@@ -54,11 +55,14 @@ impl Uri {
         if !text.is_ascii() {
             return Err(AeError::InvalidPathFormat(format!(
                 "URI must be ascii only {}",
-                ruby_dump(text)
+                ruby_dump(&sanitize_uri(text))
             )));
         }
         let bad = || {
-            AeError::InvalidPathFormat(format!("bad URI(is not URI?): {}", ruby_inspect_str(text)))
+            AeError::InvalidPathFormat(format!(
+                "bad URI(is not URI?): {}",
+                ruby_inspect_str(&sanitize_uri(text))
+            ))
         };
 
         let (scheme, rest) = match scheme_prefix(text) {
@@ -125,7 +129,7 @@ impl Uri {
         if parsed.path.is_none() {
             return Err(AeError::InvalidPathFormat(format!(
                 "Invalid URI <{}>",
-                collapse_slashes(uri)
+                sanitize_uri(&collapse_slashes(uri))
             )));
         }
         Ok(parsed)
@@ -254,7 +258,8 @@ pub fn query_to_hash(query: &str) -> Result<IndexMap<String, String>, AeError> {
     for piece in pieces {
         if piece.is_empty() {
             return Err(AeError::InvalidPathFormat(format!(
-                "empty argument in query [{query}]"
+                "empty argument in query [{}]",
+                sanitize_uri(query)
             )));
         }
         let mut fields = piece.split('=');
@@ -415,6 +420,38 @@ mod tests {
         assert_eq!(
             Uri::parse_for_instantiate("/A/B/C").unwrap().scheme,
             "miqaedb"
+        );
+    }
+
+    // Issue 10: errors that quote a URI or a query never show a password argument.
+    #[test]
+    fn errors_quoting_a_uri_mask_password_arguments() {
+        let cases = [
+            Uri::split("/A/B/C?password::pw=TopSecret1&x=\u{20ac}", "miqaedb").unwrap_err(),
+            Uri::split("/A B/C?password::pw=Top#Secret1#x", "miqaedb").unwrap_err(),
+            Uri::parse_for_instantiate("miqaedb:A/B?password::pw=TopSecret1").unwrap_err(),
+            query_to_hash("password::pw=TopSecret1&&x=1").unwrap_err(),
+            query_to_hash("password%3A%3Apw=TopSecret1&&x=1").unwrap_err(),
+        ];
+        for err in cases {
+            let AeError::InvalidPathFormat(raw) = &err else {
+                panic!("{err:?}")
+            };
+            assert!(!raw.contains("TopSecret1"), "{raw}");
+            assert!(!raw.contains("Secret1"), "{raw}");
+            assert!(raw.contains("pw=********"), "{raw}");
+        }
+        assert_eq!(
+            Uri::split("/A/B/C?password::pw=TopSecret1&x=\u{20ac}", "miqaedb")
+                .unwrap_err()
+                .to_string(),
+            "URI must be ascii only \"/A/B/C?password::pw=********&x=\\u20AC\""
+        );
+        assert_eq!(
+            query_to_hash("password::pw=TopSecret1&&x=1")
+                .unwrap_err()
+                .to_string(),
+            "empty argument in query [password::pw=********&&x=1]"
         );
     }
 
