@@ -6,7 +6,7 @@ use indexmap::IndexMap;
 use crate::error::AeError;
 use crate::password::Password;
 use crate::path::ruby_split;
-use crate::ruby::{ruby_strip, ruby_time_parse, ruby_to_f, ruby_to_i};
+use crate::ruby::{float_to_i64, ruby_strip, ruby_time_parse, ruby_to_f, ruby_to_i};
 use crate::value::{ServiceModelRef, Value};
 
 /// The separator of `Array::` argument elements (ASCII Unit Separator).
@@ -79,8 +79,9 @@ pub fn process_args(
         } else if let Some((klass, name)) = key.rsplit_once("::") {
             out.shift_remove(&key);
             let name = name.to_lowercase();
-            let raw_id = ruby_to_i(&value.to_ruby_s());
-            if is_ruby_constant(klass) && raw_id != 0 && !has_attribute(&name) {
+            // A number too big to keep is still not zero; the conversion below refuses it.
+            let raw_id_present = || ruby_to_i(&value.to_ruby_s()) != Ok(0);
+            if is_ruby_constant(klass) && !has_attribute(&name) && raw_id_present() {
                 out.insert(format!("{name}_id"), value.clone());
             }
             out.insert(name, convert_value(value, Some(klass))?);
@@ -150,8 +151,8 @@ pub fn convert_value(value: Value, datatype: Option<&str>) -> Result<Value, AeEr
         _ if ci("symbol") => Value::Symbol(text),
         _ if ci("integer") || ci("fixnum") => match value {
             Value::Integer(_) => value,
-            Value::Float(f) => Value::Integer(f as i64),
-            _ => Value::Integer(ruby_to_i(&text)),
+            Value::Float(f) => Value::Integer(float_to_i64(f)?),
+            _ => Value::Integer(ruby_to_i(&text)?),
         },
         _ if ci("float") => match value {
             Value::Float(_) => value,
@@ -187,7 +188,7 @@ fn service_model(value: Value, model: &str) -> Result<Value, AeError> {
         Value::ServiceModel(r) if r.model == model => return Ok(value),
         Value::ServiceModel(r) => r.id,
         Value::Integer(i) => *i,
-        other => ruby_to_i(&other.to_ruby_s()),
+        other => ruby_to_i(&other.to_ruby_s())?,
     };
     if id <= 0 {
         return Err(AeError::ServiceNotFound("Service Model not found".into()));
@@ -339,6 +340,31 @@ mod tests {
         assert_eq!(
             err,
             AeError::ServiceNotFound("Service Model not found".into())
+        );
+    }
+
+    // Issue 10: integers beyond 64 bits were clamped to i64::MAX.
+    #[test]
+    fn integers_beyond_64_bits_are_refused() {
+        for (key, value) in [
+            ("integer::n", "99999999999999999999999"),
+            ("Integer::n", "-99999999999999999999999"),
+            ("Vm::vm", "99999999999999999999999"),
+        ] {
+            let err = process_args(args(&[(key, value)]), |_| false).unwrap_err();
+            assert!(matches!(err, AeError::RangeError(_)), "{key}: {err:?}");
+        }
+        assert!(matches!(
+            convert_value(Value::Float(f64::INFINITY), Some("integer")),
+            Err(AeError::RangeError(_))
+        ));
+        assert!(matches!(
+            load_array("integer::1\x1Finteger::99999999999999999999"),
+            Err(AeError::RangeError(_))
+        ));
+        assert_eq!(
+            convert_value(Value::Float(-2.5), Some("integer")).unwrap(),
+            Value::Integer(-2)
         );
     }
 

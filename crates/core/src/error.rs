@@ -1,51 +1,66 @@
 //! One error type for the core, its variants named after the engine's exceptions
 //! (`MiqAeException::*`) so that bindings can raise the class a ManageIQ author expects.
+//!
+//! Every message is shown through [`crate::log::sanitize`]: an error that quotes a URI, a
+//! query or a log line never shows a `password::` argument's value or a `v2:{…}` token.
 
 /// An error of the automate runtime.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AeError {
     /// `MiqAeException::InvalidPathFormat`: a malformed URI or path, or an unsupported scheme.
-    #[error("{0}")]
+    #[error("{}", crate::log::sanitize(.0))]
     InvalidPathFormat(String),
     /// `MiqAeException::ObjectNotFound`: a path that names no workspace object.
-    #[error("{0}")]
+    #[error("{}", crate::log::sanitize(.0))]
     ObjectNotFound(String),
     /// `MiqAeException::InvalidClass`: an unknown datatype in a typed argument.
-    #[error("{0}")]
+    #[error("{}", crate::log::sanitize(.0))]
     InvalidClass(String),
     /// `MiqAeException::ServiceNotFound`: a service-model id that does not resolve.
-    #[error("{0}")]
+    #[error("{}", crate::log::sanitize(.0))]
     ServiceNotFound(String),
     /// `MiqAeException::CyclicalRelationship`: an object already on the instantiation stack.
-    #[error("{0}")]
+    #[error("{}", crate::log::sanitize(.0))]
     CyclicalRelationship(String),
     /// `MiqAeException::StopInstantiation`: the method exited with MIQ_STOP.
-    #[error("{0}")]
+    #[error("{}", crate::log::sanitize(.0))]
     StopInstantiation(String),
     /// `MiqAeException::AbortInstantiation`: the method exited with MIQ_ABORT.
-    #[error("{0}")]
+    #[error("{}", crate::log::sanitize(.0))]
     AbortInstantiation(String),
     /// `MiqAeException::UnknownMethodRc`: the method exited with another status.
-    #[error("{0}")]
+    #[error("{}", crate::log::sanitize(.0))]
     UnknownMethodRc(String),
     /// `MiqAeException::MethodParmMissing`: a required method input has no value.
-    #[error("{0}")]
+    #[error("{}", crate::log::sanitize(.0))]
     MethodParmMissing(String),
     /// `MiqAeException::AttributeNotFound`: a required attribute or state var is missing.
-    #[error("{0}")]
+    #[error("{}", crate::log::sanitize(.0))]
     AttributeNotFound(String),
     /// `MiqAeException::InvalidMethod`: bad `.method(args)` syntax in a substitution.
-    #[error("{0}")]
+    #[error("{}", crate::log::sanitize(.0))]
     InvalidMethod(String),
     /// `MiqAeException::MethodNotFound`: an unknown `$evm.execute` method or `!` path.
-    #[error("{0}")]
+    #[error("{}", crate::log::sanitize(.0))]
     MethodNotFound(String),
     /// Ruby's `RuntimeError` (a bad state-var key, `field_timeout` without max retries).
-    #[error("{0}")]
+    #[error("{}", crate::log::sanitize(.0))]
     RuntimeError(String),
     /// Ruby's `ArgumentError` (bad state-var key, unparseable time, missing retries …).
-    #[error("{0}")]
+    #[error("{}", crate::log::sanitize(.0))]
     ArgumentError(String),
+    /// Ruby's `RangeError`: a number that does not fit in 64 bits (a Bignum in Ruby, which
+    /// the core cannot keep), a non-finite Float made an Integer, an overflowing product.
+    #[error("{}", crate::log::sanitize(.0))]
+    RangeError(String),
+    /// `MiqAutomate::ValueError`: a value the workspace cannot keep and give back (a Hash
+    /// key that cannot be a key again, a malformed tagged JSON value).
+    #[error("{}", crate::log::sanitize(.0))]
+    InvalidValue(String),
+    /// `MiqAutomate::NestingError` (a `ValueError`): Arrays and Hashes nested deeper than
+    /// [`crate::value::MAX_DEPTH`], or a value that contains itself.
+    #[error("{}", crate::log::sanitize(.0))]
+    TooDeep(String),
     /// Ruby's `NoMethodError`: the receiver does not answer the method.
     #[error("undefined method `{method}' for {receiver}")]
     NoMethod {
@@ -64,7 +79,7 @@ pub enum AeError {
     #[error("unknown ae_status_state {0:?}")]
     UnknownAeStatusState(String),
     /// An error raised by a remote or foreign `$evm` peer, with its class name.
-    #[error("{class}: {message}")]
+    #[error("{class}: {}", crate::log::sanitize(message))]
     Remote {
         /// The peer's exception class (e.g. `DRb::DRbConnError`).
         class: String,
@@ -72,7 +87,7 @@ pub enum AeError {
         message: String,
     },
     /// A bug in this library: reported instead of aborting the host process.
-    #[error("internal error: {0}")]
+    #[error("internal error: {}", crate::log::sanitize(.0))]
     Internal(String),
 }
 
@@ -97,6 +112,9 @@ impl AeError {
             | AeError::UnknownLogLevel(_)
             | AeError::UnknownAeResult(_)
             | AeError::UnknownAeStatusState(_) => "ArgumentError",
+            AeError::RangeError(_) => "RangeError",
+            AeError::InvalidValue(_) => "MiqAutomate::ValueError",
+            AeError::TooDeep(_) => "MiqAutomate::NestingError",
             AeError::NoMethod { .. } => "NoMethodError",
             AeError::Remote { class, .. } => class,
             AeError::Internal(_) => "MiqAutomate::InternalError",
@@ -104,5 +122,53 @@ impl AeError {
     }
 }
 
+impl From<crate::value::ValueError> for AeError {
+    fn from(err: crate::value::ValueError) -> Self {
+        use crate::value::ValueError;
+        let message = err.to_string();
+        match err {
+            ValueError::IntegerOutOfRange(_) => AeError::RangeError(message),
+            ValueError::TooDeep => AeError::TooDeep(message),
+            ValueError::UnknownTag(_) | ValueError::BadTag(..) => AeError::InvalidValue(message),
+        }
+    }
+}
+
 /// The core's result type.
 pub type AeResultT<T> = Result<T, AeError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Issue 10: whatever an error quotes, a `password::` value or a `v2:{…}` token is masked.
+    #[test]
+    fn every_message_is_sanitized() {
+        let errors = [
+            AeError::InvalidPathFormat("bad [/A/B?password::pw=TopSecret1&x=1]".into()),
+            AeError::ArgumentError("token v2:{TopSecret1}".into()),
+            AeError::Remote {
+                class: "DRb::DRbConnError".into(),
+                message: "/A?password%3A%3Apw=TopSecret1".into(),
+            },
+            AeError::Internal("password::pw=TopSecret1".into()),
+        ];
+        for e in errors {
+            let text = e.to_string();
+            assert!(!text.contains("TopSecret1"), "{text}");
+            assert!(text.contains("********"), "{text}");
+        }
+    }
+
+    #[test]
+    fn value_errors_map_to_ruby_like_classes() {
+        use crate::value::ValueError;
+        let e: AeError = ValueError::TooDeep.into();
+        assert_eq!(e.engine_class(), "MiqAutomate::NestingError");
+        assert_eq!(e.to_string(), "value nested deeper than 100");
+        let e: AeError = ValueError::IntegerOutOfRange("18446744073709551615".into()).into();
+        assert_eq!(e.engine_class(), "RangeError");
+        let e: AeError = ValueError::UnknownTag("$x".into()).into();
+        assert_eq!(e.engine_class(), "MiqAutomate::ValueError");
+    }
+}

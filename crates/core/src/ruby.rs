@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, TimeZone};
 
+use crate::error::AeError;
+
 /// `String#strip`: removes leading and trailing whitespace and NULs.
 pub fn ruby_strip(text: &str) -> &str {
     text.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | '\0'))
@@ -49,31 +51,59 @@ fn escape(text: &str, ascii_only: bool) -> String {
 }
 
 /// `String#to_i`: optional leading whitespace and sign, digits (with single `_` between
-/// them), stopping at the first other character; `0` when there are none. Saturates.
-pub fn ruby_to_i(text: &str) -> i64 {
+/// them), stopping at the first other character; `0` when there are none. A number beyond
+/// 64 bits (a Bignum in Ruby) is [`AeError::RangeError`], never a clamped value.
+pub fn ruby_to_i(text: &str) -> Result<i64, AeError> {
     let s = text.trim_start();
-    let (negative, digits) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
+    let (sign, digits) = match s.as_bytes().first() {
+        Some(b'-') => ("-", &s[1..]),
+        Some(b'+') => ("", &s[1..]),
+        _ => ("", s),
     };
-    let mut value: i64 = 0;
+    let mut number = String::from(sign);
     let mut previous_digit = false;
     for b in digits.bytes() {
         match b {
             b'0'..=b'9' => {
-                value = value.saturating_mul(10).saturating_add((b - b'0') as i64);
+                number.push(char::from(b));
                 previous_digit = true;
             }
             b'_' if previous_digit => previous_digit = false,
             _ => break,
         }
     }
-    if negative {
-        -value
-    } else {
-        value
+    if number.len() == sign.len() {
+        return Ok(0);
     }
+    number.parse().map_err(|_| integer_out_of_range(&number))
+}
+
+/// The error for an integer that needs more than 64 bits.
+pub fn integer_out_of_range(number: &str) -> AeError {
+    AeError::RangeError(format!("integer {number} does not fit in 64 bits"))
+}
+
+/// `Float#to_i` (truncation toward zero), checked: NaN, ±Infinity and values beyond 64 bits
+/// are [`AeError::RangeError`] (Ruby raises FloatDomainError, or makes a Bignum we cannot keep).
+pub fn float_to_i64(f: f64) -> Result<i64, AeError> {
+    // 2**63 is exactly representable; every finite f64 in [-2**63, 2**63) truncates into i64.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    let t = f.trunc();
+    if t.is_finite() && (-LIMIT..LIMIT).contains(&t) {
+        // In range, so the cast is exact (a float's integer part has no rounding to do).
+        Ok(t as i64)
+    } else {
+        Err(AeError::RangeError(format!(
+            "float {} out of range of integer",
+            crate::value::ruby_float_to_s(f)
+        )))
+    }
+}
+
+/// `a * b` for integers, or [`AeError::RangeError`] when the product needs more than 64 bits.
+pub fn checked_mul(a: i64, b: i64) -> Result<i64, AeError> {
+    a.checked_mul(b)
+        .ok_or_else(|| AeError::RangeError(format!("integer {a} * {b} does not fit in 64 bits")))
 }
 
 /// `String#to_f`: the longest leading float literal, `0.0` when there is none.
@@ -113,16 +143,17 @@ pub fn ruby_to_f(text: &str) -> f64 {
 }
 
 /// ManageIQ's `String#to_i_with_method`: `"30"` → 30, `"1.minute"` → 60,
-/// `"1.5.minutes"` → 90, `"2.hours"` → 7200. `None` for an unknown unit (the engine raises).
-pub fn to_i_with_method(text: &str) -> Option<i64> {
+/// `"1.5.minutes"` → 90, `"2.hours"` → 7200. `Ok(None)` for an unknown unit (the engine
+/// raises); [`AeError::RangeError`] when the result does not fit in 64 bits.
+pub fn to_i_with_method(text: &str) -> Result<Option<i64>, AeError> {
     let s = text.replace(',', "");
     let Some((number, unit)) = s.rsplit_once('.') else {
-        return Some(ruby_to_i(&s));
+        return ruby_to_i(&s).map(Some);
     };
     let numeric = !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit() || b == b'.');
     let alpha = !unit.is_empty() && unit.bytes().all(|b| b.is_ascii_lowercase());
     if !(numeric && alpha) || unit == "percent" {
-        return Some(ruby_to_i(&s));
+        return ruby_to_i(&s).map(Some);
     }
     let factor: f64 = match unit.trim_end_matches('s') {
         "second" => 1.0,
@@ -137,9 +168,9 @@ pub fn to_i_with_method(text: &str) -> Option<i64> {
         "kilobyte" => 1024.0,
         "megabyte" => 1024.0 * 1024.0,
         "gigabyte" => 1024.0 * 1024.0 * 1024.0,
-        _ => return None,
+        _ => return Ok(None),
     };
-    Some((ruby_to_f(number) * factor) as i64)
+    float_to_i64(ruby_to_f(number) * factor).map(Some)
 }
 
 /// A practical `Time.parse`: RFC 3339, `YYYY-MM-DD HH:MM:SS[.frac] [UTC|Z|±HHMM|±HH:MM]`,
@@ -192,11 +223,44 @@ mod tests {
 
     #[test]
     fn to_i_follows_ruby() {
-        assert_eq!(ruby_to_i("45"), 45);
-        assert_eq!(ruby_to_i("  -12abc"), -12);
-        assert_eq!(ruby_to_i("1_000"), 1000);
-        assert_eq!(ruby_to_i("abc"), 0);
-        assert_eq!(ruby_to_i("1__0"), 1);
+        assert_eq!(ruby_to_i("45"), Ok(45));
+        assert_eq!(ruby_to_i("  -12abc"), Ok(-12));
+        assert_eq!(ruby_to_i("1_000"), Ok(1000));
+        assert_eq!(ruby_to_i("abc"), Ok(0));
+        assert_eq!(ruby_to_i("-"), Ok(0));
+        assert_eq!(ruby_to_i("1__0"), Ok(1));
+        assert_eq!(ruby_to_i("-9223372036854775808"), Ok(i64::MIN));
+        assert_eq!(ruby_to_i("9_223_372_036_854_775_807"), Ok(i64::MAX));
+    }
+
+    // Issue 10: a number beyond 64 bits was clamped to i64::MAX.
+    #[test]
+    fn to_i_refuses_bignums_instead_of_clamping() {
+        assert_eq!(
+            ruby_to_i("99999999999999999999999"),
+            Err(AeError::RangeError(
+                "integer 99999999999999999999999 does not fit in 64 bits".into()
+            ))
+        );
+        assert!(ruby_to_i("9223372036854775808").is_err());
+        assert!(ruby_to_i("-9223372036854775809").is_err());
+    }
+
+    #[test]
+    fn float_to_i_is_checked() {
+        assert_eq!(float_to_i64(2.9), Ok(2));
+        assert_eq!(float_to_i64(-2.9), Ok(-2));
+        assert_eq!(float_to_i64(-9.223372036854776e18), Ok(i64::MIN));
+        for bad in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 9.3e18, 1e300] {
+            assert!(
+                matches!(float_to_i64(bad), Err(AeError::RangeError(_))),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            float_to_i64(f64::INFINITY).unwrap_err().to_string(),
+            "float Infinity out of range of integer"
+        );
     }
 
     #[test]
@@ -209,12 +273,14 @@ mod tests {
 
     #[test]
     fn to_i_with_method_units() {
-        assert_eq!(to_i_with_method("30"), Some(30));
-        assert_eq!(to_i_with_method("1.minute"), Some(60));
-        assert_eq!(to_i_with_method("1.5.minutes"), Some(90));
-        assert_eq!(to_i_with_method("20.percent"), Some(20));
-        assert_eq!(to_i_with_method("abc"), Some(0));
-        assert_eq!(to_i_with_method("5.foo"), None);
+        assert_eq!(to_i_with_method("30"), Ok(Some(30)));
+        assert_eq!(to_i_with_method("1.minute"), Ok(Some(60)));
+        assert_eq!(to_i_with_method("1.5.minutes"), Ok(Some(90)));
+        assert_eq!(to_i_with_method("20.percent"), Ok(Some(20)));
+        assert_eq!(to_i_with_method("abc"), Ok(Some(0)));
+        assert_eq!(to_i_with_method("5.foo"), Ok(None));
+        assert!(to_i_with_method("99999999999999999999.years").is_err());
+        assert!(to_i_with_method("99999999999999999999").is_err());
     }
 
     #[test]

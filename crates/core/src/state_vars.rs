@@ -32,6 +32,14 @@ impl StateVarKey {
             Value::Float(f) => StateVarKey::Float(f.to_bits()),
             Value::String(s) | Value::Symbol(s) => StateVarKey::Name(s.clone()),
             Value::Time(t) => StateVarKey::Time(*t),
+            // An object of the embedding side: maybe a type the engine takes (a Date, a
+            // Bignum, a binary String) but this library cannot keep as a key.
+            Value::Foreign(f) => {
+                return Err(AeError::RuntimeError(unsupported_key_message(
+                    &f.label,
+                    &format!("#<{}>", f.label),
+                )))
+            }
             other => {
                 return Err(AeError::RuntimeError(format!(
                     "State Var key ({})[{}] must be of type: NilClass, Numeric, String, Symbol, Date, Time",
@@ -52,6 +60,16 @@ impl StateVarKey {
             StateVarKey::Time(t) => Value::Time(*t),
         }
     }
+}
+
+/// The message for a key of a type the engine accepts (or might) but this library cannot
+/// keep: a Date, an Integer beyond 64 bits, a String that is not UTF-8, another Numeric.
+/// `inspect` is the key as Ruby shows it.
+pub fn unsupported_key_message(class: &str, inspect: &str) -> String {
+    format!(
+        "State Var key ({class})[{inspect}] cannot be kept by miq_automate: use nil, an Integer \
+         that fits in 64 bits, a Float, a UTF-8 String, a Symbol or a Time"
+    )
 }
 
 impl From<&str> for StateVarKey {
@@ -198,5 +216,22 @@ mod tests {
         );
         assert_eq!(err.engine_class(), "RuntimeError");
         assert!(vars.set(&Value::Array(vec![]), Value::Nil).is_err());
+    }
+
+    // Issue 10: a Date key was refused with a message that lists Date as allowed.
+    #[test]
+    fn a_foreign_key_is_refused_without_contradiction() {
+        let mut vars = StateVars::new();
+        let date = Value::Foreign(crate::value::ForeignRef {
+            id: 1,
+            label: "Date".into(),
+        });
+        let err = vars.set(&date, Value::Nil).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "State Var key (Date)[#<Date>] cannot be kept by miq_automate: use nil, an Integer \
+             that fits in 64 bits, a Float, a UTF-8 String, a Symbol or a Time"
+        );
+        assert!(!err.contains("Date, Time"));
     }
 }

@@ -10,6 +10,14 @@ use serde_json::{json, Map, Value as Json};
 
 use crate::password::{Password, MASK};
 
+/// How deeply values may nest (Arrays and Hashes inside each other): 100 levels, as Ruby's
+/// `JSON.generate` allows by default. A scalar has depth 0, `[]` depth 1, `[[1]]` depth 2.
+///
+/// Every way into the core enforces it (the Ruby conversion, [`Value::from_json`], the
+/// rollback matrix), so the core's recursive operations on values never run deeper than
+/// this, whatever the input (a 10,000-deep array, an array that contains itself).
+pub const MAX_DEPTH: usize = 100;
+
 /// Index of an object in a [`crate::Workspace`]'s object tree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectId(pub usize);
@@ -88,8 +96,10 @@ impl PartialEq for Value {
             (Nil, Nil) => true,
             (Bool(a), Bool(b)) => a == b,
             (Integer(a), Integer(b)) => a == b,
-            // Ruby: 1 == 1.0
-            (Integer(a), Float(b)) | (Float(b), Integer(a)) => (*a as f64) == *b,
+            // Ruby: 1 == 1.0, compared exactly (2**53 + 1 != 2.0**53)
+            (Integer(a), Float(b)) | (Float(b), Integer(a)) => {
+                crate::ruby::float_to_i64(*b).is_ok_and(|i| i == *a && b.fract() == 0.0)
+            }
             (Float(a), Float(b)) => a == b,
             (String(a), String(b)) => a == b,
             (Symbol(a), Symbol(b)) => a == b,
@@ -180,46 +190,133 @@ impl Value {
         }
     }
 
-    /// Ruby's `inspect`. Passwords give the mask.
+    /// Ruby's `inspect`. Passwords give the mask. Parts nested deeper than [`MAX_DEPTH`]
+    /// (only a value built by hand can have them) print as `[...]` / `{...}`.
     pub fn inspect(&self) -> String {
+        let mut out = String::new();
+        self.inspect_into(&mut out, 0);
+        out
+    }
+
+    fn inspect_into(&self, out: &mut String, depth: usize) {
         match self {
-            Value::Nil => "nil".into(),
-            Value::Bool(b) => b.to_string(),
-            Value::Integer(i) => i.to_string(),
-            Value::Float(f) => ruby_float_to_s(*f),
-            Value::String(s) => format!("{s:?}"),
-            Value::Symbol(s) => format!(":{s}"),
-            Value::Time(t) => ruby_time_to_s(t),
+            Value::Array(_) | Value::Hash(_) if depth >= MAX_DEPTH => {
+                out.push_str(if matches!(self, Value::Array(_)) {
+                    "[...]"
+                } else {
+                    "{...}"
+                });
+            }
             Value::Array(items) => {
-                let parts: Vec<String> = items.iter().map(Value::inspect).collect();
-                format!("[{}]", parts.join(", "))
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    item.inspect_into(out, depth + 1);
+                }
+                out.push(']');
             }
             Value::Hash(pairs) => {
-                if pairs.is_empty() {
-                    return "{}".into();
+                out.push('{');
+                for (i, (k, v)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    k.inspect_into(out, depth + 1);
+                    out.push_str("=>");
+                    v.inspect_into(out, depth + 1);
                 }
-                let parts: Vec<String> = pairs
-                    .iter()
-                    .map(|(k, v)| format!("{}=>{}", k.inspect(), v.inspect()))
-                    .collect();
-                format!("{{{}}}", parts.join(", "))
+                out.push('}');
             }
-            Value::Password(_) => format!("{MASK:?}"),
-            Value::ServiceModel(r) => format!("#<{} id: {}>", r.class_name(), r.id),
-            Value::Object(id) => format!("#<MiqAeServiceObject #{}>", id.0),
-            Value::Foreign(f) => format!("#<{}>", f.label),
+            Value::Nil => out.push_str("nil"),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Integer(i) => out.push_str(&i.to_string()),
+            Value::Float(f) => out.push_str(&ruby_float_to_s(*f)),
+            Value::String(s) => out.push_str(&format!("{s:?}")),
+            Value::Symbol(s) => {
+                out.push(':');
+                out.push_str(s);
+            }
+            Value::Time(t) => out.push_str(&ruby_time_to_s(t)),
+            Value::Password(_) => out.push_str(&format!("{MASK:?}")),
+            Value::ServiceModel(r) => out.push_str(&format!("#<{} id: {}>", r.class_name(), r.id)),
+            Value::Object(id) => out.push_str(&format!("#<MiqAeServiceObject #{}>", id.0)),
+            Value::Foreign(f) => out.push_str(&format!("#<{}>", f.label)),
         }
     }
 
+    /// How deeply Arrays and Hashes nest in this value (0 for a scalar). Measured without
+    /// recursion, so any value can be asked.
+    pub fn depth(&self) -> usize {
+        let mut deepest = 0;
+        let mut pending: Vec<(&Value, usize)> = vec![(self, 0)];
+        while let Some((value, depth)) = pending.pop() {
+            match value {
+                Value::Array(items) => {
+                    deepest = deepest.max(depth + 1);
+                    pending.extend(items.iter().map(|v| (v, depth + 1)));
+                }
+                Value::Hash(pairs) => {
+                    deepest = deepest.max(depth + 1);
+                    for (k, v) in pairs {
+                        pending.push((k, depth + 1));
+                        pending.push((v, depth + 1));
+                    }
+                }
+                _ => {}
+            }
+        }
+        deepest
+    }
+
+    /// `Err(ValueError::TooDeep)` when the value nests deeper than [`MAX_DEPTH`]: for values
+    /// built by hand in Rust (every conversion into the core checks already).
+    pub fn check_depth(&self) -> Result<(), ValueError> {
+        let mut pending: Vec<(&Value, usize)> = vec![(self, 0)];
+        while let Some((value, depth)) = pending.pop() {
+            let children = match value {
+                Value::Array(items) => items.len(),
+                Value::Hash(pairs) => pairs.len(),
+                _ => continue,
+            };
+            if depth >= MAX_DEPTH {
+                return Err(ValueError::TooDeep);
+            }
+            if children > 0 {
+                match value {
+                    Value::Array(items) => pending.extend(items.iter().map(|v| (v, depth + 1))),
+                    Value::Hash(pairs) => {
+                        for (k, v) in pairs {
+                            pending.push((k, depth + 1));
+                            pending.push((v, depth + 1));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The value with every password replaced by its mask, as `attributes` returns it.
+    /// Parts nested deeper than [`MAX_DEPTH`] (only a value built by hand can have them)
+    /// become the String `"[...]"`.
     pub fn masked(&self) -> Value {
+        self.masked_at(0)
+    }
+
+    fn masked_at(&self, depth: usize) -> Value {
         match self {
+            Value::Array(_) | Value::Hash(_) if depth >= MAX_DEPTH => Value::String("[...]".into()),
             Value::Password(_) => Value::String(MASK.into()),
-            Value::Array(items) => Value::Array(items.iter().map(Value::masked).collect()),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| v.masked_at(depth + 1)).collect())
+            }
             Value::Hash(pairs) => Value::Hash(
                 pairs
                     .iter()
-                    .map(|(k, v)| (k.masked(), v.masked()))
+                    .map(|(k, v)| (k.masked_at(depth + 1), v.masked_at(depth + 1)))
                     .collect(),
             ),
             other => other.clone(),
@@ -228,17 +325,38 @@ impl Value {
 
     /// The JSON form (see the crate docs for the tagged forms of non-JSON types).
     /// Passwords carry their plaintext: use [`Value::to_masked_json`] for anything shown.
+    ///
+    /// A part nested deeper than [`MAX_DEPTH`] (only a value built by hand can have one) is
+    /// written as `{"$too_deep": 100}`, which [`Value::from_json`] refuses; use
+    /// [`Value::try_to_json`] to get an error instead.
     pub fn to_json(&self) -> Json {
-        self.to_json_with(false)
+        self.to_json_with(false, 0, &mut false)
     }
 
-    /// The JSON form with every password masked: for reports and logs.
+    /// The JSON form with every password masked: for reports and logs (too-deep parts as
+    /// with [`Value::to_json`]).
     pub fn to_masked_json(&self) -> Json {
-        self.to_json_with(true)
+        self.to_json_with(true, 0, &mut false)
     }
 
-    fn to_json_with(&self, mask: bool) -> Json {
+    /// The JSON form, or `ValueError::TooDeep` for a value nested deeper than [`MAX_DEPTH`].
+    pub fn try_to_json(&self) -> Result<Json, ValueError> {
+        let mut too_deep = false;
+        let json = self.to_json_with(false, 0, &mut too_deep);
+        if too_deep {
+            Err(ValueError::TooDeep)
+        } else {
+            Ok(json)
+        }
+    }
+
+    fn to_json_with(&self, mask: bool, depth: usize, too_deep: &mut bool) -> Json {
+        let mut child = |v: &Value| v.to_json_with(mask, depth + 1, too_deep);
         match self {
+            Value::Array(_) | Value::Hash(_) if depth >= MAX_DEPTH => {
+                *too_deep = true;
+                json!({ "$too_deep": MAX_DEPTH })
+            }
             Value::Nil => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Integer(i) => json!(i),
@@ -251,9 +369,7 @@ impl Value {
             Value::Time(t) => {
                 json!({ "$time": t.to_rfc3339_opts(SecondsFormat::AutoSi, true) })
             }
-            Value::Array(items) => {
-                Json::Array(items.iter().map(|v| v.to_json_with(mask)).collect())
-            }
+            Value::Array(items) => Json::Array(items.iter().map(child).collect()),
             Value::Hash(pairs) => {
                 let plain = pairs
                     .iter()
@@ -261,16 +377,13 @@ impl Value {
                 if plain {
                     let mut map = Map::new();
                     for (k, v) in pairs {
-                        map.insert(
-                            k.as_str().unwrap_or_default().to_string(),
-                            v.to_json_with(mask),
-                        );
+                        map.insert(k.as_str().unwrap_or_default().to_string(), child(v));
                     }
                     Json::Object(map)
                 } else {
                     let entries: Vec<Json> = pairs
                         .iter()
-                        .map(|(k, v)| json!([k.to_json_with(mask), v.to_json_with(mask)]))
+                        .map(|(k, v)| Json::Array(vec![child(k), child(v)]))
                         .collect();
                     json!({ "$hash": entries })
                 }
@@ -284,45 +397,67 @@ impl Value {
         }
     }
 
-    /// Parses the JSON form produced by [`Value::to_json`].
+    /// Parses the JSON form produced by [`Value::to_json`]. A document nested deeper than
+    /// [`MAX_DEPTH`] is `ValueError::TooDeep` (checked before recursing, so any depth is safe).
     pub fn from_json(json: &Json) -> Result<Value, ValueError> {
-        Ok(match json {
-            Json::Null => Value::Nil,
-            Json::Bool(b) => Value::Bool(*b),
-            Json::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    Value::Integer(i)
-                } else if n.is_u64() {
-                    return Err(ValueError::IntegerOutOfRange(n.to_string()));
-                } else {
-                    Value::Float(n.as_f64().unwrap_or(f64::NAN))
-                }
-            }
-            Json::String(s) => Value::String(s.clone()),
-            Json::Array(items) => Value::Array(
-                items
-                    .iter()
-                    .map(Value::from_json)
-                    .collect::<Result<_, _>>()?,
-            ),
-            Json::Object(map) => {
-                if map.len() == 1 {
-                    let (tag, inner) = map.iter().next().expect("one entry");
-                    if tag.starts_with('$') {
-                        return tagged_from_json(tag, inner);
-                    }
-                }
-                let mut pairs = Vec::with_capacity(map.len());
-                for (k, v) in map {
-                    pairs.push((Value::String(k.clone()), Value::from_json(v)?));
-                }
-                Value::Hash(pairs)
-            }
-        })
+        from_json_at(json, 0)
     }
 }
 
-fn tagged_from_json(tag: &str, inner: &Json) -> Result<Value, ValueError> {
+fn from_json_at(json: &Json, depth: usize) -> Result<Value, ValueError> {
+    let container = match json {
+        Json::Array(_) => true,
+        Json::Object(map) => !is_scalar_tag(map),
+        _ => false,
+    };
+    if container && depth >= MAX_DEPTH {
+        return Err(ValueError::TooDeep);
+    }
+    Ok(match json {
+        Json::Null => Value::Nil,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::Integer(i)
+            } else if n.is_u64() {
+                return Err(ValueError::IntegerOutOfRange(n.to_string()));
+            } else {
+                Value::Float(n.as_f64().unwrap_or(f64::NAN))
+            }
+        }
+        Json::String(s) => Value::String(s.clone()),
+        Json::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| from_json_at(item, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        Json::Object(map) => {
+            let mut entries = map.iter();
+            if let (Some((tag, inner)), None) = (entries.next(), entries.next()) {
+                if tag.starts_with('$') {
+                    return tagged_from_json(tag, inner, depth);
+                }
+            }
+            let mut pairs = Vec::with_capacity(map.len());
+            for (k, v) in map {
+                pairs.push((Value::String(k.clone()), from_json_at(v, depth + 1)?));
+            }
+            Value::Hash(pairs)
+        }
+    })
+}
+
+/// `{"$symbol": "x"}` and the other one-key tagged forms of non-container values.
+fn is_scalar_tag(map: &Map<String, Json>) -> bool {
+    let mut keys = map.keys();
+    match (keys.next(), keys.next()) {
+        (Some(tag), None) => tag.starts_with('$') && tag != "$hash",
+        _ => false,
+    }
+}
+
+fn tagged_from_json(tag: &str, inner: &Json, depth: usize) -> Result<Value, ValueError> {
     let bad = || ValueError::BadTag(tag.to_string(), inner.to_string());
     Ok(match tag {
         "$symbol" => Value::Symbol(inner.as_str().ok_or_else(bad)?.to_string()),
@@ -341,7 +476,9 @@ fn tagged_from_json(tag: &str, inner: &Json) -> Result<Value, ValueError> {
             let mut pairs = Vec::with_capacity(entries.len());
             for entry in entries {
                 match entry.as_array().map(Vec::as_slice) {
-                    Some([k, v]) => pairs.push((Value::from_json(k)?, Value::from_json(v)?)),
+                    Some([k, v]) => {
+                        pairs.push((from_json_at(k, depth + 1)?, from_json_at(v, depth + 1)?))
+                    }
                     _ => return Err(bad()),
                 }
             }
@@ -352,7 +489,10 @@ fn tagged_from_json(tag: &str, inner: &Json) -> Result<Value, ValueError> {
             let id = inner.get("id").and_then(Json::as_i64).ok_or_else(bad)?;
             Value::ServiceModel(ServiceModelRef::new(model, id))
         }
-        "$object" => Value::Object(ObjectId(inner.as_u64().ok_or_else(bad)? as usize)),
+        "$object" => {
+            let id = inner.as_u64().ok_or_else(bad)?;
+            Value::Object(ObjectId(usize::try_from(id).map_err(|_| bad())?))
+        }
         "$foreign" => {
             let id = inner.get("id").and_then(Json::as_u64).ok_or_else(bad)?;
             let label = inner.get("label").and_then(Json::as_str).ok_or_else(bad)?;
@@ -377,11 +517,16 @@ pub enum ValueError {
     /// A known tag with a malformed payload.
     #[error("malformed {0} value: {1}")]
     BadTag(String, String),
+    /// Arrays and Hashes nested deeper than [`MAX_DEPTH`].
+    #[error("value nested deeper than {MAX_DEPTH}")]
+    TooDeep,
 }
 
 impl Serialize for Value {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.to_json().serialize(serializer)
+        self.try_to_json()
+            .map_err(serde::ser::Error::custom)?
+            .serialize(serializer)
     }
 }
 
@@ -535,6 +680,91 @@ mod tests {
             err.to_string(),
             "integer 18446744073709551615 does not fit in 64 bits"
         );
+    }
+
+    fn nested(levels: usize) -> Value {
+        let mut v = Value::Nil;
+        for _ in 0..levels {
+            v = Value::Array(vec![v]);
+        }
+        v
+    }
+
+    fn nested_json(levels: usize) -> Json {
+        let mut j = Json::Null;
+        for _ in 0..levels {
+            j = Json::Array(vec![j]);
+        }
+        j
+    }
+
+    // Issue 10: conversions recursed without limit; a deep document overflowed the stack.
+    #[test]
+    fn json_deeper_than_the_limit_is_refused() {
+        assert_eq!(
+            Value::from_json(&nested_json(MAX_DEPTH)).unwrap(),
+            nested(MAX_DEPTH)
+        );
+        assert_eq!(
+            Value::from_json(&nested_json(MAX_DEPTH + 1)).unwrap_err(),
+            ValueError::TooDeep
+        );
+        let deep = nested_json(10_000);
+        assert_eq!(Value::from_json(&deep).unwrap_err(), ValueError::TooDeep);
+        std::mem::forget(deep); // serde_json's drop would recurse 10,000 deep
+                                // Hashes count as levels too, in either JSON form, and tagged scalars do not.
+        let mut j = serde_json::json!({ "$symbol": "leaf" });
+        for i in 0..MAX_DEPTH {
+            j = if i % 2 == 0 {
+                serde_json::json!({ "k": j })
+            } else {
+                serde_json::json!({ "$hash": [[1, j]] })
+            };
+        }
+        assert_eq!(Value::from_json(&j).unwrap().depth(), MAX_DEPTH);
+        let j = serde_json::json!([j]);
+        assert_eq!(Value::from_json(&j).unwrap_err(), ValueError::TooDeep);
+        let text = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        let err = serde_json::from_str::<Value>(&text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("value nested deeper than 100"), "{err}");
+    }
+
+    #[test]
+    fn depth_checks_and_serialisations_are_bounded() {
+        assert_eq!(Value::Nil.depth(), 0);
+        assert_eq!(Value::Array(vec![]).depth(), 1);
+        assert_eq!(nested(MAX_DEPTH).depth(), MAX_DEPTH);
+        assert_eq!(nested(MAX_DEPTH).check_depth(), Ok(()));
+        let deep = nested(MAX_DEPTH + 1);
+        assert_eq!(deep.check_depth(), Err(ValueError::TooDeep));
+        assert_eq!(deep.try_to_json().unwrap_err(), ValueError::TooDeep);
+        assert!(serde_json::to_string(&deep).is_err());
+        let json = deep.to_json().to_string();
+        assert!(json.contains("\"$too_deep\":100"), "{json}");
+        assert!(
+            Value::from_json(&deep.to_json()).is_err(),
+            "a cut value never reads back"
+        );
+        assert!(deep.inspect().contains("[[...]]") && !deep.inspect().contains("nil"));
+        assert_eq!(
+            nested(MAX_DEPTH).try_to_json().unwrap(),
+            nested_json(MAX_DEPTH)
+        );
+        assert!(!deep.masked().inspect().contains("nil"));
+    }
+
+    #[test]
+    fn integer_and_float_compare_exactly() {
+        assert_eq!(Value::Integer(1), Value::Float(1.0));
+        assert_ne!(Value::Integer(1), Value::Float(1.5));
+        assert_ne!(
+            Value::Integer((1 << 53) + 1),
+            Value::Float(9007199254740992.0)
+        );
+        assert_ne!(Value::Integer(i64::MAX), Value::Float(9.223372036854776e18));
+        assert_ne!(Value::Integer(0), Value::Float(f64::NAN));
     }
 
     #[test]

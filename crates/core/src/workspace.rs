@@ -419,7 +419,8 @@ impl Workspace {
     }
 
     /// `$evm.field_timeout`: `ae_retry_interval` (seconds, `"1.minute"` forms; 1 when blank)
-    /// times `ae_state_max_retries`.
+    /// times `ae_state_max_retries`. A result (or a part) beyond 64 bits, and a non-finite
+    /// Float, is a `RangeError`, never a wrapped or clamped number.
     pub fn field_timeout(&self) -> Result<i64, AeError> {
         let max = self.root_get("ae_state_max_retries");
         if max.is_blank() {
@@ -427,23 +428,31 @@ impl Workspace {
                 "ae_state_max_retries is not set in automate field".into(),
             ));
         }
-        let to_i = |v: &Value| match v {
-            Value::Integer(i) => Some(*i),
-            Value::Float(f) => Some(*f as i64),
-            other => to_i_with_method(&other.to_ruby_s()),
+        let to_i = |name: &str, v: &Value| -> Result<Option<i64>, AeError> {
+            match v {
+                Value::Integer(i) => Ok(Some(*i)),
+                Value::Float(f) => crate::ruby::float_to_i64(*f).map(Some),
+                other => to_i_with_method(&other.to_ruby_s()),
+            }
+            .map_err(|e| match e {
+                AeError::RangeError(m) => AeError::RangeError(format!("{name}: {m}")),
+                other => other,
+            })
         };
         let interval = self.root_get("ae_retry_interval");
         let interval = if interval.is_blank() {
             1
         } else {
-            to_i(&interval).ok_or_else(|| {
+            to_i("ae_retry_interval", &interval)?.ok_or_else(|| {
                 AeError::ArgumentError(format!(
                     "ae_retry_interval {} has an unknown unit",
                     interval.inspect()
                 ))
             })?
         };
-        Ok(interval * to_i(&max).unwrap_or(0))
+        let max = to_i("ae_state_max_retries", &max)?.unwrap_or(0);
+        crate::ruby::checked_mul(interval, max)
+            .map_err(|e| AeError::RangeError(format!("field_timeout: {e}")))
     }
 
     // ----- service vars ---------------------------------------------------------------
@@ -841,7 +850,7 @@ impl Workspace {
         method: &str,
         args: &[Value],
     ) -> Result<Value, AeError> {
-        if let Some(v) = builtin_method(receiver, method, args) {
+        if let Some(v) = builtin_method(receiver, method, args)? {
             return Ok(v);
         }
         if let Value::Object(id) = receiver {
@@ -874,36 +883,44 @@ impl Workspace {
     }
 }
 
-/// Methods on plain values that substitution and rollback use.
-fn builtin_method(receiver: &Value, method: &str, args: &[Value]) -> Option<Value> {
-    let s = receiver.as_str();
-    Some(match (method, receiver) {
+/// Methods on plain values that substitution and rollback use (`Ok(None)`: not built in).
+fn builtin_method(
+    receiver: &Value,
+    method: &str,
+    args: &[Value],
+) -> Result<Option<Value>, AeError> {
+    let text = receiver.as_str().unwrap_or_default();
+    let count =
+        |n: usize| i64::try_from(n).map_err(|_| crate::ruby::integer_out_of_range(&n.to_string()));
+    Ok(Some(match (method, receiver) {
         ("to_s", _) => Value::String(receiver.to_ruby_s()),
         ("inspect", _) => Value::String(receiver.masked().inspect()),
         ("nil?", _) => Value::Bool(matches!(receiver, Value::Nil)),
         ("blank?", _) => Value::Bool(receiver.is_blank()),
         ("present?", _) => Value::Bool(!receiver.is_blank()),
-        ("upcase", Value::String(_)) => Value::String(s?.to_uppercase()),
-        ("downcase", Value::String(_)) => Value::String(s?.to_lowercase()),
-        ("strip", Value::String(_)) => Value::String(s?.trim().to_string()),
-        ("to_sym", Value::String(_)) => Value::Symbol(s?.to_string()),
-        ("to_i", Value::String(_)) => Value::Integer(crate::ruby::ruby_to_i(s?)),
+        ("upcase", Value::String(_)) => Value::String(text.to_uppercase()),
+        ("downcase", Value::String(_)) => Value::String(text.to_lowercase()),
+        ("strip", Value::String(_)) => Value::String(text.trim().to_string()),
+        ("to_sym", Value::String(_)) => Value::Symbol(text.to_string()),
+        ("to_i", Value::String(_)) => Value::Integer(crate::ruby::ruby_to_i(text)?),
         ("to_i", Value::Integer(_)) => receiver.clone(),
-        ("to_i", Value::Float(f)) => Value::Integer(*f as i64),
-        ("length" | "size", Value::String(_)) => Value::Integer(s?.chars().count() as i64),
-        ("length" | "size", Value::Array(a)) => Value::Integer(a.len() as i64),
-        ("length" | "size", Value::Hash(h)) => Value::Integer(h.len() as i64),
+        ("to_i", Value::Float(f)) => Value::Integer(crate::ruby::float_to_i64(*f)?),
+        ("length" | "size", Value::String(_)) => Value::Integer(count(text.chars().count())?),
+        ("length" | "size", Value::Array(a)) => Value::Integer(count(a.len())?),
+        ("length" | "size", Value::Hash(h)) => Value::Integer(count(h.len())?),
         ("first", Value::Array(a)) => a.first().cloned().unwrap_or_default(),
         ("last", Value::Array(a)) => a.last().cloned().unwrap_or_default(),
         ("[]" | "fetch", Value::Hash(h)) => {
-            let key = args.first()?;
+            let Some(key) = args.first() else {
+                return Ok(None);
+            };
             h.iter()
                 .find(|(k, _)| k == key)
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         }
-        _ => return None,
-    })
+        _ => return Ok(None),
+    }))
 }
 
 #[cfg(test)]
@@ -1013,6 +1030,95 @@ mod tests {
             ws.field_timeout().unwrap_err(),
             AeError::RuntimeError("ae_state_max_retries is not set in automate field".into())
         );
+    }
+
+    // Issue 10: 2**62 * 100 wrapped to 0; "1.minute" * Infinity gave -60.
+    #[test]
+    fn field_timeout_overflow_is_a_range_error() {
+        let mut ws = Workspace::with_root([("ae_state_max_retries", Value::Integer(100))]);
+        ws.root_set("ae_retry_interval", Value::Integer(1 << 62));
+        assert_eq!(
+            ws.field_timeout().unwrap_err(),
+            AeError::RangeError(
+                "field_timeout: integer 4611686018427387904 * 100 does not fit in 64 bits".into()
+            )
+        );
+        ws.root_set("ae_retry_interval", Value::from("1.minute"));
+        ws.root_set("ae_state_max_retries", Value::Float(f64::INFINITY));
+        assert_eq!(
+            ws.field_timeout().unwrap_err(),
+            AeError::RangeError(
+                "ae_state_max_retries: float Infinity out of range of integer".into()
+            )
+        );
+        ws.root_set("ae_state_max_retries", Value::Float(f64::NAN));
+        assert!(matches!(ws.field_timeout(), Err(AeError::RangeError(_))));
+        ws.root_set(
+            "ae_state_max_retries",
+            Value::from("99999999999999999999999"),
+        );
+        assert!(matches!(ws.field_timeout(), Err(AeError::RangeError(_))));
+        ws.root_set("ae_state_max_retries", Value::Integer(3));
+        ws.root_set(
+            "ae_retry_interval",
+            Value::from("9999999999999999999.years"),
+        );
+        assert!(matches!(ws.field_timeout(), Err(AeError::RangeError(_))));
+        ws.root_set("ae_retry_interval", Value::Float(2.9));
+        assert_eq!(ws.field_timeout(), Ok(6));
+    }
+
+    #[test]
+    fn builtin_to_i_is_checked() {
+        let mut ws = Workspace::new();
+        let big = Value::from("99999999999999999999999");
+        assert!(matches!(
+            ws.call_method(&big, "to_i", &[]),
+            Err(AeError::RangeError(_))
+        ));
+        assert!(matches!(
+            ws.call_method(&Value::Float(f64::INFINITY), "to_i", &[]),
+            Err(AeError::RangeError(_))
+        ));
+        assert_eq!(
+            ws.call_method(&Value::from("42"), "to_i", &[]),
+            Ok(Value::Integer(42))
+        );
+    }
+
+    // Issue 10: `integer::x=99999999999999999999999` was stored as i64::MAX.
+    #[test]
+    fn an_integer_argument_beyond_64_bits_is_refused() {
+        let mut ws = Workspace::new();
+        assert_eq!(
+            ws.instantiate("/A/B/C?integer::x=99999999999999999999999"),
+            None
+        );
+        assert_eq!(
+            ws.logs().last().unwrap().message,
+            "instantiate failed : integer 99999999999999999999999 does not fit in 64 bits"
+        );
+        let id = ws
+            .instantiate("/A/B/C?integer::x=-9223372036854775808")
+            .unwrap();
+        assert_eq!(ws.obj(id).read("x"), Value::Integer(i64::MIN));
+    }
+
+    // Issue 10: the ascii-only and empty-argument errors logged a password argument.
+    #[test]
+    fn instantiate_failures_never_log_a_password_argument() {
+        let mut ws = Workspace::new();
+        for uri in [
+            "/A/B/C?password::pw=TopSecret1&x=\u{20ac}",
+            "/A/B/C?password::pw=TopSecret1&&x=1",
+            "/A/B/C?password::pw=Top#Secret1#x",
+            "miqaedb:A/B?password::pw=TopSecret1",
+        ] {
+            assert_eq!(ws.instantiate(uri), None);
+            let line = &ws.logs().last().unwrap().message;
+            assert!(!line.contains("Secret1"), "{line}");
+            assert!(line.contains("password::pw=********"), "{line}");
+        }
     }
 
     #[test]

@@ -119,11 +119,15 @@ impl RollbackMatrix {
 
     /// Reads a matrix given as a core value (a Ruby Hash), with String or Symbol keys.
     pub fn from_value(value: &Value) -> Result<Self, MatrixError> {
+        value
+            .check_depth()
+            .map_err(|e| MatrixError::at("(document)", e.to_string()))?;
         Self::from_json(&value_to_plain_json(value))
     }
 
     /// Validates a JSON document: `{"states": {State: [step…]}, "no_rollback": [State…]}`.
     pub fn from_json(json: &Json) -> Result<Self, MatrixError> {
+        check_depth(json)?;
         let top = json.as_mapping().ok_or_else(|| {
             MatrixError::at(
                 "(document)",
@@ -318,12 +322,36 @@ fn step_from_text(
     }
     // Check the URI with each `${…}` standing for a plain path segment.
     let probe = crate::substitution::placeholder(text, "x");
-    Uri::parse_for_instantiate(&probe)
-        .map_err(|e| MatrixError::at(location, format!("malformed URI {text:?}: {e}")))?;
+    Uri::parse_for_instantiate(&probe).map_err(|e| {
+        let shown = crate::log::sanitize_uri(text);
+        MatrixError::at(location, format!("malformed URI {shown:?}: {e}"))
+    })?;
     Ok(Step::Instance {
         uri: text.to_string(),
         args,
     })
+}
+
+/// Refuses a document nested deeper than [`crate::value::MAX_DEPTH`] (walked without
+/// recursion), as the Ruby conversion and `Value::from_json` do.
+fn check_depth(json: &Json) -> Result<(), MatrixError> {
+    let mut pending = vec![(json, 0usize)];
+    while let Some((node, depth)) = pending.pop() {
+        let children: Vec<&Json> = match node {
+            Json::Sequence(items) => items.iter().collect(),
+            Json::Mapping(map) => map.iter().flat_map(|(k, v)| [k, v]).collect(),
+            Json::Tagged(tagged) => vec![&tagged.value],
+            _ => continue,
+        };
+        if depth >= crate::value::MAX_DEPTH {
+            return Err(MatrixError::at(
+                "(document)",
+                crate::value::ValueError::TooDeep.to_string(),
+            ));
+        }
+        pending.extend(children.into_iter().map(|c| (c, depth + 1)));
+    }
+    Ok(())
 }
 
 fn kind(json: &Json) -> &'static str {
@@ -450,6 +478,45 @@ no_rollback: [CustomizeRequest]
             "rollback matrix: states.A: expected a list of steps, got a number"
         );
         assert!(err("states: [").starts_with("rollback matrix: (document): invalid YAML"));
+    }
+
+    // Issue 10: a deep matrix is refused with the depth limit, whichever way it comes.
+    #[test]
+    fn a_deep_matrix_is_refused() {
+        let deep = |n: usize| format!("states: {{A: {}{}}}", "[".repeat(n), "]".repeat(n));
+        let too_deep = "rollback matrix: (document): value nested deeper than 100";
+        assert_eq!(
+            RollbackMatrix::from_yaml(&deep(99))
+                .unwrap_err()
+                .to_string(),
+            too_deep
+        );
+        assert!(RollbackMatrix::from_yaml(&deep(10_000)).is_err());
+        let mut value = Value::from("/A/B/C");
+        for _ in 0..10_000 {
+            value = Value::Array(vec![value]);
+        }
+        assert_eq!(
+            RollbackMatrix::from_value(&value).unwrap_err().to_string(),
+            too_deep
+        );
+        // a shallow one is judged on its structure as before
+        assert!(RollbackMatrix::from_yaml(&deep(3))
+            .unwrap_err()
+            .to_string()
+            .contains("expected a URI string or a mapping"));
+        std::mem::forget(value); // dropping a 10,000-deep value would recurse as deep
+    }
+
+    // Issue 10: a malformed URI quoted in the error never shows a password argument.
+    #[test]
+    fn malformed_uri_errors_mask_password_arguments() {
+        let err =
+            RollbackMatrix::from_yaml("states:\n  A:\n    - \"/a b/c?password::pw=TopSecret1\"")
+                .unwrap_err()
+                .to_string();
+        assert!(!err.contains("TopSecret1"), "{err}");
+        assert!(err.contains("password::pw=********"), "{err}");
     }
 
     #[test]
