@@ -95,8 +95,10 @@ impl<'a> ForeignEvm<'a> {
         Ruby::get_with(self.side.evm)
     }
 
-    fn to_core(&self, value: Value) -> Result<Core, AeError> {
-        convert::to_core(&self.ruby(), &self.side, value).map_err(|e| errors::from_ruby(&e))
+    /// A value `$evm` gave back for `what` (named in errors).
+    fn to_core(&self, value: Value, what: convert::At) -> Result<Core, AeError> {
+        convert::to_core_at(&self.ruby(), &self.side, value, what)
+            .map_err(|e| errors::from_ruby(&e))
     }
 
     fn to_ruby(&self, value: &Core) -> Result<Value, AeError> {
@@ -136,7 +138,7 @@ impl Evm for ForeignEvm<'_> {
     fn root_get(&mut self, key: &str) -> Result<Core, AeError> {
         let root = self.root_object()?;
         let v: Value = self.remote(root, "[]", vec![self.key(key)])?;
-        self.to_core(v)
+        self.to_core(v, &|| format!("$evm.root['{key}']"))
     }
 
     fn root_set(&mut self, key: &str, value: Core) -> Result<(), AeError> {
@@ -160,7 +162,7 @@ impl Evm for ForeignEvm<'_> {
     fn object_get(&mut self, path: Option<&str>, key: &str) -> Result<Core, AeError> {
         let object = self.object(path)?;
         let v: Value = self.remote(object, "[]", vec![self.key(key)])?;
-        self.to_core(v)
+        self.to_core(v, &|| format!("$evm.object['{key}']"))
     }
 
     fn object_set(&mut self, path: Option<&str>, key: &str, value: Core) -> Result<(), AeError> {
@@ -183,7 +185,7 @@ impl Evm for ForeignEvm<'_> {
         let v: Value = inputs
             .funcall("[]", (name,))
             .map_err(|e| errors::from_ruby(&e))?;
-        self.to_core(v)
+        self.to_core(v, &|| format!("$evm.inputs['{name}']"))
     }
 
     fn log(&mut self, level: LogLevel, message: &str) -> Result<(), AeError> {
@@ -193,7 +195,7 @@ impl Evm for ForeignEvm<'_> {
 
     fn instantiate(&mut self, uri: &str) -> Result<Core, AeError> {
         let v: Value = self.remote(self.side.evm, "instantiate", vec![self.key(uri)])?;
-        self.to_core(v)
+        self.to_core(v, &|| "$evm.instantiate".into())
     }
 
     fn set_state_var(&mut self, key: &Core, value: Core) -> Result<(), AeError> {
@@ -205,7 +207,9 @@ impl Evm for ForeignEvm<'_> {
     fn get_state_var(&mut self, key: &Core) -> Result<Core, AeError> {
         let args = vec![self.to_ruby(key)?];
         let v: Value = self.remote(self.side.evm, "get_state_var", args)?;
-        self.to_core(v)
+        self.to_core(v, &|| {
+            format!("$evm.get_state_var({})", key.masked().inspect())
+        })
     }
 
     fn state_var_exist(&mut self, key: &Core) -> Result<bool, AeError> {
@@ -217,18 +221,20 @@ impl Evm for ForeignEvm<'_> {
     fn delete_state_var(&mut self, key: &Core) -> Result<Core, AeError> {
         let args = vec![self.to_ruby(key)?];
         let v: Value = self.remote(self.side.evm, "delete_state_var", args)?;
-        self.to_core(v)
+        self.to_core(v, &|| {
+            format!("$evm.delete_state_var({})", key.masked().inspect())
+        })
     }
 
     fn get_state_vars(&mut self) -> Result<Core, AeError> {
         let v: Value = self.remote(self.side.evm, "get_state_vars", vec![])?;
-        self.to_core(v)
+        self.to_core(v, &|| "$evm.get_state_vars".into())
     }
 
     fn create_notification(&mut self, options: Core) -> Result<Core, AeError> {
         let args = vec![self.to_ruby(&options)?];
         let v: Value = self.remote(self.side.evm, "create_notification", args)?;
-        self.to_core(v)
+        self.to_core(v, &|| "$evm.create_notification".into())
     }
 
     fn current_name(&mut self, which: CurrentName) -> Result<Option<String>, AeError> {
@@ -255,7 +261,7 @@ impl Evm for ForeignEvm<'_> {
             .map(|a| self.to_ruby(a))
             .collect::<Result<Vec<_>, _>>()?;
         let v: Value = self.remote(target, method, args)?;
-        self.to_core(v)
+        self.to_core(v, &|| format!("{}.{method}", receiver.masked().inspect()))
     }
 }
 
@@ -319,9 +325,9 @@ impl RbAdapter {
         }
     }
 
-    /// A Ruby value as a core value (foreign objects kept by this adapter).
-    pub fn core(&self, value: Value) -> Result<Core, Error> {
-        convert::to_core(&Ruby::get_with(value), &self.side(), value)
+    /// A Ruby value as a core value (foreign objects kept by this adapter), going to `at`.
+    pub fn core_at(&self, value: Value, at: convert::At) -> Result<Core, Error> {
+        convert::to_core_at(&Ruby::get_with(value), &self.side(), value, at)
     }
 
     fn ruby(&self, value: &Core) -> Result<Value, Error> {
@@ -362,7 +368,7 @@ fn root_get(a: &RbAdapter, key: String) -> Result<Value, Error> {
 
 fn root_set(a: &RbAdapter, key: String, value: Value) -> Result<Value, Error> {
     guard(|| {
-        let core = a.core(value)?;
+        let core = a.core_at(value, &|| format!("root['{key}']"))?;
         a.with_evm(|e| e.root_set(&key, core))?;
         Ok(value)
     })
@@ -379,7 +385,7 @@ fn object_get(a: &RbAdapter, path: Value, key: String) -> Result<Value, Error> {
 fn object_set(a: &RbAdapter, path: Value, key: String, value: Value) -> Result<Value, Error> {
     guard(|| {
         let path = path_arg(path)?;
-        let core = a.core(value)?;
+        let core = a.core_at(value, &|| format!("object['{key}']"))?;
         a.with_evm(|e| e.object_set(path.as_deref(), &key, core))?;
         Ok(value)
     })
@@ -409,7 +415,8 @@ fn instantiate(a: &RbAdapter, uri: String) -> Result<Value, Error> {
 
 fn set_state_var(a: &RbAdapter, key: Value, value: Value) -> Result<Value, Error> {
     guard(|| {
-        let (k, v) = (a.core(key)?, a.core(value)?);
+        let k = a.core_at(key, &|| "a state var key".into())?;
+        let v = a.core_at(value, &|| format!("state var {}", k.masked().inspect()))?;
         a.with_evm(|e| e.set_state_var(&k, v))?;
         Ok(value)
     })
@@ -417,7 +424,7 @@ fn set_state_var(a: &RbAdapter, key: Value, value: Value) -> Result<Value, Error
 
 fn get_state_var(a: &RbAdapter, key: Value) -> Result<Value, Error> {
     guard(|| {
-        let k = a.core(key)?;
+        let k = a.core_at(key, &|| "a state var key".into())?;
         let v = a.with_evm(|e| e.get_state_var(&k))?;
         a.ruby(&v)
     })
@@ -425,14 +432,14 @@ fn get_state_var(a: &RbAdapter, key: Value) -> Result<Value, Error> {
 
 fn state_var_exist(a: &RbAdapter, key: Value) -> Result<bool, Error> {
     guard(|| {
-        let k = a.core(key)?;
+        let k = a.core_at(key, &|| "a state var key".into())?;
         a.with_evm(|e| e.state_var_exist(&k))
     })
 }
 
 fn delete_state_var(a: &RbAdapter, key: Value) -> Result<Value, Error> {
     guard(|| {
-        let k = a.core(key)?;
+        let k = a.core_at(key, &|| "a state var key".into())?;
         let v = a.with_evm(|e| e.delete_state_var(&k))?;
         a.ruby(&v)
     })
@@ -447,7 +454,7 @@ fn get_state_vars(a: &RbAdapter) -> Result<Value, Error> {
 
 fn create_notification(a: &RbAdapter, options: Value) -> Result<Value, Error> {
     guard(|| {
-        let o = a.core(options)?;
+        let o = a.core_at(options, &|| "create_notification options".into())?;
         let v = a.with_evm(|e| e.create_notification(o))?;
         a.ruby(&v)
     })
@@ -479,10 +486,10 @@ fn call(a: &RbAdapter, args: &[Value]) -> Result<Value, Error> {
             )));
         };
         let method = convert::text(*method)?;
-        let receiver = a.core(*receiver)?;
+        let receiver = a.core_at(*receiver, &|| "call receiver".into())?;
         let rest = rest
             .iter()
-            .map(|v| a.core(*v))
+            .map(|v| a.core_at(*v, &|| format!("call('{method}') arguments")))
             .collect::<Result<Vec<_>, _>>()?;
         let v = a.with_evm(|e| e.call(&receiver, &method, &rest))?;
         a.ruby(&v)

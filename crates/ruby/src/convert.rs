@@ -1,6 +1,6 @@
 //! Ruby values ↔ core values. Ruby's core types convert by value; anything else (a service
 //! model double, a DRb proxy, a bignum) is kept by reference in a [`Registry`] and comes
-//! back as the very same object.
+//! back as the very same object. Both directions stop at [`MAX_DEPTH`] levels of nesting.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -9,7 +9,7 @@ use magnus::{
     gc::Marker, prelude::*, rb_sys::AsRawValue, value::Opaque, Error, Float, Integer, RArray,
     RClass, RHash, RString, Ruby, Symbol, Value,
 };
-use miq_automate_core::value::{ForeignRef, ObjectId, ServiceModelRef, Value as Core};
+use miq_automate_core::value::{ForeignRef, ObjectId, ServiceModelRef, Value as Core, MAX_DEPTH};
 use miq_automate_core::Password;
 
 use crate::errors;
@@ -75,64 +75,173 @@ fn lib_class(ruby: &Ruby, name: &str) -> Result<RClass, Error> {
     module.const_get(name)
 }
 
-/// A Ruby value as a core value.
-pub fn to_core(ruby: &Ruby, side: &dyn Side, value: Value) -> Result<Core, Error> {
-    if value.is_nil() {
-        return Ok(Core::Nil);
+/// Where a converted value is going, for error messages (`root['d']`, `state var "k"`).
+/// Called only when a conversion fails, so the hot path never formats it.
+pub type At<'a> = &'a dyn Fn() -> String;
+
+/// A Ruby value as a core value going to `at`.
+///
+/// Arrays and Hashes nested deeper than [`MAX_DEPTH`], and a value that contains itself,
+/// are a `MiqAutomate::NestingError` (checked before recursing, so this never exhausts the
+/// stack of any thread or fiber). A Hash whose keys could not be Hash keys again when read
+/// back (a key without `#hash`, or keys a compare_by_identity Hash keeps apart but a plain
+/// Hash would merge) is a `MiqAutomate::ValueError`.
+pub fn to_core_at(ruby: &Ruby, side: &dyn Side, value: Value, at: At) -> Result<Core, Error> {
+    Walk {
+        ruby,
+        side,
+        at,
+        open: Vec::new(),
     }
-    if value.as_raw() == ruby.qtrue().as_raw() {
-        return Ok(Core::Bool(true));
-    }
-    if value.as_raw() == ruby.qfalse().as_raw() {
-        return Ok(Core::Bool(false));
-    }
-    if let Some(i) = Integer::from_value(value) {
-        return Ok(match i.to_i64() {
-            Ok(n) => Core::Integer(n),
-            Err(_) => foreign(side, value), // a bignum: kept as the same object
-        });
-    }
-    if let Some(f) = Float::from_value(value) {
-        return Ok(Core::Float(f.to_f64()));
-    }
-    if let Some(s) = RString::from_value(value) {
-        return Ok(match s.to_string() {
-            Ok(text) => Core::String(text),
-            Err(_) => foreign(side, value), // not UTF-8: kept as is
-        });
-    }
-    if let Some(sym) = Symbol::from_value(value) {
-        return Ok(Core::Symbol(sym.name()?.into_owned()));
-    }
-    if let Some(array) = RArray::from_value(value) {
-        let mut items = Vec::with_capacity(array.len());
-        for item in array.into_iter() {
-            items.push(to_core(ruby, side, item)?);
+    .convert(value, 0)
+}
+
+/// One conversion: the containers being converted (by address, to find a value that
+/// contains itself) and the place it goes to.
+struct Walk<'a> {
+    ruby: &'a Ruby,
+    side: &'a dyn Side,
+    at: At<'a>,
+    open: Vec<u64>,
+}
+
+impl Walk<'_> {
+    fn convert(&mut self, value: Value, depth: usize) -> Result<Core, Error> {
+        let ruby = self.ruby;
+        if value.is_nil() {
+            return Ok(Core::Nil);
         }
-        return Ok(Core::Array(items));
+        if value.as_raw() == ruby.qtrue().as_raw() {
+            return Ok(Core::Bool(true));
+        }
+        if value.as_raw() == ruby.qfalse().as_raw() {
+            return Ok(Core::Bool(false));
+        }
+        if let Some(i) = Integer::from_value(value) {
+            return Ok(match i.to_i64() {
+                Ok(n) => Core::Integer(n),
+                Err(_) => foreign(self.side, value), // a bignum: kept as the same object
+            });
+        }
+        if let Some(f) = Float::from_value(value) {
+            return Ok(Core::Float(f.to_f64()));
+        }
+        if let Some(s) = RString::from_value(value) {
+            return Ok(match s.to_string() {
+                Ok(text) => Core::String(text),
+                Err(_) => foreign(self.side, value), // not UTF-8: kept as is
+            });
+        }
+        if let Some(sym) = Symbol::from_value(value) {
+            return Ok(Core::Symbol(sym.name()?.into_owned()));
+        }
+        if let Some(array) = RArray::from_value(value) {
+            self.enter(value, depth, "an Array")?;
+            let mut items = Vec::with_capacity(array.len());
+            for item in array.into_iter() {
+                items.push(self.convert(item, depth + 1)?);
+            }
+            self.open.pop();
+            return Ok(Core::Array(items));
+        }
+        if let Some(hash) = RHash::from_value(value) {
+            self.enter(value, depth, "a Hash")?;
+            let mut pairs = Vec::with_capacity(hash.len());
+            hash.foreach(|k: Value, v: Value| {
+                pairs.push((self.convert(k, depth + 1)?, self.convert(v, depth + 1)?));
+                Ok(magnus::r_hash::ForEach::Continue)
+            })?;
+            self.check_keys(hash, &pairs)?;
+            self.open.pop();
+            return Ok(Core::Hash(pairs));
+        }
+        if value.is_kind_of(ruby.class_time()) {
+            let text: String = value.funcall("strftime", ("%Y-%m-%dT%H:%M:%S.%N%:z",))?;
+            return chrono::DateTime::parse_from_rfc3339(&text)
+                .map(Core::Time)
+                .map_err(|e| errors::error(format!("cannot read Time {text}: {e}")));
+        }
+        if value.is_kind_of(lib_class(ruby, "Password")?) {
+            let plain: String = value.funcall("decrypt", ())?;
+            return Ok(Core::Password(Password::new(plain)));
+        }
+        if let Some(id) = self.side.object_from_ruby(value) {
+            return Ok(Core::Object(id));
+        }
+        Ok(foreign(self.side, value))
     }
-    if let Some(hash) = RHash::from_value(value) {
-        let mut pairs = Vec::with_capacity(hash.len());
-        hash.foreach(|k: Value, v: Value| {
-            pairs.push((to_core(ruby, side, k)?, to_core(ruby, side, v)?));
-            Ok(magnus::r_hash::ForEach::Continue)
-        })?;
-        return Ok(Core::Hash(pairs));
+
+    /// Opens a container, unless it is already open (it contains itself) or too deep.
+    fn enter(&mut self, value: Value, depth: usize, kind: &str) -> Result<(), Error> {
+        let address = value.as_raw();
+        if self.open.contains(&address) {
+            return Err(errors::nesting(format!(
+                "recursive value ({kind} that contains itself){}",
+                self.place()
+            )));
+        }
+        if depth >= MAX_DEPTH {
+            return Err(errors::nesting(format!(
+                "value nested deeper than {MAX_DEPTH}{}",
+                self.place()
+            )));
+        }
+        self.open.push(address);
+        Ok(())
     }
-    if value.is_kind_of(ruby.class_time()) {
-        let text: String = value.funcall("strftime", ("%Y-%m-%dT%H:%M:%S.%N%:z",))?;
-        return chrono::DateTime::parse_from_rfc3339(&text)
-            .map(Core::Time)
-            .map_err(|e| errors::error(format!("cannot read Time {text}: {e}")));
+
+    fn place(&self) -> String {
+        let at = (self.at)();
+        if at.is_empty() {
+            at
+        } else {
+            format!(" at {at}")
+        }
     }
-    if value.is_kind_of(lib_class(ruby, "Password")?) {
-        let plain: String = value.funcall("decrypt", ())?;
-        return Ok(Core::Password(Password::new(plain)));
+
+    /// Refuses a Hash whose keys could not all be keys of the plain Hash it reads back as:
+    /// a foreign key without a working `#hash` (a BasicObject in a compare_by_identity
+    /// Hash), or distinct keys of a compare_by_identity Hash that a plain Hash would merge.
+    fn check_keys(&self, hash: RHash, pairs: &[(Core, Core)]) -> Result<(), Error> {
+        let foreign_key = pairs.iter().any(|(k, _)| contains_foreign(k));
+        let identity = pairs.len() > 1 && hash.funcall::<_, _, bool>("compare_by_identity?", ())?;
+        if !(foreign_key || identity) {
+            return Ok(());
+        }
+        let probe = self.ruby.hash_new();
+        for (k, _) in pairs {
+            let key = to_ruby(self.ruby, self.side, k)?;
+            if let Err(e) = probe.aset(key, self.ruby.qnil()) {
+                // The first line only: Ruby may append a code snippet (error_highlight).
+                let reason = e.to_string();
+                let reason = reason.lines().next().unwrap_or_default();
+                return Err(errors::value_error(format!(
+                    "a Hash key ({}) cannot be kept{}: it could not be a Hash key when read back ({})",
+                    key.class(),
+                    self.place(),
+                    miq_automate_core::log::sanitize(reason)
+                )));
+            }
+        }
+        if probe.len() != pairs.len() {
+            return Err(errors::value_error(format!(
+                "a compare_by_identity Hash with equal keys cannot be kept: they would merge when read back as a Hash{}",
+                self.place()
+            )));
+        }
+        Ok(())
     }
-    if let Some(id) = side.object_from_ruby(value) {
-        return Ok(Core::Object(id));
+}
+
+fn contains_foreign(value: &Core) -> bool {
+    match value {
+        Core::Foreign(_) => true,
+        Core::Array(items) => items.iter().any(contains_foreign),
+        Core::Hash(pairs) => pairs
+            .iter()
+            .any(|(k, v)| contains_foreign(k) || contains_foreign(v)),
+        _ => false,
     }
-    Ok(foreign(side, value))
 }
 
 fn foreign(side: &dyn Side, value: Value) -> Core {
@@ -143,8 +252,18 @@ fn foreign(side: &dyn Side, value: Value) -> Core {
     })
 }
 
-/// A core value as a Ruby value.
+/// A core value as a Ruby value. A value nested deeper than [`MAX_DEPTH`] (only one built by
+/// hand in Rust can be) is a `MiqAutomate::NestingError`.
 pub fn to_ruby(ruby: &Ruby, side: &dyn Side, value: &Core) -> Result<Value, Error> {
+    to_ruby_at(ruby, side, value, 0)
+}
+
+fn to_ruby_at(ruby: &Ruby, side: &dyn Side, value: &Core, depth: usize) -> Result<Value, Error> {
+    if matches!(value, Core::Array(_) | Core::Hash(_)) && depth >= MAX_DEPTH {
+        return Err(errors::nesting(format!(
+            "value nested deeper than {MAX_DEPTH}"
+        )));
+    }
     Ok(match value {
         Core::Nil => ruby.qnil().as_value(),
         Core::Bool(b) => {
@@ -177,14 +296,17 @@ pub fn to_ruby(ruby: &Ruby, side: &dyn Side, value: &Core) -> Result<Value, Erro
         Core::Array(items) => {
             let array = ruby.ary_new_capa(items.len());
             for item in items {
-                array.push(to_ruby(ruby, side, item)?)?;
+                array.push(to_ruby_at(ruby, side, item, depth + 1)?)?;
             }
             array.as_value()
         }
         Core::Hash(pairs) => {
             let hash = ruby.hash_new();
             for (k, v) in pairs {
-                hash.aset(to_ruby(ruby, side, k)?, to_ruby(ruby, side, v)?)?;
+                hash.aset(
+                    to_ruby_at(ruby, side, k, depth + 1)?,
+                    to_ruby_at(ruby, side, v, depth + 1)?,
+                )?;
             }
             hash.as_value()
         }
@@ -196,6 +318,21 @@ pub fn to_ruby(ruby: &Ruby, side: &dyn Side, value: &Core) -> Result<Value, Erro
             .get(ruby, f.id)
             .ok_or_else(|| errors::internal(&format!("unknown foreign object #{}", f.id)))?,
     })
+}
+
+/// Ruby's `inspect` of a value for a message: rescued (a BasicObject has none), sanitized
+/// and cut to 200 characters.
+pub fn describe(value: Value) -> String {
+    let shown = value
+        .funcall::<_, _, String>("inspect", ())
+        .unwrap_or_else(|_| format!("#<{}>", value.class()));
+    let shown = miq_automate_core::log::sanitize(&shown);
+    if shown.chars().count() > 200 {
+        let cut: String = shown.chars().take(200).collect();
+        format!("{cut}…")
+    } else {
+        shown
+    }
 }
 
 /// A Ruby String or Symbol as text (keys, levels, URIs).

@@ -89,6 +89,25 @@ pub fn error(message: impl Into<String>) -> Error {
     Error::new(class("Error"), message.into())
 }
 
+/// A `MiqAutomate::ValueError`: a value the workspace cannot keep and give back.
+pub fn value_error(message: impl Into<String>) -> Error {
+    Error::new(class("ValueError"), message.into())
+}
+
+/// A `MiqAutomate::NestingError` (a `ValueError`): too deep, or containing itself.
+pub fn nesting(message: impl Into<String>) -> Error {
+    Error::new(class("NestingError"), message.into())
+}
+
+/// Defines the exception classes the extension adds beneath `MiqAutomate::Error` (the rest
+/// are in `lib/miq_automate/errors.rb`, loaded first).
+pub fn define(module: RModule) -> Result<(), Error> {
+    let base: ExceptionClass = module.const_get("Error")?;
+    let value_error = module.define_error("ValueError", base)?;
+    module.define_error("NestingError", value_error)?;
+    Ok(())
+}
+
 /// The Ruby exception for a core error.
 pub fn to_ruby(err: AeError) -> Error {
     let ruby = ruby();
@@ -116,6 +135,9 @@ pub fn to_ruby(err: AeError) -> Error {
                 "undefined method `{level}' for the automate logger (levels: debug, info, warn, error, fatal, unknown)"
             ),
         ),
+        AeError::RangeError(_) => Error::new(ruby.exception_range_error(), message),
+        AeError::InvalidValue(_) => Error::new(class("ValueError"), message),
+        AeError::TooDeep(_) => Error::new(class("NestingError"), message),
         AeError::NoMethod { .. } => Error::new(ruby.exception_no_method_error(), message),
         AeError::Remote { .. } => Error::new(class("RemoteError"), message),
         AeError::Internal(_) => Error::new(class("InternalError"), message),
@@ -139,6 +161,9 @@ pub fn from_ruby(err: &Error) -> AeError {
         "MiqAutomate::StopInstantiation" => AeError::StopInstantiation(message),
         "MiqAutomate::AbortInstantiation" => AeError::AbortInstantiation(message),
         "MiqAutomate::UnknownMethodRc" => AeError::UnknownMethodRc(message),
+        // Raised by our own conversions of a peer's values: keep the class.
+        "MiqAutomate::ValueError" => AeError::InvalidValue(message),
+        "MiqAutomate::NestingError" => AeError::TooDeep(message),
         _ => AeError::Remote { class, message },
     }
 }

@@ -28,6 +28,7 @@ fn panic_for_test(message: String) -> Result<(), Error> {
 fn init(ruby: &Ruby) -> Result<(), Error> {
     errors::install_panic_hook();
     let module = ruby.define_module("MiqAutomate")?;
+    errors::define(module)?;
     workspace::define(ruby, module)?;
     service::define(ruby, module)?;
     object::define(ruby, module)?;

@@ -86,11 +86,21 @@ fn get(rb_self: &RbObject, key: Value) -> Result<Value, Error> {
     })
 }
 
+/// How errors name `obj[key]`: `root['key']`, or the object's path for another object.
+fn place(ws: Obj<RbWorkspace>, id: ObjectId, key: &str) -> String {
+    let object = match ws.core() {
+        Ok(core) if core.root() == id => "root".to_string(),
+        Ok(core) => core.obj(id).name(),
+        Err(_) => "object".to_string(),
+    };
+    format!("{object}['{key}']")
+}
+
 fn set(rb_self: &RbObject, key: Value, value: Value) -> Result<Value, Error> {
     guard(|| {
         let key = convert::text(key)?;
         let ws = rb_self.workspace();
-        let core_value = WsSide(ws).core(value)?;
+        let core_value = WsSide(ws).core_at(value, &|| place(ws, rb_self.id, &key))?;
         ws.core_mut()?.obj_mut(rb_self.id).set(&key, core_value);
         Ok(value)
     })

@@ -12,8 +12,12 @@ use crate::errors::{self, guard, IntoRuby};
 
 /// A matrix from a Hash, a YAML/JSON text, or a file path.
 fn matrix(ruby: &Ruby, spec: Value) -> Result<RollbackMatrix, Error> {
-    let invalid =
-        |e: rollback::MatrixError| Error::new(errors::class("InvalidMatrix"), e.to_string());
+    let invalid = |e: rollback::MatrixError| {
+        Error::new(
+            errors::class("InvalidMatrix"),
+            miq_automate_core::log::sanitize(&e.to_string()),
+        )
+    };
     if let Some(text) = RString::from_value(spec) {
         let text = text.to_string()?;
         let trimmed = text.trim();
@@ -31,7 +35,16 @@ fn matrix(ruby: &Ruby, spec: Value) -> Result<RollbackMatrix, Error> {
     }
     if RHash::from_value(spec).is_some() {
         let adapter = adapter::wrap(ruby, ruby.qnil().as_value())?;
-        let value = adapter.core(spec)?;
+        // A matrix that cannot be read (too deep, containing itself) is an invalid matrix.
+        let value = adapter
+            .core_at(spec, &|| "the matrix".into())
+            .map_err(|e| {
+                let message = errors::from_ruby(&e).to_string();
+                Error::new(
+                    errors::class("InvalidMatrix"),
+                    format!("rollback matrix: {message}"),
+                )
+            })?;
         return RollbackMatrix::from_value(&value).map_err(invalid);
     }
     Err(Error::new(

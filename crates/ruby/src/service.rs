@@ -244,13 +244,16 @@ fn method_outcome(
 }
 
 fn key(ws: Obj<RbWorkspace>, key: Value) -> Result<Core, Error> {
-    WsSide(ws).core(key)
+    WsSide(ws).core_at(key, &|| "a state var key".into())
 }
 
 fn set_state_var(rb_self: &RbService, k: Value, v: Value) -> Result<Value, Error> {
     guard(|| {
         let ws = rb_self.workspace();
-        let (k2, v2) = (key(ws, k)?, WsSide(ws).core(v)?);
+        let side = WsSide(ws);
+        let k2 = key(ws, k)?;
+        side.check_state_var_key(&k2)?;
+        let v2 = side.core_at(v, &|| format!("state var {}", k2.masked().inspect()))?;
         ws.core_mut()?.state_vars_mut().set(&k2, v2).rb()?;
         Ok(v)
     })
@@ -294,7 +297,8 @@ fn get_state_vars(rb_self: &RbService) -> Result<Value, Error> {
 fn set_service_var(rb_self: &RbService, name: Value, value: Value) -> Result<Value, Error> {
     guard(|| {
         let ws = rb_self.workspace();
-        let (name, core_value) = (convert::text(name)?, WsSide(ws).core(value)?);
+        let name = convert::text(name)?;
+        let core_value = WsSide(ws).core_at(value, &|| format!("service var '{name}'"))?;
         ws.core_mut()?.set_service_var(&name, core_value).rb()?;
         Ok(value)
     })
@@ -331,7 +335,7 @@ fn delete_service_var(rb_self: &RbService, name: Value) -> Result<Value, Error> 
 
 fn notification_options(ws: Obj<RbWorkspace>, args: &[Value]) -> Result<Core, Error> {
     match args.first() {
-        Some(v) if !v.is_nil() => WsSide(ws).core(*v),
+        Some(v) if !v.is_nil() => WsSide(ws).core_at(*v, &|| "create_notification options".into()),
         _ => Ok(Core::Hash(vec![])),
     }
 }
@@ -366,7 +370,7 @@ fn execute(rb_self: &RbService, args: &[Value]) -> Result<Value, Error> {
         let side = WsSide(ws);
         let rest = rest
             .iter()
-            .map(|v| side.core(*v))
+            .map(|v| side.core_at(*v, &|| format!("execute('{name}') arguments")))
             .collect::<Result<Vec<_>, _>>()?;
         let result = ws.core_mut()?.execute(&name, rest).rb()?;
         side.ruby(&result)
@@ -383,7 +387,7 @@ fn hash_to_query_fn(rb_self: &RbService, hash: Value) -> Result<Option<String>, 
             return Ok(None);
         }
         let side = WsSide(rb_self.workspace());
-        let Core::Hash(pairs) = side.core(hash)? else {
+        let Core::Hash(pairs) = side.core_at(hash, &|| "hash_to_query".into())? else {
             return Err(errors::to_ruby(AeError::ArgumentError(
                 "hash_to_query needs a Hash".into(),
             )));

@@ -98,10 +98,27 @@ impl Side for WsSide {
 }
 
 impl WsSide {
-    /// Ruby → core.
-    pub fn core(&self, value: Value) -> Result<Core, Error> {
+    /// Ruby → core, for a value going to `at` (named in errors).
+    pub fn core_at(&self, value: Value, at: convert::At) -> Result<Core, Error> {
         let ruby = Ruby::get_with(value);
-        convert::to_core(&ruby, self, value)
+        convert::to_core_at(&ruby, self, value, at)
+    }
+
+    /// Refuses a state-var key of the embedding side (a Date, a Bignum, a binary String):
+    /// the engine may take it, this library cannot keep it. The message shows the key.
+    pub fn check_state_var_key(&self, key: &Core) -> Result<(), Error> {
+        let Core::Foreign(f) = key else {
+            return Ok(());
+        };
+        let ruby = Ruby::get_with(self.0);
+        let shown = match self.0.registry.get(&ruby, f.id) {
+            Some(v) => convert::describe(v),
+            None => format!("#<{}>", f.label),
+        };
+        Err(Error::new(
+            ruby.exception_runtime_error(),
+            miq_automate_core::state_vars::unsupported_key_message(&f.label, &shown),
+        ))
     }
 
     /// Core → Ruby.
@@ -130,9 +147,16 @@ fn setup(
 ) -> Result<(), Error> {
     guard(|| {
         let side = WsSide(rb_self);
-        let root = side.core(root.as_value())?;
-        let inputs = side.core(inputs.as_value())?;
-        let state_vars = side.core(state_vars.as_value())?;
+        let root = side.core_at(root.as_value(), &|| "Workspace.new(root:)".into())?;
+        let inputs = side.core_at(inputs.as_value(), &|| "Workspace.new(inputs:)".into())?;
+        let state_vars = side.core_at(state_vars.as_value(), &|| {
+            "Workspace.new(state_vars:)".into()
+        })?;
+        if let Core::Hash(pairs) = &state_vars {
+            for (k, _) in pairs {
+                side.check_state_var_key(k)?;
+            }
+        }
         let mut ws = rb_self.core_mut()?;
         if let Core::Hash(pairs) = root {
             for (k, v) in pairs {
@@ -233,7 +257,7 @@ fn current_method(rb_self: Obj<RbWorkspace>, method: Option<String>) -> Result<(
 
 fn set_inputs(rb_self: Obj<RbWorkspace>, inputs: RHash) -> Result<(), Error> {
     guard(|| {
-        let inputs = WsSide(rb_self).core(inputs.as_value())?;
+        let inputs = WsSide(rb_self).core_at(inputs.as_value(), &|| "Workspace#inputs=".into())?;
         let mut ws = rb_self.core_mut()?;
         ws.clear_inputs();
         if let Core::Hash(pairs) = inputs {
