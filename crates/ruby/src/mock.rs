@@ -70,8 +70,8 @@ fn start(path: String) -> Result<RbMock, Error> {
     })
 }
 
-fn url(rb_self: &RbMock) -> String {
-    rb_self.url.clone()
+fn url(rb_self: &RbMock) -> Result<String, Error> {
+    guard(|| Ok(rb_self.url.clone()))
 }
 
 /// A record's columns as JSON text (nil when it does not exist).
@@ -110,8 +110,11 @@ fn retire_now(rb_self: &RbMock, id: u64) -> Result<(), Error> {
     })
 }
 
-fn stop(rb_self: &RbMock) {
-    rb_self.shut_down();
+fn stop(rb_self: &RbMock) -> Result<(), Error> {
+    guard(|| {
+        rb_self.shut_down();
+        Ok(())
+    })
 }
 
 /// Defines `MiqAutomate::MockManageIQ`'s native part.

@@ -192,14 +192,16 @@ fn current_message(rb_self: &RbObject) -> Result<String, Error> {
     guard(|| rb_self.read(|o| o.message.clone()))
 }
 
-fn equals(rb_self: &RbObject, other: Value) -> bool {
-    Obj::<RbObject>::try_convert(other)
-        .map(|o| o.id == rb_self.id && o.belongs_to(rb_self.workspace()))
-        .unwrap_or(false)
+fn equals(rb_self: &RbObject, other: Value) -> Result<bool, Error> {
+    guard(|| {
+        Ok(Obj::<RbObject>::try_convert(other)
+            .map(|o| o.id == rb_self.id && o.belongs_to(rb_self.workspace()))
+            .unwrap_or(false))
+    })
 }
 
-fn hash(rb_self: &RbObject) -> u64 {
-    rb_self.workspace().as_value().as_raw() ^ (rb_self.id.0 as u64).rotate_left(32)
+fn hash(rb_self: &RbObject) -> Result<u64, Error> {
+    guard(|| Ok(rb_self.workspace().as_value().as_raw() ^ (rb_self.id.0 as u64).rotate_left(32)))
 }
 
 fn inspect(rb_self: &RbObject) -> Result<String, Error> {

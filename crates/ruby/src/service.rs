@@ -112,19 +112,19 @@ fn current_name(
 }
 
 fn current_namespace(rb_self: &RbService) -> Result<Option<String>, Error> {
-    current_name(rb_self, miq_automate_core::CurrentName::Namespace)
+    guard(|| current_name(rb_self, miq_automate_core::CurrentName::Namespace))
 }
 fn current_class(rb_self: &RbService) -> Result<Option<String>, Error> {
-    current_name(rb_self, miq_automate_core::CurrentName::Class)
+    guard(|| current_name(rb_self, miq_automate_core::CurrentName::Class))
 }
 fn current_instance(rb_self: &RbService) -> Result<Option<String>, Error> {
-    current_name(rb_self, miq_automate_core::CurrentName::Instance)
+    guard(|| current_name(rb_self, miq_automate_core::CurrentName::Instance))
 }
 fn current_message(rb_self: &RbService) -> Result<Option<String>, Error> {
-    current_name(rb_self, miq_automate_core::CurrentName::Message)
+    guard(|| current_name(rb_self, miq_automate_core::CurrentName::Message))
 }
 fn current_method(rb_self: &RbService) -> Result<Option<String>, Error> {
-    current_name(rb_self, miq_automate_core::CurrentName::Method)
+    guard(|| current_name(rb_self, miq_automate_core::CurrentName::Method))
 }
 
 fn inputs(rb_self: &RbService) -> Result<Value, Error> {
@@ -413,8 +413,8 @@ fn query_to_hash_fn(
     })
 }
 
-fn workspace(rb_self: &RbService) -> Obj<RbWorkspace> {
-    rb_self.workspace()
+fn workspace(rb_self: &RbService) -> Result<Obj<RbWorkspace>, Error> {
+    guard(|| Ok(rb_self.workspace()))
 }
 
 /// Defines `MiqAutomate::Service`.
