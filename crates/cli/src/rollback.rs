@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use miq_automate_core::rollback::{self, Mode, RollbackMatrix, Severity};
+use miq_automate_rollback::{self as rollback, Mode, RollbackMatrix, Severity};
 
 use crate::output::Format;
 use crate::{EXIT_OK, EXIT_PARTIAL};

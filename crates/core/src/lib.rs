@@ -38,7 +38,6 @@ pub mod log;
 pub mod object;
 pub mod password;
 pub mod path;
-pub mod rollback;
 pub mod ruby;
 pub mod state_vars;
 pub mod substitution;

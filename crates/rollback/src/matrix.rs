@@ -7,8 +7,9 @@ use std::path::Path;
 use indexmap::IndexMap;
 use serde_yaml::{Mapping, Value as Json};
 
-use crate::uri::Uri;
-use crate::value::Value;
+use miq_automate_core::uri::{hash_to_query, Uri};
+use miq_automate_core::value::{ValueError, MAX_DEPTH};
+use miq_automate_core::Value;
 
 /// The built-in step that retires the provisioned VM once it exists.
 pub const VM_RETIRE_NOW: &str = "vm.retire_now";
@@ -38,7 +39,7 @@ impl Step {
                     .iter()
                     .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
                     .collect();
-                let query = crate::uri::hash_to_query(&pairs).unwrap_or_default();
+                let query = hash_to_query(&pairs).unwrap_or_default();
                 let sep = if uri.contains('?') { '&' } else { '?' };
                 format!("{uri}{sep}{query}")
             }
@@ -321,9 +322,9 @@ fn step_from_text(
         ));
     }
     // Check the URI with each `${…}` standing for a plain path segment.
-    let probe = crate::substitution::placeholder(text, "x");
+    let probe = miq_automate_core::substitution::placeholder(text, "x");
     Uri::parse_for_instantiate(&probe).map_err(|e| {
-        let shown = crate::log::sanitize_uri(text);
+        let shown = miq_automate_core::log::sanitize_uri(text);
         MatrixError::at(location, format!("malformed URI {shown:?}: {e}"))
     })?;
     Ok(Step::Instance {
@@ -332,7 +333,7 @@ fn step_from_text(
     })
 }
 
-/// Refuses a document nested deeper than [`crate::value::MAX_DEPTH`] (walked without
+/// Refuses a document nested deeper than [`MAX_DEPTH`] (walked without
 /// recursion), as the Ruby conversion and `Value::from_json` do.
 fn check_depth(json: &Json) -> Result<(), MatrixError> {
     let mut pending = vec![(json, 0usize)];
@@ -343,10 +344,10 @@ fn check_depth(json: &Json) -> Result<(), MatrixError> {
             Json::Tagged(tagged) => vec![&tagged.value],
             _ => continue,
         };
-        if depth >= crate::value::MAX_DEPTH {
+        if depth >= MAX_DEPTH {
             return Err(MatrixError::at(
                 "(document)",
-                crate::value::ValueError::TooDeep.to_string(),
+                ValueError::TooDeep.to_string(),
             ));
         }
         pending.extend(children.into_iter().map(|c| (c, depth + 1)));

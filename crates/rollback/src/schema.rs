@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::rollback::matrix::{MatrixError, RollbackMatrix};
+use crate::matrix::{MatrixError, RollbackMatrix};
 
 /// The state fields of a class, in priority order.
 pub fn class_states_from_yaml(text: &str) -> Result<Vec<String>, MatrixError> {

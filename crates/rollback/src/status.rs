@@ -3,14 +3,16 @@
 
 use serde::Serialize;
 
-use crate::ae_result::AeResult;
-use crate::error::AeError;
-use crate::evm::Evm;
-use crate::log::LogLevel;
-use crate::rollback::matrix::{RollbackMatrix, Step};
-use crate::rollback::{plan, Mode, DONE_VAR, JOURNAL_VAR};
-use crate::substitution::substitute_evm;
-use crate::value::Value;
+use miq_automate_core::substitution::substitute_evm;
+use miq_automate_core::{AeError, AeResult, Evm, LogLevel, Value};
+
+use crate::matrix::{RollbackMatrix, Step};
+use crate::plan::{plan, Mode};
+
+/// State var holding the completed states (journal mode), in order.
+pub const JOURNAL_VAR: &str = "ae_rollback_journal";
+/// State var holding the keys of rollback steps already run (once-only guarantee).
+pub const DONE_VAR: &str = "ae_rollback_done";
 
 /// Which provision task the method runs for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

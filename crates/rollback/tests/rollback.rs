@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use miq_automate_core::rollback::{
-    update_provision_status, BundleRetirer, Config, Mode, Outcome, RollbackMatrix, DONE_VAR,
-    JOURNAL_VAR,
-};
 use miq_automate_core::{
     AeError, CountingEvm, Evm, ObjectBroker, ServiceModelRef, Value, Workspace,
+};
+use miq_automate_rollback::{
+    update_provision_status, BundleRetirer, Config, Mode, Outcome, RollbackMatrix, DONE_VAR,
+    JOURNAL_VAR,
 };
 
 type Models = Arc<Mutex<HashMap<String, HashMap<String, Value>>>>;

@@ -6,8 +6,8 @@ use std::time::Duration;
 use magnus::{prelude::*, DataTypeFunctions, Error, RHash, Ruby, TypedData, Value};
 use miq_automate_api::retire::{self, RetireOptions, Target};
 use miq_automate_api::{Client, ClientConfig, Credentials, Secret};
-use miq_automate_core::rollback::BundleRetirer;
 use miq_automate_core::{AeError, Evm, LogLevel, Value as Core};
+use miq_automate_rollback::BundleRetirer;
 
 use crate::errors::{self, guard};
 use crate::nogvl::block_on_interruptible;

@@ -1,10 +1,10 @@
-//! `MiqAutomate::Rollback.update_provision_status($evm, matrix:, mode:)`: the core's
-//! rollback-aware status method, run on ANY `$evm` through the adapter.
+//! `MiqAutomate::Rollback.update_provision_status($evm, matrix:, mode:)`: the rollback-aware
+//! status method of `miq-automate-rollback`, run on ANY `$evm` through the adapter.
 
 use std::path::Path;
 
 use magnus::{prelude::*, Error, RHash, RString, Ruby, Value};
-use miq_automate_core::rollback::{self, Config, Mode, Outcome, RollbackMatrix, TaskKind};
+use miq_automate_rollback::{self as rollback, Config, Mode, Outcome, RollbackMatrix, TaskKind};
 
 use crate::adapter;
 use crate::api::{settings_from, RestRetirer};
