@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use miq_automate_core::{AeError, LogLevel, ObjectId, Value, Workspace};
 
+use crate::clock::{Clock, SharedClock, VirtualClock};
 use crate::datastore::{ClassId, Datastore};
 use crate::error::EngineError;
 use crate::method::MethodRunner;
 use crate::object::MergedField;
+use crate::state_machine::{StateInfo, TraceEvent};
 
 /// Finds service-model objects for fields and inputs whose datatype names a model
 /// (`vm`, `host`, `provision`, `MiqRequest`…). Without one, the core's offline rule applies
@@ -60,6 +62,7 @@ pub struct Engine {
     runner: Option<Arc<dyn MethodRunner>>,
     services: Option<Arc<dyn ServiceLookup>>,
     stubs: Vec<(String, Stub)>,
+    clock: SharedClock,
 }
 
 impl fmt::Debug for Engine {
@@ -68,6 +71,7 @@ impl fmt::Debug for Engine {
             .field("datastore", &self.datastore.stats())
             .field("runner", &self.runner.is_some())
             .field("stubs", &self.stubs)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -80,6 +84,12 @@ pub struct Run {
     /// The root object; `None` when the root was not found or was dropped (an assertion,
     /// MIQ_STOP), as the engine's empty workspace.
     pub root: Option<ObjectId>,
+    /// What the state machines did, in order (empty when no state ran).
+    pub trace: Vec<TraceEvent>,
+    /// The state machines' saved state info (`current_state_info`: each machine's
+    /// `ae_state`, `ae_state_retries`, `ae_state_started`, `ae_state_max_retries` by object
+    /// name), what a requeue carries as `ae_state_previous`.
+    pub state_info: StateInfo,
 }
 
 impl Run {
@@ -127,7 +137,24 @@ impl Engine {
             runner: None,
             services: None,
             stubs: Vec::new(),
+            clock: Arc::new(VirtualClock::starting_now()),
         }
+    }
+
+    /// Sets the clock (a [`VirtualClock`] by default, starting at the wall time).
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Sets the clock (shared form).
+    pub fn set_clock(&mut self, clock: SharedClock) {
+        self.clock = clock;
+    }
+
+    /// The engine's clock: `ae_state_started`, `max_time` and `deliver` read it.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
     }
 
     /// Sets the runner for inline (and expression/playbook) method bodies.
@@ -206,16 +233,41 @@ impl Engine {
         uri: &str,
         root_attrs: impl IntoIterator<Item = (K, Value)>,
     ) -> Result<Run, Box<Aborted>> {
-        let mut rt = Runtime::new(self);
-        rt.root_attrs = root_attrs
+        let root_attrs = root_attrs
             .into_iter()
             .map(|(k, v)| (k.as_ref().to_string(), v))
             .collect();
-        let result = rt.instantiate_uri(uri, None);
+        self.instantiate_resumed(uri, root_attrs, None, StateInfo::new())
+    }
+
+    /// An instantiation that resumes a state machine: `state_data` is loaded into the
+    /// state vars and `state_info` is the saved state info (`ae_state_data` and
+    /// `ae_state_previous` of a requeue).
+    pub(crate) fn instantiate_resumed(
+        &self,
+        uri: &str,
+        root_attrs: Vec<(String, Value)>,
+        state_data: Option<&Value>,
+        state_info: StateInfo,
+    ) -> Result<Run, Box<Aborted>> {
+        let mut rt = Runtime::new(self);
+        rt.root_attrs = root_attrs;
+        rt.state_info = state_info;
+        let mut result = Ok(None);
+        if let Some(data) = state_data {
+            if let Err(e) = rt.merge_state_data(data) {
+                result = Err(e);
+            }
+        }
+        if result.is_ok() {
+            result = rt.instantiate_uri(uri, None);
+        }
         let root = rt.root.filter(|r| !rt.removed.contains(r));
         let run = Run {
             workspace: rt.ws,
             root,
+            trace: rt.trace,
+            state_info: rt.state_info,
         };
         match result {
             Ok(_) => Ok(run),
@@ -244,6 +296,12 @@ pub struct Runtime<'e> {
     pub(crate) removed: HashSet<ObjectId>,
     pub(crate) root: Option<ObjectId>,
     pub(crate) root_attrs: Vec<(String, Value)>,
+    /// The state machines being instantiated, innermost last (their object names).
+    pub(crate) state_machines: Vec<String>,
+    /// `current_state_info`.
+    pub(crate) state_info: StateInfo,
+    /// What the state machines did.
+    pub(crate) trace: Vec<TraceEvent>,
 }
 
 impl fmt::Debug for Runtime<'_> {
@@ -270,7 +328,20 @@ impl<'e> Runtime<'e> {
             removed: HashSet::new(),
             root: None,
             root_attrs: Vec::new(),
+            state_machines: Vec::new(),
+            state_info: StateInfo::new(),
+            trace: Vec::new(),
         }
+    }
+
+    /// The engine's clock (what `Time.now` is for the run; stubs may read or move it).
+    pub fn clock(&self) -> &SharedClock {
+        self.engine.clock()
+    }
+
+    /// What the state machines did so far in this run.
+    pub fn trace(&self) -> &[TraceEvent] {
+        &self.trace
     }
 
     /// The workspace (`$evm`'s world: objects, current object, inputs, state vars, logs).

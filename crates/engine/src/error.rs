@@ -21,6 +21,10 @@ pub enum EngineError {
     /// `MiqAeException::InvalidCollection`: a collect expression the engine cannot read.
     #[error("{0}")]
     InvalidCollection(String),
+    /// `MiqAeException::MiqAeDatastoreError` itself (a state whose relationship gave
+    /// nothing: `empty relationship`).
+    #[error("{0}")]
+    DatastoreError(String),
 }
 
 impl EngineError {
@@ -32,6 +36,7 @@ impl EngineError {
             EngineError::InstanceNotFound(_) => "MiqAeException::InstanceNotFound",
             EngineError::AssertionFailure(_) => "MiqAeException::AssertionFailure",
             EngineError::InvalidCollection(_) => "MiqAeException::InvalidCollection",
+            EngineError::DatastoreError(_) => "MiqAeException::MiqAeDatastoreError",
         }
     }
 
@@ -41,6 +46,7 @@ impl EngineError {
             self,
             EngineError::ClassNotFound(_)
                 | EngineError::InstanceNotFound(_)
+                | EngineError::DatastoreError(_)
                 | EngineError::Ae(AeError::InvalidClass(_))
         )
     }

@@ -1,8 +1,8 @@
 //! # miq-automate-engine
 //!
-//! The offline ManageIQ automate engine, part 1: load domain exports and instantiate
-//! from them with the engine's semantics. Each engine concept has its module, named as
-//! the engine names it:
+//! The offline ManageIQ automate engine: load domain exports, instantiate from them with
+//! the engine's semantics, run state machines and deliver their retries on a virtual clock.
+//! Each engine concept has its module, named as the engine names it:
 //!
 //! - [`datastore`]: the model (domains, namespaces, classes, instances, methods) and the
 //!   parallel loader of `__domain__.yaml` trees, reporting every bad file.
@@ -12,6 +12,9 @@
 //! - [`method`]: the method-call syntax, name resolution, inputs and the
 //!   [`MethodRunner`] embedders implement for inline bodies.
 //! - [`builtin`]: the built-in methods.
+//! - [`state_machine`]: state fields (`MiqAeStateMachine`): hooks, results, limits,
+//!   next states, nested machines.
+//! - [`deliver`]: `MiqAeEngine.deliver`: retries re-delivered on the engine's [`clock`].
 //!
 //! ```no_run
 //! use miq_automate_engine::{Datastore, Engine, ScriptedRunner};
@@ -29,7 +32,9 @@
 
 mod assertion;
 pub mod builtin;
+pub mod clock;
 pub mod datastore;
+pub mod deliver;
 pub mod domain_search;
 pub mod engine;
 pub mod error;
@@ -37,8 +42,12 @@ pub mod generate;
 pub mod lint;
 pub mod method;
 pub mod object;
+pub mod state_machine;
 
+pub use clock::{Clock, SharedClock, SystemClock, VirtualClock};
 pub use datastore::{Datastore, LoadError, LoadErrors, Stats};
+pub use deliver::{DeliverOptions, Delivery, DeliveryLimit, DeliveryLog, DeliveryTrace, Requeue};
 pub use engine::{Aborted, Engine, Run, Runtime, ServiceLookup, Stub};
 pub use error::EngineError;
 pub use method::{FnRunner, MethodInvocation, MethodRunner, ScriptedRunner};
+pub use state_machine::{StateInfo, TraceEvent};

@@ -1,6 +1,6 @@
 //! Instantiation and field processing (`MiqAeObject`, `MiqAeWorkspaceRuntime#instantiate`):
 //! overlay, `.missing`/`.default`, assertions, arguments, then one forward pass over the
-//! class fields in priority order (attribute, method, relationship; state is part 2),
+//! class fields in priority order (attribute, method, relationship, state),
 //! with message filters, defaults, substitution, datatypes and collects.
 
 use std::cmp::Ordering;
@@ -145,9 +145,15 @@ impl Runtime<'_> {
         let parsed = Uri::parse_for_instantiate(uri_text)?;
         let message = parsed.message();
         let mut args = parsed.args()?;
-        // Part 2 (state machines) reloads these; they are never attributes.
-        args.shift_remove("ae_state_data");
-        args.shift_remove("ae_state_previous");
+        // A requeue's state vars and saved state info; they are never attributes.
+        if let Some(data) = args.shift_remove("ae_state_data") {
+            let data = crate::state_machine::yaml_to_value(&data)?;
+            self.merge_state_data(&data)?;
+        }
+        if let Some(previous) = args.shift_remove("ae_state_previous") {
+            let previous = crate::state_machine::yaml_to_value(&previous)?;
+            self.state_info = crate::state_machine::state_info_from_value(&previous);
+        }
         let path_text = parsed.path.clone().unwrap_or_default();
         let path = AePath::split(&path_text, SplitOptions::default());
         let mut ns = path.namespace.clone().filter(|n| !n.is_empty());
@@ -233,13 +239,12 @@ impl Runtime<'_> {
             Some(&instance_name),
             &message,
         );
+        let object_name =
+            AePath::new(Some(&ns_text), Some(&class_text), instance.as_deref(), None).to_string();
         let id = match parent {
             None => {
                 let root = self.ws.root();
                 *self.ws.obj_mut(root) = object;
-                for (k, v) in std::mem::take(&mut self.root_attrs) {
-                    self.ws.obj_mut(root).set(&k, v);
-                }
                 self.root = Some(root);
                 root
             }
@@ -257,6 +262,18 @@ impl Runtime<'_> {
             None => (None, Vec::new()),
         };
         self.fields.insert(id, (class_id, fields));
+        let state_machine =
+            class_id.is_some_and(|c| self.engine.datastore().class(c).is_state_machine());
+        if state_machine {
+            self.begin_state_machine(object_name);
+        }
+        // The caller's attributes arrive as the root's arguments would: after the state
+        // machine bookkeeping (so a requeue's ae_state wins), before the assertions.
+        if parent.is_none() {
+            for (k, v) in std::mem::take(&mut self.root_attrs) {
+                self.ws.obj_mut(id).set(&k, v);
+            }
+        }
         self.stack.push(Frame {
             ns,
             class,
@@ -267,7 +284,11 @@ impl Runtime<'_> {
         let result = self.process_new_object(id, &message, args, stub);
         self.ws.pop_current();
         self.stack.pop();
-        self.rescue(Some(id), result)
+        let result = self.rescue(Some(id), result);
+        if state_machine {
+            self.end_state_machine();
+        }
+        result
     }
 
     fn process_new_object(
@@ -277,7 +298,6 @@ impl Runtime<'_> {
         args: IndexMap<String, String>,
         stub: Option<crate::engine::Stub>,
     ) -> Result<(), EngineError> {
-        // Part 2 hook: state-machine bookkeeping (save/reset the parent's state info).
         self.process_assertions(id, message)?;
         let existing: Vec<String> = self.ws.obj(id).attributes().keys().cloned().collect();
         let args: Vec<(String, Value)> = args
@@ -396,7 +416,12 @@ impl Runtime<'_> {
         })
     }
 
-    fn field_list(&self, id: ObjectId, message: &str, aetypes: &[&str]) -> Vec<MergedField> {
+    pub(crate) fn field_list(
+        &self,
+        id: ObjectId,
+        message: &str,
+        aetypes: &[&str],
+    ) -> Vec<MergedField> {
         self.fields_of(id)
             .iter()
             .filter(|f| {
@@ -438,24 +463,14 @@ impl Runtime<'_> {
                 Some("relationship") => {
                     let rel = self.field_value(&f, false)?;
                     self.process_relationship(id, rel.as_deref(), message, f.collect.as_deref())
+                        .map(|_| ())
                 }
+                // MiqAeStateMachine#process_state (state_machine.rs).
                 _ => self.process_state(id, &f, message),
             };
             self.current_field.pop();
             r?;
         }
-        Ok(())
-    }
-
-    /// State fields are issue 12 part 2 (state machines). Until then a state field is
-    /// skipped with a debug line; part 2 replaces this body with `MiqAeStateMachine#process_state`.
-    fn process_state(
-        &mut self,
-        _id: ObjectId,
-        field: &MergedField,
-        _message: &str,
-    ) -> Result<(), EngineError> {
-        tracing::debug!(target: "automation", state = %field.name, "state fields are not processed yet (part 2)");
         Ok(())
     }
 
@@ -538,17 +553,18 @@ impl Runtime<'_> {
     }
 
     /// `process_relationship_raw`: skip blank/`#`; the message and the (empty) arguments
-    /// are inherited; `*` expands; then the collects.
-    fn process_relationship(
+    /// are inherited; `*` expands; then the collects. `true` when the relationship gave
+    /// something (`@rels[name]` is not nil: a wildcard always does).
+    pub(crate) fn process_relationship(
         &mut self,
         id: ObjectId,
         rel: Option<&str>,
         message: &str,
         collect: Option<&str>,
-    ) -> Result<(), EngineError> {
+    ) -> Result<bool, EngineError> {
         let Some(rel) = rel.filter(|r| !r.trim().is_empty() && !r.trim_start().starts_with('#'))
         else {
-            return Ok(());
+            return Ok(false);
         };
         let parts = Uri::split(rel, "miqaedb")?;
         let fragment = parts
@@ -585,7 +601,7 @@ impl Runtime<'_> {
         }
         self.ws
             .log_line(LogLevel::Info, format!("Followed  Relationship [{joined}]"));
-        Ok(())
+        Ok(!matches!(rels, Rels::Nil))
     }
 
     fn wildcard_expand(&mut self, rel: &str) -> Result<Vec<String>, EngineError> {
