@@ -4,7 +4,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all deps build ruby-ext demo demo-html demo-core test lint doc rust-test rspec python-compat gem gem-test bench clean
+.PHONY: all deps build ruby-ext demo demo-html demo-diagram demo-core test lint doc rust-test rspec python-compat gem gem-test bench clean
 
 # Ruby loads miq_automate.so by calling Init_miq_automate: the cdylib is copied to that name.
 RUBY_EXT := ruby/lib/miq_automate/miq_automate.so
@@ -31,6 +31,12 @@ demo-html: deps
 	mkdir -p target
 	$(CARGO) run --release -q -p miq-automate-cli -- retire-bundle --mock mocks/failed_bundle.json --request 3000 --with-vms --wait --output html --quiet > target/demo-report.html
 	@echo "wrote target/demo-report.html"
+
+# The example domain's state machine with its rollback matrix: target/demo-diagram.svg.
+demo-diagram: deps
+	mkdir -p target
+	$(CARGO) run --release -q -p miq-automate-cli -- diagram /Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template --datastore examples/domains/RollbackDemo --matrix examples/domains/RollbackDemo/rollback_matrix.yaml --mode journal -o target/demo-diagram.svg
+	@echo "wrote target/demo-diagram.svg"
 
 # A tour of the core workspace ($evm) in Rust.
 demo-core: deps

@@ -1,6 +1,7 @@
 //! `miq-automate`: the operator's command line. Each subcommand is a thin shell over a library.
 
 mod datastore;
+mod diagram;
 mod html;
 mod mock_server;
 mod output;
@@ -44,6 +45,9 @@ enum Command {
     /// Load domain exports: counts, or a lint of bad files, missing methods and instances.
     #[command(subcommand)]
     Datastore(datastore::Command),
+    /// Draw a state machine of a domain export (SVG, Mermaid or DOT), with its rollback
+    /// steps and a run's trace.
+    Diagram(diagram::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +73,7 @@ fn main() -> ExitCode {
             Command::MockServer(args) => mock_server::run(args).await,
             Command::Rollback(command) => rollback::run(command),
             Command::Datastore(command) => datastore::run(command),
+            Command::Diagram(args) => diagram::run(args),
         }
     });
     match result {

@@ -1,0 +1,391 @@
+//! `miq-automate diagram`: a state machine of a domain export as a picture — SVG drawn by
+//! the project, or Mermaid and DOT text for docs. This module builds the model (states in
+//! order with their hooks, main target, limits, nested machines, rollback steps and a run's
+//! trace); `svg` and `text` draw it.
+
+mod svg;
+mod text;
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use miq_automate_engine::datastore::{Class, Datastore, Instance};
+use miq_automate_rollback::{self as rollback, Mode, RollbackMatrix};
+use serde_json::Value;
+
+/// Arguments of `diagram`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The state machine: a class (`/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM`)
+    /// or an instance of it (`…/VMProvision_VM/template`), with or without its domain.
+    path: String,
+    /// Domain directories (each with __domain__.yaml, or holding several).
+    #[arg(long = "datastore", value_name = "DIR", required = true)]
+    datastores: Vec<PathBuf>,
+    /// A rollback matrix (.yml, .yaml or .json): each state's rollback steps are drawn.
+    #[arg(long, value_name = "FILE")]
+    matrix: Option<PathBuf>,
+    /// per-state or journal: what a failure runs (journal adds the earlier states' steps).
+    #[arg(long, default_value = "per-state")]
+    mode: String,
+    /// A delivery's JSON trace (`miq-automate run --output json`): colours the states the
+    /// run passed, the one that failed and the retries it took.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// svg (a picture), mermaid or dot (text to paste into docs).
+    #[arg(long, value_enum, default_value_t = Format::Svg)]
+    format: Format,
+    /// Write here instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+/// The picture's format.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// An SVG picture.
+    Svg,
+    /// Mermaid `stateDiagram-v2`.
+    Mermaid,
+    /// Graphviz DOT.
+    Dot,
+}
+
+/// A state machine ready to draw.
+#[derive(Clone, Debug, Default)]
+pub struct Machine {
+    /// Its path (`Domain/Ns/Class[/instance]`).
+    pub title: String,
+    /// Its description, if any.
+    pub description: Option<String>,
+    /// The states, in order.
+    pub states: Vec<State>,
+    /// How rollback steps are chosen, when a matrix is drawn.
+    pub rollback_mode: Option<Mode>,
+    /// Whether a trace colours the states.
+    pub traced: bool,
+}
+
+/// One state.
+#[derive(Clone, Debug, Default)]
+pub struct State {
+    /// Its name.
+    pub name: String,
+    /// The main: a relationship target or `METHOD::name` (message fragment split off).
+    pub main: Option<String>,
+    /// The message the main dispatches on (`#${/#miq_provision.source.vendor}`).
+    pub message: Option<String>,
+    /// Hooks.
+    pub on_entry: Option<String>,
+    /// Hooks.
+    pub on_exit: Option<String>,
+    /// Hooks.
+    pub on_error: Option<String>,
+    /// `max_retries`.
+    pub max_retries: Option<String>,
+    /// `max_time`.
+    pub max_time: Option<String>,
+    /// A jump the hooks ask for (`ae_next_state => 'X'` in a hook's arguments).
+    pub next_state: Option<String>,
+    /// A nested state machine the main instantiates, and its states.
+    pub nested: Option<(String, Vec<String>)>,
+    /// Rollback steps a failure here runs, in order.
+    pub rollback: Vec<String>,
+    /// What the traced run did here.
+    pub trace: Option<Traced>,
+}
+
+/// A traced run's account of one state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Traced {
+    /// Entered at least once.
+    pub passed: bool,
+    /// Ended in error.
+    pub failed: bool,
+    /// Retries it took.
+    pub retries: u32,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<u8> {
+    let ds = Datastore::load(&args.datastores).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut machine = build(&ds, &args.path)?;
+    if let Some(path) = &args.matrix {
+        let matrix = RollbackMatrix::from_path(path)?;
+        let mode: Mode = args
+            .mode
+            .parse()
+            .with_context(|| format!("--mode {}", args.mode))?;
+        add_rollback(&mut machine, &matrix, mode);
+    }
+    if let Some(path) = &args.trace {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the trace {}", path.display()))?;
+        let trace: Value = serde_json::from_str(&text)
+            .with_context(|| format!("the trace {} is not JSON", path.display()))?;
+        add_trace(&mut machine, &trace);
+    }
+    let picture = match args.format {
+        Format::Svg => svg::draw(&machine),
+        Format::Mermaid => text::mermaid(&machine),
+        Format::Dot => text::dot(&machine),
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, picture)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{picture}"),
+    }
+    Ok(0)
+}
+
+/// Finds the class (and instance) a path names and reads its states.
+pub fn build(ds: &Datastore, path: &str) -> anyhow::Result<Machine> {
+    let (class, instance) = resolve(ds, path)?;
+    if !class.is_state_machine() {
+        bail!(
+            "{} is not a state machine (its class has no state field)",
+            path
+        );
+    }
+    let title = format!(
+        "{}/{}{}",
+        ds.class_namespace_fq(class_id(ds, class)),
+        class.name,
+        instance.map(|i| format!("/{}", i.name)).unwrap_or_default()
+    );
+    let mut fields: Vec<_> = class
+        .fields
+        .iter()
+        .filter(|f| f.aetype.as_deref() == Some("state"))
+        .collect();
+    fields.sort_by_key(|f| f.priority);
+    let states = fields
+        .into_iter()
+        .map(|f| {
+            let own = instance.and_then(|i| i.value_of(&f.name));
+            let pick = |inst: Option<&Option<String>>, class: &Option<String>| {
+                inst.and_then(|v| v.clone())
+                    .filter(|v| !v.trim().is_empty())
+                    .or_else(|| class.clone())
+                    .filter(|v| !v.trim().is_empty())
+            };
+            let value = pick(own.map(|v| &v.value), &f.default_value);
+            let (main, message) = match value {
+                Some(v) => match v.split_once('#') {
+                    Some((target, msg)) => (Some(target.to_string()), Some(msg.to_string())),
+                    None => (Some(v), None),
+                },
+                None => (None, None),
+            };
+            let on_entry = pick(own.map(|v| &v.on_entry), &f.on_entry);
+            let on_exit = pick(own.map(|v| &v.on_exit), &f.on_exit);
+            let on_error = pick(own.map(|v| &v.on_error), &f.on_error);
+            let next_state = [&on_entry, &on_exit, &on_error]
+                .into_iter()
+                .flatten()
+                .find_map(|hook| next_state_in(hook));
+            let nested = main.as_deref().and_then(|m| nested_machine(ds, m));
+            State {
+                name: f.name.clone(),
+                main,
+                message,
+                on_entry,
+                on_exit,
+                on_error,
+                max_retries: pick(own.map(|v| &v.max_retries), &f.max_retries),
+                max_time: pick(own.map(|v| &v.max_time), &f.max_time),
+                next_state,
+                nested,
+                rollback: Vec::new(),
+                trace: None,
+            }
+        })
+        .collect();
+    Ok(Machine {
+        title,
+        description: class.description.clone(),
+        states,
+        rollback_mode: None,
+        traced: false,
+    })
+}
+
+fn class_id(ds: &Datastore, class: &Class) -> usize {
+    ds.classes()
+        .iter()
+        .position(|c| std::ptr::eq(c, class))
+        .expect("a class of this datastore")
+}
+
+/// `Ns/Class`, `Ns/Class/instance`, with or without a domain: the class (highest-priority
+/// enabled domain that has it) and the instance.
+fn resolve<'d>(ds: &'d Datastore, path: &str) -> anyhow::Result<(&'d Class, Option<&'d Instance>)> {
+    let trimmed = path.trim_matches('/');
+    let parts: Vec<&str> = trimmed.split('/').filter(|s| !s.is_empty()).collect();
+    if parts.len() < 2 {
+        bail!("{path:?} is not a class or instance path (Namespace/Class[/instance])");
+    }
+    // A class path, then an instance path; each domain-less, then with the first segment
+    // taken as the domain.
+    let tries = [
+        (&parts[..], None),
+        (&parts[..parts.len() - 1], Some(parts[parts.len() - 1])),
+    ];
+    for (class_path, instance) in tries {
+        let Some((class_name, ns)) = class_path.split_last() else {
+            continue;
+        };
+        let ns = ns.join("/");
+        // With its domain first (`Dom/Ns/Class`), then domain-less by priority.
+        let mut candidates: Vec<usize> = ds.class_by_fqname(&ns, class_name).into_iter().collect();
+        candidates.extend(ds.classes_by_relative(&ns, class_name).iter().copied());
+        for id in candidates {
+            let class = ds.class(id);
+            match instance {
+                None => return Ok((class, None)),
+                Some(name) => {
+                    if let Some(i) = class.instance(name) {
+                        return Ok((class, Some(i)));
+                    }
+                }
+            }
+        }
+    }
+    bail!("no class or instance {path:?} in the datastore")
+}
+
+/// `ae_next_state => 'X'` in a hook's arguments.
+fn next_state_in(hook: &str) -> Option<String> {
+    let at = hook.find("ae_next_state")?;
+    let rest = hook[at + "ae_next_state".len()..].trim_start();
+    let rest = rest.strip_prefix("=>")?.trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let inner = &rest[1..];
+    inner.find(quote).map(|end| inner[..end].to_string())
+}
+
+/// The states of a state machine a main instantiates (`/Ns/Class/instance`), if it is one.
+fn nested_machine(ds: &Datastore, main: &str) -> Option<(String, Vec<String>)> {
+    if main.starts_with("METHOD::") || main.contains("${") {
+        return None;
+    }
+    let (class, _) = resolve(ds, main).ok()?;
+    if !class.is_state_machine() {
+        return None;
+    }
+    let mut fields: Vec<_> = class
+        .fields
+        .iter()
+        .filter(|f| f.aetype.as_deref() == Some("state"))
+        .collect();
+    fields.sort_by_key(|f| f.priority);
+    Some((
+        main.to_string(),
+        fields.into_iter().map(|f| f.name.clone()).collect(),
+    ))
+}
+
+/// Each state's rollback steps, as a failure there would run them.
+pub fn add_rollback(machine: &mut Machine, matrix: &RollbackMatrix, mode: Mode) {
+    let names: Vec<String> = machine.states.iter().map(|s| s.name.clone()).collect();
+    for (i, state) in machine.states.iter_mut().enumerate() {
+        let journal: Vec<String> = names[..i].to_vec();
+        state.rollback = rollback::plan(matrix, mode, &state.name, &journal, &[])
+            .into_iter()
+            .map(|s| {
+                if s.state == state.name {
+                    s.step
+                } else {
+                    format!("{} (undoes {})", s.step, s.state)
+                }
+            })
+            .collect();
+    }
+    machine.rollback_mode = Some(mode);
+}
+
+/// Colours the states a delivery's trace shows: `trace` is the JSON of `miq-automate run
+/// --output json` (each delivery lists the states it entered with their results); a plain
+/// list of such deliveries is read too.
+pub fn add_trace(machine: &mut Machine, trace: &Value) {
+    let deliveries = trace
+        .get("trace")
+        .or_else(|| trace.get("deliveries"))
+        .unwrap_or(trace);
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut collect = |v: &Value| {
+        let entries = v
+            .get("states")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for e in entries {
+            let name = ["state", "name"]
+                .iter()
+                .find_map(|k| e.get(*k).and_then(Value::as_str))
+                .unwrap_or_default()
+                .to_string();
+            let result = ["result", "ae_result"]
+                .iter()
+                .find_map(|k| e.get(*k).and_then(Value::as_str))
+                .unwrap_or("ok")
+                .to_string();
+            if !name.is_empty() {
+                seen.push((name, result));
+            }
+        }
+    };
+    match deliveries {
+        Value::Array(list) => list.iter().for_each(&mut collect),
+        other => collect(other),
+    }
+    for state in &mut machine.states {
+        let mine: Vec<&String> = seen
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(&state.name))
+            .map(|(_, r)| r)
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        state.trace = Some(Traced {
+            passed: true,
+            failed: mine.iter().any(|r| r.as_str() == "error"),
+            retries: mine.iter().filter(|r| r.as_str() == "retry").count() as u32,
+        });
+    }
+    machine.traced = true;
+}
+
+/// Shortens text to `max` characters with an ellipsis (for labels in a fixed-width box).
+pub fn shorten(text: &str, max: usize) -> String {
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= max {
+        one_line
+    } else {
+        let mut s: String = one_line.chars().take(max.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_state_from_hook_arguments() {
+        assert_eq!(
+            next_state_in("update(status => 'x', ae_next_state => 'Finish')").as_deref(),
+            Some("Finish")
+        );
+        assert_eq!(next_state_in("update(status => 'x')"), None);
+    }
+
+    #[test]
+    fn shortening_keeps_short_text() {
+        assert_eq!(shorten("abc", 5), "abc");
+        assert_eq!(shorten("abcdefgh", 5), "abcd…");
+        assert_eq!(shorten("a\n  b", 5), "a b");
+    }
+}

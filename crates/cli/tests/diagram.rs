@@ -1,0 +1,285 @@
+//! `miq-automate diagram`: the example domain's state machine drawn as SVG and checked in a
+//! real headless browser (every state present, no two texts overlapping, every text inside
+//! the picture); Mermaid and DOT forms; a trace colouring the states. Screenshots land in
+//! target/diagram/ for people to look at.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const DOMAIN: &str = "examples/domains/RollbackDemo";
+const MACHINE: &str = "/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn out_dir() -> PathBuf {
+    let dir = root().join("target/diagram");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn miq(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_miq-automate"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn chromium() -> &'static str {
+    for candidate in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
+        if Path::new(candidate).exists() {
+            return candidate;
+        }
+    }
+    panic!("chromium is missing: run scripts/install-deps.sh (apt-get install chromium)");
+}
+
+fn states() -> Vec<String> {
+    let schema = std::fs::read_to_string(root().join(format!(
+        "{DOMAIN}/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM.class/__class__.yaml"
+    )))
+    .unwrap();
+    let mut names = Vec::new();
+    let mut aetype = String::new();
+    for line in schema.lines() {
+        let line = line.trim();
+        if let Some(t) = line.strip_prefix("aetype:") {
+            aetype = t.trim().to_string();
+        }
+        if let Some(n) = line.strip_prefix("name:") {
+            if aetype == "state" {
+                names.push(n.trim().to_string());
+            }
+        }
+    }
+    names
+}
+
+/// The SVG in an HTML page with a script measuring every text's box.
+const CHECK: &str = r#"<script>
+(function () {
+  const svg = document.querySelector('svg');
+  const texts = Array.from(svg.querySelectorAll('text'));
+  const boxes = texts.map((t) => { const b = t.getBBox(); return { t: t.textContent, x: b.x, y: b.y, w: b.width, h: b.height }; });
+  const overlaps = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const a = boxes[i], b = boxes[j];
+    const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+    const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+    if (w > 0.5 && h > 0.5) overlaps.push([a.t, b.t]);
+  }
+  const W = svg.viewBox.baseVal.width, H = svg.viewBox.baseVal.height;
+  const outside = boxes.filter((b) => b.x < 0 || b.y < 0 || b.x + b.w > W || b.y + b.h > H).map((b) => b.t);
+  // Each text must stay inside the box (rect) of its group.
+  const spills = [];
+  svg.querySelectorAll('g.state-group, g.rollback-group').forEach((g) => {
+    const rect = Array.from(g.querySelectorAll('rect')).find((r) => !r.classList.contains('nested'));
+    const r = rect.getBBox();
+    g.querySelectorAll('text').forEach((t) => {
+      if (t.classList.contains('loop-label')) return;
+      const b = t.getBBox();
+      if (b.x < r.x || b.x + b.width > r.x + r.width + 0.5 || b.y < r.y || b.y + b.height > r.y + r.height + 0.5) spills.push(t.textContent);
+    });
+  });
+  const states = Array.from(svg.querySelectorAll('g.state-group')).map((g) => [g.dataset.state, g.querySelector('rect').getAttribute('class')]);
+  const rollback = Array.from(svg.querySelectorAll('g.rollback-group')).map((g) => g.dataset.state);
+  const out = document.createElement('pre');
+  out.id = 'layout-check';
+  out.textContent = JSON.stringify({ overlaps, outside, spills, states, rollback, texts: boxes.length });
+  document.body.appendChild(out);
+})();
+</script>"#;
+
+fn render(name: &str, svg: &str) -> Value {
+    let dir = out_dir();
+    let svg_path = dir.join(format!("{name}.svg"));
+    std::fs::write(&svg_path, svg).unwrap();
+    let page = dir.join(format!("{name}.check.html"));
+    std::fs::write(
+        &page,
+        format!("<!DOCTYPE html><html><body style=\"margin:0\">{svg}{CHECK}</body></html>"),
+    )
+    .unwrap();
+    let base = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+    ];
+    let dom = Command::new(chromium())
+        .args(base)
+        .args(["--virtual-time-budget=2000", "--dump-dom"])
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout).to_string();
+    let start = dom
+        .find("<pre id=\"layout-check\">")
+        .expect("the check ran")
+        + 23;
+    let end = start + dom[start..].find("</pre>").unwrap();
+    let json = dom[start..end]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    // A screenshot at 100% of the picture's own size.
+    let (w, h) = size(svg);
+    let shot = dir.join(format!("{name}.png"));
+    Command::new(chromium())
+        .args(base)
+        .arg(format!("--window-size={},{}", w.ceil(), h.ceil()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", svg_path.display()))
+        .output()
+        .unwrap();
+    assert!(shot.exists());
+    serde_json::from_str(&json).unwrap()
+}
+
+fn size(svg: &str) -> (f64, f64) {
+    let attr = |name: &str| -> f64 {
+        let at = svg.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+        svg[at..at + svg[at..].find('"').unwrap()].parse().unwrap()
+    };
+    (attr("width"), attr("height"))
+}
+
+fn assert_clean(layout: &Value) {
+    assert_eq!(layout["overlaps"], serde_json::json!([]), "{layout}");
+    assert_eq!(layout["outside"], serde_json::json!([]), "{layout}");
+    assert_eq!(layout["spills"], serde_json::json!([]), "{layout}");
+}
+
+#[test]
+fn the_example_state_machine_as_svg_with_its_rollback_matrix() {
+    let out = miq(&[
+        "diagram",
+        MACHINE,
+        "--datastore",
+        DOMAIN,
+        "--matrix",
+        &format!("{DOMAIN}/rollback_matrix_per_state.yaml"),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = String::from_utf8(out.stdout).unwrap();
+    assert!(svg.starts_with("<svg"), "{svg}");
+    let layout = render("vmprovision_vm", &svg);
+    assert_clean(&layout);
+    let drawn: Vec<String> = layout["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s[0].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(drawn, states(), "every state, in order");
+    assert!(!layout["rollback"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn journal_mode_and_a_trace_colour_the_run() {
+    let names = states();
+    let failed = &names[4];
+    let trace = serde_json::json!({
+        "ae_result": "error",
+        "trace": [
+            {"states": names[..4].iter().map(|n| serde_json::json!({"state": n, "result": "ok"})).collect::<Vec<_>>()},
+            {"states": [{"state": failed, "result": "retry"}]},
+            {"states": [{"state": failed, "result": "error"}]}
+        ]
+    });
+    let dir = out_dir();
+    let trace_path = dir.join("trace.json");
+    std::fs::write(&trace_path, trace.to_string()).unwrap();
+    let svg_path = dir.join("traced.svg");
+    let out = miq(&[
+        "diagram",
+        MACHINE,
+        "--datastore",
+        DOMAIN,
+        "--matrix",
+        &format!("{DOMAIN}/rollback_matrix.yaml"),
+        "--mode",
+        "journal",
+        "--trace",
+        trace_path.to_str().unwrap(),
+        "-o",
+        svg_path.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    assert!(svg.contains("failed here after 1 retry"), "{svg}");
+    assert!(svg.contains("(journal)"));
+    let layout = render("vmprovision_vm_traced", &svg);
+    assert_clean(&layout);
+    let class_of = |name: &str| -> String {
+        layout["states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s[0] == name)
+            .unwrap()[1]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(class_of(&names[0]), "box passed");
+    assert_eq!(class_of(failed), "box failed");
+    assert_eq!(class_of(names.last().unwrap()), "box untouched");
+}
+
+#[test]
+fn mermaid_and_dot_for_docs() {
+    for (format, start) in [("mermaid", "---\ntitle:"), ("dot", "digraph")] {
+        let out = miq(&[
+            "diagram",
+            MACHINE,
+            "--datastore",
+            DOMAIN,
+            "--format",
+            format,
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.starts_with(start), "{text}");
+        for name in states() {
+            assert!(text.contains(&name), "{format}: {name} missing");
+        }
+    }
+}
+
+#[test]
+fn bad_paths_and_classes_are_named() {
+    let out = miq(&["diagram", "/No/Such/Class", "--datastore", DOMAIN]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no class or instance \"/No/Such/Class\"")
+    );
+    let out = miq(&[
+        "diagram",
+        "/Infrastructure/VM/Provisioning/Rollback/Methods",
+        "--datastore",
+        DOMAIN,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a state machine"));
+}
