@@ -5,7 +5,7 @@ use std::fmt;
 use std::path::Path;
 
 use indexmap::IndexMap;
-use serde_yaml::{Mapping, Value as Json};
+use serde_norway::{Mapping, Value as Json};
 
 use miq_automate_core::uri::{hash_to_query, Uri};
 use miq_automate_core::value::{ValueError, MAX_DEPTH};
@@ -87,7 +87,7 @@ pub struct RollbackMatrix {
 impl RollbackMatrix {
     /// Parses YAML text.
     pub fn from_yaml(text: &str) -> Result<Self, MatrixError> {
-        let json: Json = serde_yaml::from_str(text)
+        let json: Json = serde_norway::from_str(text)
             .map_err(|e| MatrixError::at("(document)", format!("invalid YAML: {e}")))?;
         Self::from_json(&json)
     }
@@ -438,8 +438,9 @@ no_rollback: [CustomizeRequest]
         );
         assert_eq!(m.no_rollback, vec!["CustomizeRequest"]);
         assert!(m.steps("Nope").is_empty());
-        let json = serde_json::to_string(&serde_yaml::from_str::<serde_json::Value>(YAML).unwrap())
-            .unwrap();
+        let json =
+            serde_json::to_string(&serde_norway::from_str::<serde_json::Value>(YAML).unwrap())
+                .unwrap();
         assert_eq!(RollbackMatrix::from_json_str(&json).unwrap(), m);
     }
 

@@ -15,7 +15,7 @@ pub fn class_states_from_yaml(text: &str) -> Result<Vec<String>, MatrixError> {
         location: "(class schema)".into(),
         message,
     };
-    let doc: Json = serde_yaml::from_str(text).map_err(|e| bad(format!("invalid YAML: {e}")))?;
+    let doc: Json = serde_norway::from_str(text).map_err(|e| bad(format!("invalid YAML: {e}")))?;
     let schema = doc
         .pointer("/object/schema")
         .and_then(Json::as_array)
