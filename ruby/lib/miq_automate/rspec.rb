@@ -22,7 +22,10 @@ module MiqAutomate
     # Builders and runners included in every example group.
     module Helpers
       # An offline workspace (see MiqAutomate::Workspace.new).
-      def build_workspace(root: {}, inputs: {}, state_vars: {}, current_method: nil, models: [], vmdb: nil)
+      # `replay:` a trace file: a workspace answering from it (MiqAutomate::Workspace.replay).
+      def build_workspace(root: {}, inputs: {}, state_vars: {}, current_method: nil, models: [], vmdb: nil, replay: nil, strict: true)
+        return MiqAutomate::Workspace.replay(replay, strict: strict) if replay
+
         MiqAutomate::Workspace.new(root: root, inputs: inputs, state_vars: state_vars,
                                    current_method: current_method, models: models, vmdb: vmdb)
       end
@@ -181,6 +184,8 @@ module MiqAutomate
     end
   end
 end
+
+require "miq_automate/replay_rspec"
 
 if RSpec.respond_to?(:configure) # rspec-core is loaded (not only rspec-expectations)
   RSpec.configure do |config|
