@@ -408,6 +408,87 @@ fn a_bad_matrix_is_named_with_its_state_and_step() {
     );
 }
 
+// Issue 11: the seed's `@rollback_matrix` shape (state name to instance URIs, no `states:`).
+#[test]
+fn rollback_lint_and_plan_take_the_seeds_flat_matrix() {
+    let flat = tempfile_path::TempPath::write_as(
+        "AcquireIPAddress:\n  - /Infra/Rollback/Methods/ReleaseIPAddress\n  - /Infra/Rollback/Methods/LeaveDomain\n",
+        "yml",
+    );
+    let out = miq(
+        &[
+            "rollback",
+            "lint",
+            flat.as_str(),
+            "--class-schema",
+            &class_schema(),
+            "--output",
+            "json",
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let findings = json(&out)["findings"].as_array().unwrap().clone();
+    assert!(findings.iter().all(|f| f["severity"] == "warning"));
+    assert!(!findings.iter().any(|f| f["state"] == "AcquireIPAddress"));
+
+    let flat_json = tempfile_path::TempPath::write(
+        r#"{"AcquireIPAddress": ["/Infra/Rollback/Methods/ReleaseIPAddress", "/Infra/Rollback/Methods/LeaveDomain"]}"#,
+    );
+    for matrix in [flat.as_str(), flat_json.as_str()] {
+        let out = miq(
+            &[
+                "rollback",
+                "plan",
+                matrix,
+                "--state",
+                "AcquireIPAddress",
+                "--output",
+                "json",
+            ],
+            &[],
+        );
+        assert_eq!(out.status.code(), Some(0));
+        let steps: Vec<String> = json(&out)["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["step"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            steps,
+            vec![
+                "/Infra/Rollback/Methods/ReleaseIPAddress",
+                "/Infra/Rollback/Methods/LeaveDomain"
+            ]
+        );
+    }
+
+    let mixed = tempfile_path::TempPath::write_as(
+        "states:\n  RegisterDHCP: [/A/B/C]\nAcquireIPAddress: [/A/B/D]\n",
+        "yml",
+    );
+    let out = miq(
+        &[
+            "rollback",
+            "plan",
+            mixed.as_str(),
+            "--state",
+            "RegisterDHCP",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("AcquireIPAddress: a state beside `states`")
+    );
+}
+
 #[test]
 fn a_lost_reply_is_reported_and_logs_carry_no_colour_codes() {
     let scenario = scenario_with_faults(serde_json::json!({"rules": [

@@ -126,23 +126,43 @@ impl RollbackMatrix {
         Self::from_json(&value_to_plain_json(value))
     }
 
-    /// Validates a JSON document: `{"states": {State: [step…]}, "no_rollback": [State…]}`.
+    /// Validates a document in either form:
+    /// - `{"states": {State: [step…]}, "no_rollback": [State…]}`;
+    /// - flat, `{State: [step…]}`, as the seed builds its `@rollback_matrix` Hash: a
+    ///   document none of whose top-level keys is `states` or `no_rollback`.
+    ///
+    /// A document mixing both (a state name beside `states`) is refused, naming the key.
     pub fn from_json(json: &Json) -> Result<Self, MatrixError> {
         check_depth(json)?;
         let top = json.as_mapping().ok_or_else(|| {
             MatrixError::at(
                 "(document)",
-                format!("expected a mapping with `states`, got {}", kind(json)),
+                format!(
+                    "expected a mapping of state name to steps, or with `states`, got {}",
+                    kind(json)
+                ),
             )
         })?;
-        for key in top.keys() {
-            let key = key_text(key);
-            if !matches!(key.as_str(), "states" | "no_rollback") {
-                return Err(MatrixError::at(
-                    key,
-                    "unknown key (expected `states` or `no_rollback`)",
-                ));
-            }
+        let reserved = |key: &Json| RESERVED.contains(&key_text(key).as_str());
+        if !top.keys().any(reserved) {
+            return Ok(RollbackMatrix {
+                states: parse_states(top, "")?,
+                no_rollback: Vec::new(),
+            });
+        }
+        if let Some(stray) = top
+            .keys()
+            .map(key_text)
+            .find(|k| !RESERVED.contains(&k.as_str()))
+        {
+            let message = if near_reserved(&stray).is_some() {
+                "unknown key (expected `states` or `no_rollback`)"
+            } else {
+                // Either form alone is unambiguous; both at once would leave this state's
+                // place (and whether no_rollback covers it) to guesswork.
+                "a state beside `states`/`no_rollback`: write the matrix either flat (state name to steps) or with every state under `states`, not both"
+            };
+            return Err(MatrixError::at(stray, message));
         }
         let states_json = top
             .get("states")
@@ -151,30 +171,7 @@ impl RollbackMatrix {
             .ok_or_else(|| {
                 MatrixError::at("states", "expected a mapping of state name to steps")
             })?;
-        let mut states = IndexMap::new();
-        for (state, steps_json) in states_json {
-            let state = key_text(state);
-            let location = format!("states.{state}");
-            if state.trim().is_empty() {
-                return Err(MatrixError::at(location, "empty state name"));
-            }
-            let steps_json = match steps_json {
-                Json::Sequence(a) => a.as_slice(),
-                Json::Null => &[],
-                other => {
-                    return Err(MatrixError::at(
-                        location,
-                        format!("expected a list of steps, got {}", kind(other)),
-                    ))
-                }
-            };
-            let steps = steps_json
-                .iter()
-                .enumerate()
-                .map(|(i, s)| parse_step(s, &format!("{location}[{i}]")))
-                .collect::<Result<Vec<_>, _>>()?;
-            states.insert(state, steps);
-        }
+        let states = parse_states(states_json, "states.")?;
         let no_rollback = match top.get("no_rollback") {
             None | Some(Json::Null) => Vec::new(),
             Some(Json::Sequence(items)) => items
@@ -206,6 +203,76 @@ impl RollbackMatrix {
     pub fn steps(&self, state: &str) -> &[Step] {
         self.states.get(state).map_or(&[], Vec::as_slice)
     }
+}
+
+/// The keys of the `states:` form; in a flat matrix every key is a state name.
+const RESERVED: [&str; 2] = ["states", "no_rollback"];
+
+/// State name → steps, each location prefixed with `prefix` (`states.` or nothing).
+fn parse_states(map: &Mapping, prefix: &str) -> Result<IndexMap<String, Vec<Step>>, MatrixError> {
+    let mut states = IndexMap::new();
+    for (state, steps_json) in map {
+        let state = key_text(state);
+        let location = format!("{prefix}{state}");
+        if state.trim().is_empty() {
+            return Err(MatrixError::at(location, "empty state name"));
+        }
+        let near = near_reserved(&state).filter(|_| prefix.is_empty());
+        if near == Some("no_rollback") {
+            // No state is named like this: a misspelt `no_rollback` would pass as steps.
+            return Err(MatrixError::at(
+                location,
+                "unknown key (did you mean `no_rollback`?)",
+            ));
+        }
+        let steps_json = match steps_json {
+            Json::Sequence(a) => a.as_slice(),
+            Json::Null => &[],
+            other => {
+                let hint = near
+                    .map(|k| format!(" (did you mean `{k}`?)"))
+                    .unwrap_or_default();
+                return Err(MatrixError::at(
+                    location,
+                    format!("expected a list of steps, got {}{hint}", kind(other)),
+                ));
+            }
+        };
+        let steps = steps_json
+            .iter()
+            .enumerate()
+            .map(|(i, s)| parse_step(s, &format!("{location}[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        states.insert(state, steps);
+    }
+    Ok(states)
+}
+
+/// The reserved key `key` is probably a misspelling of (`stats`, `States`, `no_rolback`):
+/// at most two edits away, case aside, but not the key itself.
+fn near_reserved(key: &str) -> Option<&'static str> {
+    let lower = key.to_lowercase();
+    RESERVED
+        .into_iter()
+        .find(|r| key != *r && edit_distance(&lower, r) <= 2)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 fn parse_step(json: &Json, location: &str) -> Result<Step, MatrixError> {
@@ -467,8 +534,14 @@ no_rollback: [CustomizeRequest]
             );
         }
         assert_eq!(err("states:\n  A:\n    - uri: /x/y/z\n      when: never"), "rollback matrix: states.A[0]: unknown key `when` (expected `uri`, `args` or `builtin`)");
+        // With the flat form any key can be a state: a misspelt `states` is caught by its
+        // mapping value, a misspelt key beside `states` as before.
         assert_eq!(
             err("stats: {}"),
+            "rollback matrix: stats: expected a list of steps, got a mapping (did you mean `states`?)"
+        );
+        assert_eq!(
+            err("states: {}\nstats: {}"),
             "rollback matrix: stats: unknown key (expected `states` or `no_rollback`)"
         );
         assert_eq!(
@@ -528,6 +601,102 @@ no_rollback: [CustomizeRequest]
             err.to_string()
                 .starts_with("rollback matrix /nonexistent/matrix.yml: (file): cannot read"),
             "{err}"
+        );
+    }
+
+    // The seed's `@rollback_matrix`: a plain Hash of state name to instance URIs.
+    const FLAT: &str = r#"
+AcquireIPAddress:
+  - /Infra/Rollback/Methods/ReleaseIPAddress
+  - /Infra/Rollback/Methods/LeaveDomain
+RegisterDHCP: [/Infra/Rollback/Methods/UnregisterDHCP]
+Provision: [vm.retire_now]
+"#;
+
+    #[test]
+    fn loads_the_flat_form_from_yaml_json_and_a_hash() {
+        let m = RollbackMatrix::from_yaml(FLAT).unwrap();
+        assert_eq!(
+            m.states.keys().collect::<Vec<_>>(),
+            vec!["AcquireIPAddress", "RegisterDHCP", "Provision"]
+        );
+        assert_eq!(
+            m.steps("AcquireIPAddress")
+                .iter()
+                .map(Step::key)
+                .collect::<Vec<_>>(),
+            vec![
+                "/Infra/Rollback/Methods/ReleaseIPAddress",
+                "/Infra/Rollback/Methods/LeaveDomain"
+            ]
+        );
+        assert!(m.no_rollback.is_empty());
+        let structured = RollbackMatrix::from_yaml(&format!(
+            "states:\n{}",
+            FLAT.lines()
+                .filter(|l| !l.is_empty())
+                .map(|l| format!("  {l}\n"))
+                .collect::<String>()
+        ))
+        .unwrap();
+        assert_eq!(m, structured, "both forms read the same");
+        let json =
+            serde_json::to_string(&serde_norway::from_str::<serde_json::Value>(FLAT).unwrap())
+                .unwrap();
+        assert_eq!(RollbackMatrix::from_json_str(&json).unwrap(), m);
+        let hash = Value::Hash(vec![(
+            Value::from("AcquireIPAddress"),
+            Value::Array(vec![
+                Value::from("/Infra/Rollback/Methods/ReleaseIPAddress"),
+                Value::from("/Infra/Rollback/Methods/LeaveDomain"),
+            ]),
+        )]);
+        assert_eq!(
+            RollbackMatrix::from_value(&hash).unwrap().states["AcquireIPAddress"],
+            m.states["AcquireIPAddress"]
+        );
+        // The seed starts from `Hash.new`: an empty matrix is a flat one with no states.
+        assert_eq!(
+            RollbackMatrix::from_json_str("{}").unwrap(),
+            RollbackMatrix::default()
+        );
+    }
+
+    #[test]
+    fn flat_form_errors_name_the_state_and_step() {
+        let err = |text: &str| RollbackMatrix::from_yaml(text).unwrap_err().to_string();
+        assert_eq!(
+            err("AcquireIPAddress: [\"\"]"),
+            "rollback matrix: AcquireIPAddress[0]: empty URI"
+        );
+        assert_eq!(
+            err("AcquireIPAddress: /A/B/C"),
+            "rollback matrix: AcquireIPAddress: expected a list of steps, got a string"
+        );
+        assert!(err("A: [vm.bogus]").starts_with(
+            "rollback matrix: A[0]: \"vm.bogus\" looks like a mistyped built-in step"
+        ));
+        assert_eq!(
+            err("A: [/A/B/C]\nno_rolback: [CustomizeRequest]"),
+            "rollback matrix: no_rolback: unknown key (did you mean `no_rollback`?)"
+        );
+        assert_eq!(
+            err("States:\n  A: [/A/B/C]"),
+            "rollback matrix: States: expected a list of steps, got a mapping (did you mean `states`?)"
+        );
+    }
+
+    #[test]
+    fn a_document_mixing_both_forms_is_refused() {
+        let err = |text: &str| RollbackMatrix::from_yaml(text).unwrap_err().to_string();
+        let mixed = "rollback matrix: AcquireIPAddress: a state beside `states`/`no_rollback`: write the matrix either flat (state name to steps) or with every state under `states`, not both";
+        assert_eq!(
+            err("states:\n  RegisterDHCP: [/A/B/C]\nAcquireIPAddress: [/A/B/D]"),
+            mixed
+        );
+        assert_eq!(
+            err("AcquireIPAddress: [/A/B/D]\nno_rollback: [CustomizeRequest]"),
+            mixed
         );
     }
 

@@ -158,4 +158,24 @@ object:
             (Severity::Warning, "RegisterDHCP")
         );
     }
+
+    #[test]
+    fn lint_reads_a_flat_matrix_too() {
+        let matrix = RollbackMatrix::from_yaml(
+            "AcquireIPAddress: [/A/B/Release]\nRegisterDns: [/A/B/Unregister]",
+        )
+        .unwrap();
+        let findings = lint(&matrix, &class_states_from_yaml(CLASS).unwrap());
+        assert_eq!(
+            findings
+                .iter()
+                .map(|f| (f.severity, f.state.as_str()))
+                .collect::<Vec<_>>(),
+            vec![
+                (Severity::Error, "RegisterDns"),
+                (Severity::Warning, "RegisterDHCP"),
+                (Severity::Warning, "Finished")
+            ]
+        );
+    }
 }

@@ -331,3 +331,34 @@ fn counts_evm_calls() {
     // root x5 (miq_provision, ae_result, ae_state, miq_server, ...), input, calls on models
     assert!(counted.total() <= 12, "{:?}", counted.counts());
 }
+
+// Issue 11: the seed's `@rollback_matrix` (a plain Hash of state name to instance URIs, the
+// rollback class substituted by Ruby) runs as it is, in the seed's per-state mode.
+#[test]
+fn the_seeds_flat_matrix_runs_as_given() {
+    let rollback_class = "/Infra/Rollback/Methods";
+    let seed = Value::Hash(vec![(
+        Value::from("AcquireIPAddress"),
+        Value::Array(vec![
+            Value::String(format!("{rollback_class}/ReleaseIPAddress")),
+            Value::String(format!("{rollback_class}/LeaveDomain")),
+        ]),
+    )]);
+    let matrix = RollbackMatrix::from_value(&seed).unwrap();
+    let (mut ws, _) = setup("AcquireIPAddress", "on_error", "error");
+    let report = update_provision_status(&mut ws, &matrix, &Config::default(), None).unwrap();
+    assert_eq!(
+        report.ran,
+        vec![
+            "/Infra/Rollback/Methods/ReleaseIPAddress",
+            "/Infra/Rollback/Methods/LeaveDomain"
+        ]
+    );
+    assert!(ws.logs().iter().any(|l| l.message
+        == "<AEMethod update_provision_status> >>> Instantiating '/Infra/Rollback/Methods/ReleaseIPAddress'"));
+
+    // a state the seed lists nothing for: no rollback steps
+    let (mut ws, _) = setup("RegisterDNS", "on_error", "error");
+    let report = update_provision_status(&mut ws, &matrix, &Config::default(), None).unwrap();
+    assert!(report.ran.is_empty());
+}

@@ -9,8 +9,9 @@ module MiqAutomate
   module Rollback
     MODES = %i[per_state journal].freeze
 
-    # matrix: a Hash ({"states" => {"RegisterDNS" => ["/Ns/Class/UnregisterDNS", …]}}),
-    #         YAML or JSON text, or a path to a .yml/.yaml/.json file.
+    # matrix: a Hash ({"states" => {"RegisterDNS" => ["/Ns/Class/UnregisterDNS", …]}}, or
+    #         flat as the seed builds it: {"RegisterDNS" => [...]}), YAML or JSON text, or a
+    #         path to a .yml/.yaml/.json file.
     # mode:   :per_state (the failing state's steps) or :journal (then each completed
     #         state's, most recent first).
     # on_error: :error (ae_result stays "error") or :continue.
