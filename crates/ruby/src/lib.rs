@@ -8,6 +8,7 @@
 mod adapter;
 mod api;
 mod convert;
+mod engine;
 mod errors;
 mod mock;
 mod nogvl;
@@ -36,6 +37,7 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
     api::define(ruby, module)?;
     rollback::define(ruby, module)?;
     mock::define(ruby, module)?;
+    engine::define(ruby, module)?;
     module.define_singleton_method("__panic_for_test", function!(panic_for_test, 1))?;
     module.const_set("NATIVE_VERSION", env!("CARGO_PKG_VERSION"))?;
     Ok(())

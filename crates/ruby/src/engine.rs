@@ -1,0 +1,489 @@
+//! `MiqAutomate::Engine`: the offline automate engine (`miq-automate-engine`) over domain
+//! exports, with inline Ruby methods run **in this Ruby VM** by [`RubyRunner`].
+//!
+//! One engine run (`Engine#instantiate`) has one `MiqAutomate::Workspace` and one `$evm`
+//! (an `Engine::Service`). The engine builds its own core workspace; while a method (or a
+//! stub's block) runs, that workspace is *lent* to the Ruby workspace (swapped in, and back
+//! out when the method ends, also on a panic), so every `$evm` call works on the engine's
+//! objects, inputs and state vars. `$evm.instantiate` goes back through the engine: the
+//! workspace is handed back to the engine's `Runtime` for the child's instantiation.
+//!
+//! Ruby runs the method body (`Engine._run_method` in `lib/miq_automate/engine.rb`: the
+//! fresh binding, `$evm`, `MIQ_ARGS`, output capture, `exit`, the postscript and the
+//! timeout's watchdog); every call into Ruby is protected (an exception comes back as an
+//! `Err`, never unwinding through Rust frames), and every entry point runs in
+//! `errors::guard`, so no panic reaches Ruby.
+
+use std::cell::RefCell;
+
+use magnus::{
+    function, gc::Marker, method, prelude::*, rb_sys::AsRawValue, typed_data::Obj, value::Opaque,
+    DataTypeFunctions, Error, Exception, RClass, RHash, RModule, Ruby, TypedData, Value,
+};
+use miq_automate_core::{AeError, LogLevel, Value as Core};
+use miq_automate_engine::{
+    Datastore, Engine, EngineError, MethodInvocation, MethodRunner, Runtime, Stub,
+};
+
+use crate::errors::{self, guard};
+use crate::object::RbObject;
+use crate::service::RbService;
+use crate::workspace::RbWorkspace;
+
+/// The exit status a timed-out method is reported with: the run is aborted, as ManageIQ's
+/// queue timeout aborts the delivery.
+const MIQ_ABORT: i32 = 16;
+
+/// The workspace's instance variable holding an outer method's timeout signal on its way
+/// out of a child's method (see [`run_in_ruby`]).
+const PENDING_SIGNAL: &str = "@_miq_pending_signal";
+
+/// The native part of `MiqAutomate::Engine`: a loaded datastore and its stubs.
+#[derive(TypedData)]
+#[magnus(class = "MiqAutomate::Engine", free_immediately, mark)]
+pub struct RbEngine {
+    engine: RefCell<Engine>,
+    // The stubs' blocks, kept alive (the engine's closures hold them as opaque values).
+    blocks: RefCell<Vec<Opaque<Value>>>,
+}
+
+impl DataTypeFunctions for RbEngine {
+    fn mark(&self, marker: &Marker) {
+        if let Ok(blocks) = self.blocks.try_borrow() {
+            for block in blocks.iter() {
+                marker.mark(*block);
+            }
+        }
+    }
+}
+
+/// One engine run in progress on this thread. Its Ruby values are kept alive by the Ruby
+/// caller (`Engine#instantiate` holds the workspace, the workspace holds its `$evm`).
+struct RunCtx {
+    ws: Obj<RbWorkspace>,
+    evm: Value,
+    timeout: Option<f64>,
+    /// The engine's `Runtime` while one of this run's methods is running (innermost last):
+    /// `$evm.instantiate` reaches the engine through it. Only valid while the runner that
+    /// pushed it is on the stack.
+    runtimes: Vec<*mut ()>,
+    /// The first method of the run that timed out (its message).
+    timed_out: Option<String>,
+}
+
+thread_local! {
+    static RUNS: RefCell<Vec<RunCtx>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Pops the run pushed by [`RunGuard::push`] when dropped (also on a panic).
+struct RunGuard {
+    depth: usize,
+}
+
+impl RunGuard {
+    fn push(ctx: RunCtx) -> Self {
+        let depth = RUNS.with(|r| {
+            let mut runs = r.borrow_mut();
+            runs.push(ctx);
+            runs.len()
+        });
+        RunGuard { depth }
+    }
+
+    /// Ends the run, giving back what it recorded.
+    fn finish(self) -> Option<RunCtx> {
+        let ctx = RUNS.with(|r| {
+            let mut runs = r.borrow_mut();
+            (runs.len() == self.depth).then(|| runs.pop()).flatten()
+        });
+        std::mem::forget(self);
+        ctx
+    }
+}
+
+impl Drop for RunGuard {
+    fn drop(&mut self) {
+        RUNS.with(|r| {
+            let mut runs = r.borrow_mut();
+            runs.truncate(self.depth.saturating_sub(1));
+        });
+    }
+}
+
+/// The innermost run: its workspace, `$evm` and timeout.
+fn current_run() -> Option<(Obj<RbWorkspace>, Value, Option<f64>)> {
+    RUNS.with(|r| r.borrow().last().map(|c| (c.ws, c.evm, c.timeout)))
+}
+
+fn same(a: Obj<RbWorkspace>, b: Obj<RbWorkspace>) -> bool {
+    a.as_value().as_raw() == b.as_value().as_raw()
+}
+
+/// Marks `rt` as the runtime of the innermost run for as long as it lives.
+struct Active;
+
+impl Active {
+    fn push(rt: *mut ()) -> Self {
+        RUNS.with(|r| {
+            if let Some(ctx) = r.borrow_mut().last_mut() {
+                ctx.runtimes.push(rt);
+            }
+        });
+        Active
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        RUNS.with(|r| {
+            if let Some(ctx) = r.borrow_mut().last_mut() {
+                ctx.runtimes.pop();
+            }
+        });
+    }
+}
+
+/// Swaps the engine's workspace and the Ruby workspace's for as long as it lives, and back
+/// on drop (also on a panic). A swap is its own inverse, so the same guard lends the
+/// engine's workspace to Ruby (around a method) and hands it back to the engine (around
+/// `$evm.instantiate`).
+struct Lent {
+    ws: Obj<RbWorkspace>,
+    rt: *mut Runtime<'static>,
+}
+
+impl Lent {
+    fn new(ws: Obj<RbWorkspace>, rt: *mut Runtime<'static>) -> Result<Self, AeError> {
+        let mut core = ws
+            .core_mut()
+            .map_err(|_| AeError::Internal("the workspace is busy (re-entrant call)".into()))?;
+        // SAFETY: `rt` is the runtime of a runner call that is on the stack below us; no
+        // other reference to it is used while this one lives.
+        let engine_ws = unsafe { (*rt).workspace() };
+        std::mem::swap(&mut *core, engine_ws);
+        Ok(Lent { ws, rt })
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        if let Ok(mut core) = self.ws.core_mut() {
+            // SAFETY: as in `Lent::new`; the runner call is still on the stack.
+            let engine_ws = unsafe { (*self.rt).workspace() };
+            std::mem::swap(&mut *core, engine_ws);
+        }
+    }
+}
+
+fn engine_class(ruby: &Ruby) -> Result<RClass, Error> {
+    let module: RModule = ruby.class_object().const_get("MiqAutomate")?;
+    module.const_get("Engine")
+}
+
+/// Runs Ruby for a method or a stub of the innermost run with the engine's workspace lent
+/// to the Ruby workspace, and maps what Ruby answered to an exit status: an Integer is the
+/// status; a String is a timeout (recorded; the run aborts); an exception that escaped is
+/// an outer method's timeout passing through (it aborts this method's instantiation and is
+/// raised again in the outer method by `$evm.instantiate`), else an error of the runner.
+fn run_in_ruby(
+    rt: &mut Runtime<'_>,
+    call: impl FnOnce(&Ruby, RClass, Obj<RbWorkspace>, Value, Option<f64>) -> Result<Value, Error>,
+) -> Result<i32, AeError> {
+    let ruby = Ruby::get().map_err(|_| AeError::Internal("not on a Ruby thread".into()))?;
+    let (ws, evm, timeout) = current_run()
+        .ok_or_else(|| AeError::Internal("a Ruby method ran outside an engine run".into()))?;
+    let class = engine_class(&ruby).map_err(|e| errors::from_ruby(&e))?;
+    // Every access to the runtime from here on goes through this pointer (here, in
+    // `Lent`, and in `$evm.instantiate`), one at a time.
+    let rt = (rt as *mut Runtime<'_>).cast::<Runtime<'static>>();
+    let outcome = {
+        let _lent = Lent::new(ws, rt)?;
+        let _active = Active::push(rt.cast());
+        call(&ruby, class, ws, evm, timeout)
+    };
+    match outcome {
+        Ok(v) => {
+            if let Ok(rc) = i32::try_convert(v) {
+                return Ok(rc);
+            }
+            let message = String::try_convert(v).map_err(|e| errors::from_ruby(&e))?;
+            RUNS.with(|r| {
+                if let Some(ctx) = r.borrow_mut().last_mut() {
+                    ctx.timed_out.get_or_insert(message);
+                }
+            });
+            Ok(MIQ_ABORT)
+        }
+        Err(e) => {
+            let signal: Result<RClass, Error> = class.const_get("TimeoutSignal");
+            match (e.value(), signal) {
+                (Some(exception), Ok(signal)) if e.is_kind_of(signal) => {
+                    // Kept alive on the workspace until `$evm.instantiate` raises it again.
+                    ws.funcall::<_, _, Value>("instance_variable_set", (PENDING_SIGNAL, exception))
+                        .map_err(|e| errors::from_ruby(&e))?;
+                    // SAFETY: as in `Lent`; the runner's call is still on the stack.
+                    unsafe { (*rt).workspace() }.log(
+                        LogLevel::Error,
+                        "Stopped: the timeout of the method that instantiated this one expired",
+                    );
+                    Ok(MIQ_ABORT)
+                }
+                _ => Err(match errors::from_ruby(&e) {
+                    AeError::Remote { class, message } => {
+                        AeError::Internal(format!("the method runner failed: {class}: {message}"))
+                    }
+                    other => other,
+                }),
+            }
+        }
+    }
+}
+
+/// Runs inline Ruby methods in this Ruby VM for the engine (see the module docs).
+pub struct RubyRunner;
+
+impl MethodRunner for RubyRunner {
+    fn run(&self, rt: &mut Runtime<'_>, method: &MethodInvocation) -> Result<i32, AeError> {
+        if !method.location.eq_ignore_ascii_case("inline") {
+            return Err(AeError::InvalidMethod(format!(
+                "[{}] method [{}] cannot run offline: stub it (Engine#stub)",
+                method.location, method.fqname
+            )));
+        }
+        if let Some(language) = method.language.as_deref() {
+            if !language.trim().is_empty() && !language.eq_ignore_ascii_case("ruby") {
+                return Err(AeError::InvalidMethod(format!(
+                    "method [{}] is in [{language}]: only Ruby runs inline",
+                    method.fqname
+                )));
+            }
+        }
+        run_in_ruby(rt, |ruby, class, ws, evm, timeout| {
+            let scripts = ruby.ary_new_capa(method.embedded.len() + 1);
+            for (fqname, body) in &method.embedded {
+                scripts.push((fqname.as_str(), body.as_str()))?;
+            }
+            scripts.push((method.fqname.as_str(), method.body.as_str()))?;
+            class.funcall(
+                "_run_method",
+                (evm, ws, method.fqname.as_str(), scripts, timeout),
+            )
+        })
+    }
+}
+
+fn load(ruby: &Ruby, dirs: Vec<String>) -> Result<Obj<RbEngine>, Error> {
+    guard(|| {
+        // Parsing runs on every core without the GVL: other Ruby threads go on meanwhile.
+        let loaded = crate::nogvl::without_gvl(|| Datastore::load(&dirs)).map_err(|panic| {
+            errors::internal(&format!("loading the datastore panicked: {panic}"))
+        })?;
+        let datastore =
+            loaded.map_err(|e| Error::new(errors::class("DatastoreError"), e.to_string()))?;
+        let engine = Engine::new(datastore).with_runner(RubyRunner);
+        Ok(ruby.obj_wrap(RbEngine {
+            engine: RefCell::new(engine),
+            blocks: RefCell::new(Vec::new()),
+        }))
+    })
+}
+
+fn stats(ruby: &Ruby, rb_self: &RbEngine) -> Result<RHash, Error> {
+    guard(|| {
+        let s = rb_self.engine.borrow().datastore().stats();
+        let out = ruby.hash_new();
+        for (key, value) in [
+            ("domains", s.domains),
+            ("namespaces", s.namespaces),
+            ("classes", s.classes),
+            ("instances", s.instances),
+            ("methods", s.methods),
+        ] {
+            out.aset(ruby.to_symbol(key), value)?;
+        }
+        Ok(out)
+    })
+}
+
+fn stub_exit(rb_self: &RbEngine, path: String, rc: i32) -> Result<(), Error> {
+    guard(|| {
+        rb_self
+            .engine
+            .try_borrow_mut()
+            .map_err(|_| errors::error("stub: the engine is running"))?
+            .stub(&path, Stub::Exit(rc));
+        Ok(())
+    })
+}
+
+fn stub_block(rb_self: &RbEngine, path: String, block: Value) -> Result<(), Error> {
+    guard(|| {
+        let opaque: Opaque<Value> = block.into();
+        let name = path.clone();
+        // An instance stub runs under the instance's name (as `on_instantiate` blocks do),
+        // so its `$evm.log` lines read `<AEMethod name>`; a method stub has its method's.
+        let short = path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_lowercase();
+        let stub = Stub::call(move |rt| {
+            let unnamed = rt
+                .workspace()
+                .current_frame()
+                .is_some_and(|f| f.method.is_none());
+            if unnamed {
+                rt.workspace().set_current_method(Some(&short));
+            }
+            let rc = run_in_ruby(rt, |ruby, class, ws, evm, timeout| {
+                class.funcall(
+                    "_run_block",
+                    (evm, ws, name.as_str(), ruby.get_inner(opaque), timeout),
+                )
+            });
+            if unnamed {
+                rt.workspace().set_current_method(None);
+            }
+            rc
+        });
+        rb_self
+            .engine
+            .try_borrow_mut()
+            .map_err(|_| errors::error("stub: the engine is running"))?
+            .stub(&path, stub);
+        rb_self.blocks.borrow_mut().push(opaque);
+        Ok(())
+    })
+}
+
+/// A Ruby error as the exception object it stands for (so Ruby can attach the workspace).
+fn exception_of(error: Error) -> Result<Value, Error> {
+    match error.error_type() {
+        magnus::error::ErrorType::Error(class, message) => {
+            let exception: Exception = class.new_instance((message.to_string(),))?;
+            Ok(exception.as_value())
+        }
+        magnus::error::ErrorType::Exception(exception) => Ok(exception.as_value()),
+        magnus::error::ErrorType::Jump(_) => Err(error),
+    }
+}
+
+/// `Engine#_instantiate(workspace, uri, timeout)`: runs the engine into `workspace` (whose
+/// root attributes are the caller's). Nil when the run got through, else the exception to
+/// raise (the engine's abort, or `MethodTimeout` when a method timed out).
+fn instantiate(
+    ruby: &Ruby,
+    rb_self: &RbEngine,
+    ws: Obj<RbWorkspace>,
+    uri: String,
+    timeout: Option<f64>,
+) -> Result<Value, Error> {
+    guard(|| {
+        let evm: Value = ws.funcall("evm", ())?;
+        let root_attrs: Vec<(String, Core)> = {
+            let core = ws.core()?;
+            let root = core.root();
+            core.obj(root)
+                .attributes()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        // A clone shares the datastore and the stubs; no borrow is held while methods run
+        // (a method may stub or instantiate again).
+        let engine = rb_self
+            .engine
+            .try_borrow()
+            .map_err(|_| errors::error("the engine is busy"))?
+            .clone();
+        let run = RunGuard::push(RunCtx {
+            ws,
+            evm,
+            timeout,
+            runtimes: Vec::new(),
+            timed_out: None,
+        });
+        let result = engine.instantiate(&uri, root_attrs);
+        let timed_out = run.finish().and_then(|ctx| ctx.timed_out);
+        let failure = match result {
+            Ok(done) => {
+                *ws.core_mut()? = done.workspace;
+                None
+            }
+            Err(aborted) => {
+                let error = match &aborted.error {
+                    EngineError::Ae(e) => errors::to_ruby(e.clone()),
+                    other => errors::error(format!("{}: {other}", other.engine_class())),
+                };
+                *ws.core_mut()? = aborted.run.workspace;
+                Some(error)
+            }
+        };
+        match (timed_out, failure) {
+            (Some(message), _) => exception_of(Error::new(errors::class("MethodTimeout"), message)),
+            (None, Some(error)) => exception_of(error),
+            (None, None) => Ok(ruby.qnil().as_value()),
+        }
+    })
+}
+
+/// `Engine._evm_instantiate(workspace, uri)`: `$evm.instantiate` of a method of an engine
+/// run, through the engine (a child of the current object; errors logged, nil).
+fn evm_instantiate(ruby: &Ruby, ws: Obj<RbWorkspace>, uri: String) -> Result<Value, Error> {
+    guard(|| {
+        let rt = RUNS.with(|r| {
+            r.borrow()
+                .iter()
+                .rev()
+                .find(|c| same(c.ws, ws))
+                .and_then(|c| c.runtimes.last().copied())
+        });
+        let Some(rt) = rt else {
+            return Err(errors::error(
+                "$evm.instantiate: this workspace's engine run is over (a $evm is valid only while its method runs)",
+            ));
+        };
+        let rt = rt.cast::<Runtime<'static>>();
+        let id = {
+            let _back = Lent::new(ws, rt).map_err(errors::to_ruby)?;
+            // SAFETY: the runner that pushed `rt` is on the stack below this call and does
+            // not touch the runtime until we return.
+            unsafe { (*rt).instantiate(&uri) }
+        };
+        // A timeout of this method expired in the child's method: raise it here.
+        let pending: Value = ws.funcall("instance_variable_get", (PENDING_SIGNAL,))?;
+        if let Some(exception) = Exception::from_value(pending) {
+            let _: Value = ws.funcall("instance_variable_set", (PENDING_SIGNAL, ruby.qnil()))?;
+            return Err(exception.into());
+        }
+        Ok(match id {
+            Some(id) => ruby.obj_wrap(RbObject::new(ws, id)).as_value(),
+            None => ruby.qnil().as_value(),
+        })
+    })
+}
+
+/// `Engine._service_for(workspace)`: the `$evm` of an engine run (an `Engine::Service`).
+fn service_for(ruby: &Ruby, ws: Obj<RbWorkspace>) -> Result<Value, Error> {
+    guard(|| {
+        let class: RClass = engine_class(ruby)?.const_get("Service")?;
+        Ok(ruby.obj_wrap_as(RbService::new(ws), class).as_value())
+    })
+}
+
+/// Defines `MiqAutomate::Engine` and `MiqAutomate::Engine::Service` (after `Service`).
+pub fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
+    let class = module.define_class("Engine", ruby.class_object())?;
+    class.undef_default_alloc_func();
+    class.define_singleton_method("_load", function!(load, 1))?;
+    class.define_singleton_method("_service_for", function!(service_for, 1))?;
+    class.define_singleton_method("_evm_instantiate", function!(evm_instantiate, 2))?;
+    class.define_private_method("_stats", method!(stats, 0))?;
+    class.define_private_method("_instantiate", method!(instantiate, 3))?;
+    class.define_private_method("_stub_exit", method!(stub_exit, 2))?;
+    class.define_private_method("_stub_block", method!(stub_block, 2))?;
+    let service: RClass = module.const_get("Service")?;
+    class.define_class("Service", service)?;
+    Ok(())
+}

@@ -1,0 +1,367 @@
+# frozen_string_literal: true
+
+require "stringio"
+require "miq_automate/fresh_binding"
+require "miq_automate/method_environment"
+
+module MiqAutomate
+  # A datastore that does not load; the message names every bad file (and #errors lists them).
+  class DatastoreError < Error
+    def errors
+      message.lines.drop(1).map(&:strip)
+    end
+  end
+
+  # A method ran longer than the engine's timeout: the run is aborted, as ManageIQ's queue
+  # timeout aborts a delivery. The message names the method.
+  class MethodTimeout < AbortInstantiation; end
+
+  # The error of an engine run (MiqAutomate::Engine#instantiate) carries its workspace, so
+  # a spec can read the logs up to the error. Nil for errors raised elsewhere.
+  class Error
+    attr_reader :workspace
+  end
+
+  # The offline automate engine over domain exports, running inline Ruby methods in this VM.
+  #
+  #   engine = MiqAutomate::Engine.new(datastore: "examples/domains/RollbackDemo", models: [prov])
+  #   engine.stub("/System/CommonMethods/QuotaMethods/used") { |evm| evm.object["used"] = 3 }
+  #   ws = engine.instantiate("/Infrastructure/VM/Provisioning/Network/Methods/AcquireIPAddress",
+  #                           root: { "miq_provision" => prov })
+  #   ws.root["ae_result"]  # => "ok"
+  #   ws.logs               # the engine's log lines and the methods' $evm.log lines
+  class Engine
+    # datastore: a domain directory (with __domain__.yaml), a directory of domains, or a list
+    # of them. models: service models `$evm.vmdb` and typed fields find; vmdb: a
+    # MiqAutomate::MockManageIQ answering for services and VMs; timeout: seconds any one
+    # method may run (nil: no limit, as the engine).
+    def self.new(datastore:, models: [], vmdb: nil, timeout: nil)
+      dirs = Array(datastore).map { |d| File.expand_path(d.to_s) }
+      raise ArgumentError, "Engine.new needs at least one datastore directory" if dirs.empty?
+
+      engine = _load(dirs)
+      engine.send(:setup, models, vmdb, timeout)
+      engine
+    end
+
+    attr_reader :models, :vmdb, :timeout
+
+    # Seconds any one method (or stub block) may run; nil for no limit.
+    def timeout=(seconds)
+      @timeout = Engine.check_timeout(seconds)
+    end
+
+    def datastore
+      @datastore ||= Datastore.new(self)
+    end
+
+    # Instantiates `uri` as the engine does and returns the workspace (a MiqAutomate::Workspace:
+    # #root, #logs, #state_vars, #instantiations…). `root:` are the caller's root attributes
+    # (the request's: `vmdb_object_type`, the task under its model name…). An aborted run
+    # raises the engine's error (AbortInstantiation, UnknownMethodRc, MethodTimeout,
+    # CyclicalRelationship…) whose #workspace is the workspace so far.
+    def instantiate(uri, root: {}, timeout: @timeout)
+      ws = Workspace.new(root: root, models: @models, vmdb: @vmdb)
+      ws.extend(Run)
+      ws.instance_variable_set(:@engine, self)
+      ws.instance_variable_set(:@evm, Engine._service_for(ws))
+      error = _instantiate(ws, uri.to_s, Engine.check_timeout(timeout))
+      if error
+        error.instance_variable_set(:@workspace, ws)
+        raise error
+      end
+      ws
+    end
+
+    # Replaces an instance or a method (`/ns/Class/Instance` or `/ns/Class/method`, with or
+    # without its domain) by a block or a fixed result:
+    #   stub(path) { |evm| ... }  the block runs as a method would (`$evm` = evm, `exit`
+    #                             codes, exceptions and the timeout as for methods);
+    #   stub(path, 8)             exits with that code (MIQ_STOP here);
+    #   stub(path, { "a" => 1 })  sets these attributes on the object;
+    #   stub(path)                exits MIQ_OK.
+    def stub(path, result = nil, &block)
+      raise ArgumentError, "stub takes a result or a block, not both" if block && !result.nil?
+
+      case result
+      when nil then block ? _stub_block(path.to_s, block) : _stub_exit(path.to_s, MIQ_OK)
+      when Integer then _stub_exit(path.to_s, result)
+      when Hash
+        attributes = result.dup
+        _stub_block(path.to_s, ->(evm) { attributes.each { |k, v| evm.object[k.to_s] = v } })
+      else raise ArgumentError, "stub result must be an Integer (exit code) or a Hash (attributes), not #{result.class}"
+      end
+      self
+    end
+
+    def inspect
+      "#<MiqAutomate::Engine #{datastore.stats.map { |k, v| "#{k}=#{v}" }.join(' ')}>"
+    end
+
+    private
+
+    def setup(models, vmdb, timeout)
+      @models = Array(models)
+      @vmdb = vmdb
+      self.timeout = timeout
+      MiqAutomate.method_environment! # paid once here rather than in the first method
+    end
+
+    public
+
+    # The loaded datastore: `engine.datastore.stats` => {domains:, namespaces:, classes:,
+    # instances:, methods:}.
+    class Datastore
+      def initialize(engine)
+        @engine = engine
+      end
+
+      def stats
+        @engine.send(:_stats)
+      end
+
+      def inspect
+        "#<MiqAutomate::Engine::Datastore #{stats}>"
+      end
+    end
+
+    # The `$evm` of an engine run: `instantiate` goes through the engine (a child of the
+    # current object, with its fields, relationships and methods).
+    class Service
+      def instantiate(uri)
+        workspace.engine_instantiations << uri.to_s
+        Engine._evm_instantiate(workspace, uri.to_s)
+      end
+    end
+
+    # What an engine run's workspace adds: the engine, and `$evm.instantiate` calls in
+    # #instantiations (so `have_instantiated` works).
+    module Run
+      attr_reader :engine
+
+      def instantiations
+        super + engine_instantiations
+      end
+
+      def engine_instantiations
+        @engine_instantiations ||= []
+      end
+    end
+
+    # Raised into a method's thread when its time is up. An Exception, not a StandardError,
+    # so a method's `rescue => e` does not swallow it (its `ensure` blocks still run).
+    class TimeoutSignal < Exception # rubocop:disable Lint/InheritException
+      attr_reader :token
+
+      def initialize(token, seconds)
+        super("execution expired after #{seconds} seconds")
+        @token = token
+      end
+    end
+
+    # `$stdout`/`$stderr` while a method runs: each line is logged as the engine logs a
+    # method process's output ("Method STDOUT: …" info, "Method STDERR: …" error).
+    class MethodOutput < StringIO
+      def initialize(workspace, level, prefix)
+        super(+"")
+        @workspace = workspace
+        @level = level
+        @prefix = prefix
+        @pending = +""
+      end
+
+      def write(*strings)
+        strings.sum do |s|
+          s = s.to_s
+          @pending << s
+          s.bytesize
+        end.tap { emit_lines }
+      end
+
+      def tty?
+        false
+      end
+      alias isatty tty?
+
+      def flush
+        self
+      end
+
+      # Logs what is left without a newline (at the end of the method).
+      def finish
+        emit(@pending) unless @pending.empty?
+        @pending = +""
+      end
+
+      private
+
+      def emit_lines
+        while (newline = @pending.index("\n"))
+          emit(@pending.slice!(0..newline))
+        end
+      end
+
+      def emit(line)
+        @workspace.send(:_log_line, @level, "#{@prefix} #{line.strip}")
+      end
+    end
+
+    # Warnings a method file gives when evaluated again in the same VM (each run re-opens
+    # its classes): a process per method never sees them, so neither does the log.
+    module QuietRedefinitions
+      REDEFINITION = /already initialized constant|previous definition of|method redefined/.freeze
+
+      def warn(message, *args, **kwargs)
+        return nil if Thread.current[:miq_automate_method_depth].to_i.positive? && REDEFINITION.match?(message.to_s)
+
+        super
+      end
+    end
+    ::Warning.extend(QuietRedefinitions)
+
+    class << self
+      # Called by the native runner for each inline method: its embedded methods and body
+      # (`scripts`: [[fqname, source], …], the body last) evaluated in one fresh top-level
+      # binding, each under its fqname (so backtraces name the method and line). Returns the
+      # exit status, or a String when the method timed out.
+      def _run_method(evm, workspace, fqname, scripts, seconds)
+        run_isolated(evm, workspace, fqname, seconds) do
+          scope = MiqAutomate::FRESH_BINDING.call
+          scripts.each { |name, source| scope.eval(source, name, 1) }
+        end
+      end
+
+      # Called for a stub's block: as a method, with the block as its body.
+      def _run_block(evm, workspace, path, block, seconds)
+        run_isolated(evm, workspace, path, seconds) { block.call(evm) }
+      end
+
+      def check_timeout(seconds)
+        return nil if seconds.nil?
+        raise ArgumentError, "timeout must be a positive number of seconds, not #{seconds.inspect}" unless seconds.is_a?(Numeric) && seconds.positive? && seconds.finite?
+
+        seconds.to_f
+      end
+
+      private
+
+      # The preamble and the postscript around a method, in this VM: the method environment,
+      # `$evm`, MIQ_ARGS and the output capture, all given back afterwards (a method may
+      # instantiate another, which runs inside it).
+      def run_isolated(evm, workspace, name, seconds, &body)
+        environment = MiqAutomate.method_environment!
+        MiqAutomate.define_exit_codes!
+        saved_evm = $evm
+        saved_stdout = $stdout
+        saved_stderr = $stderr
+        saved_args = ::Object.const_defined?(:MIQ_ARGS, false) ? [::Object::MIQ_ARGS] : nil
+        saved_zone = Time.zone if environment
+        out = MethodOutput.new(workspace, :info, "Method STDOUT:")
+        err = MethodOutput.new(workspace, :error, "Method STDERR:")
+        depth = Thread.current[:miq_automate_method_depth].to_i
+        begin
+          Thread.current[:miq_automate_method_depth] = depth + 1
+          Time.zone = "UTC" if environment && saved_zone&.name != "UTC"
+          $evm = evm
+          set_args(evm.inputs)
+          $stdout = out
+          $stderr = err
+          outcome(evm, name, seconds, &body)
+        ensure
+          $stdout = saved_stdout
+          $stderr = saved_stderr
+          out.finish
+          err.finish
+          saved_args ? set_args(saved_args.first) : remove_args
+          $evm = saved_evm
+          Time.zone = saved_zone if environment && saved_zone && Time.zone != saved_zone
+          Thread.current[:miq_automate_method_depth] = depth
+        end
+      end
+
+      def set_args(value)
+        remove_args
+        ::Object.const_set(:MIQ_ARGS, value)
+      end
+
+      def remove_args
+        ::Object.send(:remove_const, :MIQ_ARGS) if ::Object.const_defined?(:MIQ_ARGS, false)
+      end
+
+      # The exit status of the body: 0 at its end, the status of `exit`, 1 for an uncaught
+      # exception (logged as the engine's postscript does); a String when it timed out. A
+      # timeout signal of an outer method passes through (that method's run handles it).
+      def outcome(evm, name, seconds)
+        token = ::Object.new
+        status = nil
+        watch(token, seconds) do
+          status = begin
+            yield
+            MIQ_OK
+          rescue SystemExit => e
+            e.status
+          rescue TimeoutSignal
+            raise
+          rescue Exception => e # rubocop:disable Lint/RescueException -- the postscript reports any error
+            postscript(evm, e)
+            1
+          end
+        end
+        status
+      rescue TimeoutSignal => e
+        raise unless e.token.equal?(token)
+        return status if status # it came as the method ended: the method made it in time
+
+        timed_out(evm, name, seconds, e)
+      end
+
+      # Runs the block; after `seconds`, a watchdog thread raises a TimeoutSignal into it
+      # (again every second if the method rescues it and goes on). The signal is deferred
+      # outside the block, so the watchdog never interrupts this bookkeeping.
+      def watch(token, seconds)
+        return yield unless seconds
+
+        target = Thread.current
+        Thread.handle_interrupt(TimeoutSignal => :never) do
+          watchdog = Thread.new do
+            sleep seconds
+            loop do
+              target.raise(TimeoutSignal.new(token, seconds))
+              sleep 1
+            end
+          end
+          begin
+            Thread.handle_interrupt(TimeoutSignal => :immediate) { yield }
+          ensure
+            watchdog.kill
+            watchdog.join
+          end
+        end
+      end
+
+      def postscript(evm, error)
+        evm.log(:error, "The following error occurred during method evaluation:")
+        evm.log(:error, "  #{error.class}: #{error.message}")
+        evm.log(:error, "  #{method_frames(error).join("\n  ")}")
+      end
+
+      def timed_out(evm, name, seconds, signal)
+        message = "Method [#{name}] timed out after #{format('%g', seconds)} seconds (the engine's timeout option)"
+        evm.log(:error, message)
+        frames = method_frames(signal)
+        evm.log(:error, "  it was stopped at #{frames.join("\n  ")}") unless frames.empty?
+        message
+      end
+
+      # The backtrace down to the method's own frames: what runs the method (this file)
+      # and its caller are left out; frames of this file above the method's (an
+      # Engine::Service call that raised) are kept.
+      def method_frames(error)
+        ours = ->(line) { line.start_with?("#{__FILE__}:") }
+        frames = Array(error.backtrace)
+        leading = frames.take_while(&ours)
+        leading + frames.drop(leading.size).take_while { |line| !ours.call(line) }
+      end
+    end
+  end
+end
