@@ -40,21 +40,23 @@ demo-diagram: deps
 
 # A tour of the core workspace ($evm) in Rust.
 demo-core: deps
-	$(CARGO) run --release -q -p miq-automate-core --example demo
+	$(CARGO) run --release -q -p miq-automate-core --features automation-log --example demo
 
 # Also: no unused dependency (cargo-machete), licenses and duplicate versions (cargo-deny;
 # its advisory database cannot be fetched here). Both are installed by scripts/install-deps.sh.
 lint: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p miq-automate-core --all-targets --features automation-log -- -D warnings
 	cargo-machete
 	$(CARGO) deny --log-level error check licenses bans
 
 doc: deps
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace --features miq-automate-core/automation-log
 
 rust-test: deps
 	$(CARGO) test --workspace
+	$(CARGO) test -p miq-automate-core --features automation-log
 
 # The rspec suites start the mock ManageIQ with the release CLI.
 rspec: ruby-ext

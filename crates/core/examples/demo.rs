@@ -1,6 +1,6 @@
 //! A tour of the core: a VM-provision workspace, substitution, an instantiate handler,
-//! state vars and automation.log lines. Run with `make demo` or
-//! `cargo run -p miq-automate-core --example demo`.
+//! state vars and automation.log lines. Run with `make demo-core` or
+//! `cargo run -p miq-automate-core --features automation-log --example demo`.
 
 use miq_automate_core::log::AutomationLogFormat;
 use miq_automate_core::substitution::substitute;

@@ -7,8 +7,11 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Local, Utc};
 use regex::Regex;
+#[cfg(feature = "automation-log")]
 use tracing::{Event, Subscriber};
+#[cfg(feature = "automation-log")]
 use tracing_subscriber::fmt::{format::Writer, FmtContext, FormatEvent, FormatFields};
+#[cfg(feature = "automation-log")]
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::error::AeError;
@@ -210,16 +213,19 @@ pub fn automation_line(
     )
 }
 
-/// A `tracing_subscriber` event formatter that writes ManageIQ's automation.log lines.
+/// A `tracing_subscriber` event formatter that writes ManageIQ's automation.log lines
+/// (feature `automation-log`).
 ///
 /// ```
 /// use miq_automate_core::log::AutomationLogFormat;
 /// let subscriber = tracing_subscriber::fmt().event_format(AutomationLogFormat).finish();
 /// # drop(subscriber);
 /// ```
+#[cfg(feature = "automation-log")]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AutomationLogFormat;
 
+#[cfg(feature = "automation-log")]
 impl<S, N> FormatEvent<S, N> for AutomationLogFormat
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -252,12 +258,14 @@ where
     }
 }
 
+#[cfg(feature = "automation-log")]
 #[derive(Default)]
 struct LineVisitor {
     message: String,
     level: Option<LogLevel>,
 }
 
+#[cfg(feature = "automation-log")]
 impl tracing::field::Visit for LineVisitor {
     fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
         match field.name() {
