@@ -7,6 +7,7 @@ mod mock_server;
 mod output;
 mod retire_bundle;
 mod rollback;
+mod trace;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,9 @@ enum Command {
     /// Load domain exports: counts, or a lint of bad files, missing methods and instances.
     #[command(subcommand)]
     Datastore(datastore::Command),
+    /// Show, compare or re-mask a method's recorded $evm traffic (MiqAutomate::Recorder).
+    #[command(subcommand)]
+    Trace(trace::Command),
     /// Draw a state machine of a domain export (SVG, Mermaid or DOT), with its rollback
     /// steps and a run's trace.
     Diagram(diagram::Args),
@@ -73,6 +77,7 @@ fn main() -> ExitCode {
             Command::MockServer(args) => mock_server::run(args).await,
             Command::Rollback(command) => rollback::run(command),
             Command::Datastore(command) => datastore::run(command),
+            Command::Trace(command) => trace::run(command),
             Command::Diagram(args) => diagram::run(args),
         }
     });

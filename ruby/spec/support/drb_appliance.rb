@@ -44,6 +44,7 @@ module DrbAppliance
     end
 
     def id = @attributes["id"]
+    def inspect = "#<MiqAeServiceModel #{@model} id: #{id.inspect}>"
     def get_option(key) = @options[key.to_sym]
     def set_option(key, value) = @options[key.to_sym] = value
     def custom_set(key, value) = @custom[key.to_s] = value

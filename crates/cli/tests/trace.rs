@@ -1,0 +1,213 @@
+//! `miq-automate trace show|diff|redact`, run as a user runs them, on traces the Ruby
+//! recorder wrote (tests/traces, recorded from ruby/spec/fixtures/methods/check_vm_provision.rb
+//! against a pure-Ruby $evm over DRb, error and retry paths) and on hand-written ones.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn traces() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/traces")
+}
+
+fn miq(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_miq-automate"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn show_prints_a_table_of_calls_with_receivers_answers_and_exceptions() {
+    let file = traces().join("check_vm_provision.error.json");
+    let out = miq(&["trace", "show", path(&file)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("trace of check_vm_provision recorded ")
+            && first.contains("42 call(s), 11 write(s), 12 object(s); outcome: exit 0"),
+        "{first}"
+    );
+    for row in [
+        " 1  $evm.root()",
+        r#" 2  root["miq_provision"]"#,
+        "$evm.vmdb(:vm, 12)",
+        "vm#12",
+        r#"root.decrypt("admin_password")"#,
+        r#"root["ae_result"] = "error""#,
+        "raised NoMethodError: undefined method `register_automate_callback'",
+        "(yielded 2 time(s))",
+        "/System/Notify/Cleanup?vm=web01&password::admin=********",
+        "42  $evm.disconnect_sql()",
+    ] {
+        assert!(text.contains(row), "missing {row:?} in\n{text}");
+    }
+    assert!(!text.contains("sup3rSecret!") && !text.contains("v2:{"));
+}
+
+#[test]
+fn diff_of_a_trace_with_itself_is_the_same() {
+    let file = traces().join("check_vm_provision.retry.json");
+    let out = miq(&["trace", "diff", path(&file), path(&file)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(
+        stdout(&out),
+        "same: 32 call(s), 6 write(s), outcome exit 0\n"
+    );
+}
+
+#[test]
+fn diff_names_the_first_divergence_and_sums_up_both() {
+    let a = traces().join("check_vm_provision.error.json");
+    let b = traces().join("check_vm_provision.retry.json");
+    let out = miq(&["trace", "diff", path(&a), path(&b)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let text = stdout(&out);
+    // the object addresses in the two NoMethodError messages are no divergence
+    assert!(text.starts_with("first divergence at call 27:\n"), "{text}");
+    assert!(
+        text.contains(r#"A: #27 miq_provision(handle 3).statemachine_task_status() -> "error""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"B: #27 miq_provision(handle 3).statemachine_task_status() -> "retry""#),
+        "{text}"
+    );
+    assert!(text.contains("identical before it: 26 call(s)"), "{text}");
+    assert!(
+        text.contains("A: 42 call(s), 11 write(s), outcome exit 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("B: 32 call(s), 6 write(s), outcome exit 0"),
+        "{text}"
+    );
+}
+
+#[test]
+fn diff_and_show_refuse_what_is_not_a_trace() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = traces().join("check_vm_provision.retry.json");
+    let not_json = dir.path().join("x.json");
+    fs::write(&not_json, "{").expect("write");
+    let other_version = dir.path().join("v2.json");
+    fs::write(
+        &other_version,
+        r#"{"format":"miq-automate-trace","version":2,"calls":[]}"#,
+    )
+    .expect("write");
+    let missing = dir.path().join("missing.json");
+    for bad in [&not_json, &other_version, &missing] {
+        let out = miq(&["trace", "diff", path(&good), path(bad)]);
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        assert!(stderr(&out).contains(path(bad)), "{}", stderr(&out));
+        let out = miq(&["trace", "show", path(bad)]);
+        assert_eq!(out.status.code(), Some(1));
+    }
+    let out = miq(&["trace", "show", path(&other_version)]);
+    assert!(
+        stderr(&out).contains("trace version Some(2) is not supported"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn redact_finds_nothing_left_in_a_recorder_trace_and_leaves_it_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("t.json");
+    let original =
+        fs::read(traces().join("check_vm_provision.error.json")).expect("read the fixture");
+    fs::write(&file, &original).expect("write");
+    let out = miq(&["trace", "redact", path(&file)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).ends_with(": 0 value(s) masked\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(fs::read(&file).expect("read"), original);
+}
+
+#[test]
+fn redact_masks_a_leaky_trace_in_place_atomically() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("leaky.json");
+    fs::write(
+        &file,
+        r#"{"format": "miq-automate-trace", "version": 1, "secret_keys": ["password", "token", "secret", "api_key"],
+            "handles": [{"handle": 1, "kind": "evm", "model": "evm", "via": "$evm"},
+                        {"handle": 2, "kind": "ae_object", "model": "instance", "path": "/A/B?password::p=hunter22"}],
+            "outcome": {"status": "exception", "class": "RuntimeError", "message": "bad v2:{AAAA}"},
+            "calls": [
+              {"seq": 1, "receiver": 1, "method": "decrypt", "args": ["admin_password"], "result": "hunter22"},
+              {"seq": 2, "receiver": 1, "method": "get_state_var", "args": [{"$symbol": "vault_pin"}], "result": "4321"},
+              {"seq": 3, "receiver": 1, "method": "create_notification",
+               "args": [{"$hash": [[{"$symbol": "message"}, "key v2:{BBBB}"], [{"$symbol": "api_key"}, "k-123"]]}], "result": true},
+              {"seq": 4, "receiver": 1, "method": "instantiate", "args": ["/A/B?password::p=hunter22"],
+               "result": {"$foreign": {"id": 2, "label": "instance"}}},
+              {"seq": 5, "receiver": 1, "method": "[]", "args": ["db_password"], "result": {"$password": "hunter22"}},
+              {"seq": 6, "receiver": 1, "method": "x", "args": [], "raised": {"class": "RuntimeError", "message": "no v2:{CCCC}"}}
+            ]}"#,
+    )
+    .expect("write");
+    let out = miq(&["trace", "redact", path(&file), "--secret-key", "pin"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).ends_with(": 9 value(s) masked\n"),
+        "{}",
+        stdout(&out)
+    );
+    let text = fs::read_to_string(&file).expect("read");
+    for secret in ["hunter22", "4321", "k-123", "v2:{"] {
+        assert!(!text.contains(secret), "{secret} left in\n{text}");
+    }
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("still JSON");
+    assert_eq!(
+        doc["calls"][3]["result"]["$foreign"]["id"], 2,
+        "handles stay"
+    );
+    assert_eq!(
+        doc["calls"][4]["result"],
+        serde_json::json!({"$password": "********"})
+    );
+    assert!(doc["secret_keys"]
+        .as_array()
+        .is_some_and(|k| k.contains(&"pin".into())));
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .expect("list")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(leftovers, vec![std::ffi::OsString::from("leaky.json")]);
+    // a second pass has nothing left to do
+    let out = miq(&["trace", "redact", path(&file)]);
+    assert!(
+        stdout(&out).ends_with(": 0 value(s) masked\n"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn redact_of_an_unreadable_file_fails_without_touching_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("t.json");
+    fs::write(&file, "not json").expect("write");
+    let out = miq(&["trace", "redact", path(&file)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(fs::read_to_string(&file).expect("read"), "not json");
+}
