@@ -30,6 +30,12 @@ module MiqAutomate
                                    current_method: current_method, models: models, vmdb: vmdb)
       end
 
+      # The offline engine over domain exports (see MiqAutomate::Engine.new): inline methods
+      # run in this process; `engine.instantiate(uri, root: {...})` gives the workspace.
+      def build_engine(datastore:, models: [], vmdb: nil, timeout: nil)
+        MiqAutomate::Engine.new(datastore: datastore, models: models, vmdb: vmdb, timeout: timeout)
+      end
+
       # A service-model object (see MiqAutomate::ServiceModel.new).
       def service_model(model_name, **attributes)
         MiqAutomate::ServiceModel.new(model_name, **attributes)
