@@ -89,6 +89,7 @@ bench: deps
 	$(MAKE) ruby-ext
 	ruby -I ruby/lib ruby/bench/root_access.rb
 	ruby -I ruby/lib ruby/bench/method_environment.rb
+	ruby -I ruby/lib ruby/bench/recorder.rb
 
 clean:
 	$(CARGO) clean
