@@ -416,12 +416,7 @@ impl Runtime<'_> {
         })
     }
 
-    pub(crate) fn field_list(
-        &self,
-        id: ObjectId,
-        message: &str,
-        aetypes: &[&str],
-    ) -> Vec<MergedField> {
+    fn field_list(&self, id: ObjectId, message: &str, aetypes: &[&str]) -> Vec<MergedField> {
         self.fields_of(id)
             .iter()
             .filter(|f| {

@@ -29,7 +29,7 @@ use serde::Serialize;
 
 use crate::engine::Runtime;
 use crate::error::EngineError;
-use crate::object::MergedField;
+use crate::object::{message_matches, MergedField};
 
 static RE_STATE_METHOD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^METHOD::(.*)$").expect("valid regex"));
@@ -607,9 +607,13 @@ impl Runtime<'_> {
 
     /// The state fields of the machine for `message`, in priority order.
     fn states(&self, id: ObjectId, message: &str) -> Vec<String> {
-        self.field_list(id, message, &["state"])
-            .into_iter()
-            .map(|f| f.name)
+        self.fields_of(id)
+            .iter()
+            .filter(|f| {
+                f.aetype.as_deref() == Some("state")
+                    && message_matches(f.message.as_deref(), message)
+            })
+            .map(|f| f.name.clone())
             .collect()
     }
 
