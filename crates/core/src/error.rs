@@ -1,65 +1,65 @@
 //! One error type for the core, its variants named after the engine's exceptions
 //! (`MiqAeException::*`) so that bindings can raise the class a ManageIQ author expects.
 //!
-//! Every message is shown through [`crate::log::sanitize`]: an error that quotes a URI, a
+//! Every message is shown through [`crate::password::sanitize`]: an error that quotes a URI, a
 //! query or a log line never shows a `password::` argument's value or a `v2:{…}` token.
 
 /// An error of the automate runtime.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AeError {
     /// `MiqAeException::InvalidPathFormat`: a malformed URI or path, or an unsupported scheme.
-    #[error("{}", crate::log::sanitize(.0))]
+    #[error("{}", crate::password::sanitize(.0))]
     InvalidPathFormat(String),
     /// `MiqAeException::ObjectNotFound`: a path that names no workspace object.
-    #[error("{}", crate::log::sanitize(.0))]
+    #[error("{}", crate::password::sanitize(.0))]
     ObjectNotFound(String),
     /// `MiqAeException::InvalidClass`: an unknown datatype in a typed argument.
-    #[error("{}", crate::log::sanitize(.0))]
+    #[error("{}", crate::password::sanitize(.0))]
     InvalidClass(String),
     /// `MiqAeException::ServiceNotFound`: a service-model id that does not resolve.
-    #[error("{}", crate::log::sanitize(.0))]
+    #[error("{}", crate::password::sanitize(.0))]
     ServiceNotFound(String),
     /// `MiqAeException::CyclicalRelationship`: an object already on the instantiation stack.
-    #[error("{}", crate::log::sanitize(.0))]
+    #[error("{}", crate::password::sanitize(.0))]
     CyclicalRelationship(String),
     /// `MiqAeException::StopInstantiation`: the method exited with MIQ_STOP.
-    #[error("{}", crate::log::sanitize(.0))]
+    #[error("{}", crate::password::sanitize(.0))]
     StopInstantiation(String),
     /// `MiqAeException::AbortInstantiation`: the method exited with MIQ_ABORT.
-    #[error("{}", crate::log::sanitize(.0))]
+    #[error("{}", crate::password::sanitize(.0))]
     AbortInstantiation(String),
     /// `MiqAeException::UnknownMethodRc`: the method exited with another status.
-    #[error("{}", crate::log::sanitize(.0))]
+    #[error("{}", crate::password::sanitize(.0))]
     UnknownMethodRc(String),
     /// `MiqAeException::MethodParmMissing`: a required method input has no value.
-    #[error("{}", crate::log::sanitize(.0))]
+    #[error("{}", crate::password::sanitize(.0))]
     MethodParmMissing(String),
     /// `MiqAeException::AttributeNotFound`: a required attribute or state var is missing.
-    #[error("{}", crate::log::sanitize(.0))]
+    #[error("{}", crate::password::sanitize(.0))]
     AttributeNotFound(String),
     /// `MiqAeException::InvalidMethod`: bad `.method(args)` syntax in a substitution.
-    #[error("{}", crate::log::sanitize(.0))]
+    #[error("{}", crate::password::sanitize(.0))]
     InvalidMethod(String),
     /// `MiqAeException::MethodNotFound`: an unknown `$evm.execute` method or `!` path.
-    #[error("{}", crate::log::sanitize(.0))]
+    #[error("{}", crate::password::sanitize(.0))]
     MethodNotFound(String),
     /// Ruby's `RuntimeError` (a bad state-var key, `field_timeout` without max retries).
-    #[error("{}", crate::log::sanitize(.0))]
+    #[error("{}", crate::password::sanitize(.0))]
     RuntimeError(String),
     /// Ruby's `ArgumentError` (bad state-var key, unparseable time, missing retries …).
-    #[error("{}", crate::log::sanitize(.0))]
+    #[error("{}", crate::password::sanitize(.0))]
     ArgumentError(String),
     /// Ruby's `RangeError`: a number that does not fit in 64 bits (a Bignum in Ruby, which
     /// the core cannot keep), a non-finite Float made an Integer, an overflowing product.
-    #[error("{}", crate::log::sanitize(.0))]
+    #[error("{}", crate::password::sanitize(.0))]
     RangeError(String),
     /// `MiqAutomate::ValueError`: a value the workspace cannot keep and give back (a Hash
     /// key that cannot be a key again, a malformed tagged JSON value).
-    #[error("{}", crate::log::sanitize(.0))]
+    #[error("{}", crate::password::sanitize(.0))]
     InvalidValue(String),
     /// `MiqAutomate::NestingError` (a `ValueError`): Arrays and Hashes nested deeper than
     /// [`crate::value::MAX_DEPTH`], or a value that contains itself.
-    #[error("{}", crate::log::sanitize(.0))]
+    #[error("{}", crate::password::sanitize(.0))]
     TooDeep(String),
     /// Ruby's `NoMethodError`: the receiver does not answer the method.
     #[error("undefined method `{method}' for {receiver}")]
@@ -79,7 +79,7 @@ pub enum AeError {
     #[error("unknown ae_status_state {0:?}")]
     UnknownAeStatusState(String),
     /// An error raised by a remote or foreign `$evm` peer, with its class name.
-    #[error("{class}: {}", crate::log::sanitize(message))]
+    #[error("{class}: {}", crate::password::sanitize(message))]
     Remote {
         /// The peer's exception class (e.g. `DRb::DRbConnError`).
         class: String,
@@ -87,7 +87,7 @@ pub enum AeError {
         message: String,
     },
     /// A bug in this library: reported instead of aborting the host process.
-    #[error("internal error: {}", crate::log::sanitize(.0))]
+    #[error("internal error: {}", crate::password::sanitize(.0))]
     Internal(String),
 }
 
@@ -122,18 +122,6 @@ impl AeError {
     }
 }
 
-impl From<crate::value::ValueError> for AeError {
-    fn from(err: crate::value::ValueError) -> Self {
-        use crate::value::ValueError;
-        let message = err.to_string();
-        match err {
-            ValueError::IntegerOutOfRange(_) => AeError::RangeError(message),
-            ValueError::TooDeep => AeError::TooDeep(message),
-            ValueError::UnknownTag(_) | ValueError::BadTag(..) => AeError::InvalidValue(message),
-        }
-    }
-}
-
 /// The core's result type.
 pub type AeResultT<T> = Result<T, AeError>;
 
@@ -158,17 +146,5 @@ mod tests {
             assert!(!text.contains("TopSecret1"), "{text}");
             assert!(text.contains("********"), "{text}");
         }
-    }
-
-    #[test]
-    fn value_errors_map_to_ruby_like_classes() {
-        use crate::value::ValueError;
-        let e: AeError = ValueError::TooDeep.into();
-        assert_eq!(e.engine_class(), "MiqAutomate::NestingError");
-        assert_eq!(e.to_string(), "value nested deeper than 100");
-        let e: AeError = ValueError::IntegerOutOfRange("18446744073709551615".into()).into();
-        assert_eq!(e.engine_class(), "RangeError");
-        let e: AeError = ValueError::UnknownTag("$x".into()).into();
-        assert_eq!(e.engine_class(), "MiqAutomate::ValueError");
     }
 }

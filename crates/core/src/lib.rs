@@ -13,9 +13,12 @@
 //!   vars, service vars, notifications, instantiations and captured logs.
 //! - [`uri`], [`path`], [`args`]: `MiqAeUri`, `MiqAePath` and typed arguments.
 //! - [`substitution`]: `${…}` and null coalescing.
+//! - [`datastore`]: the [`DatastoreReader`](datastore::DatastoreReader) `${miqaedb:…}` reads through.
 //! - [`AeResult`], [`exit_code`]: the state-machine vocabulary and method exit statuses.
 //! - [`log`]: `$evm.log` semantics and the automation.log format.
 //! - [`Evm`]: the `$evm` contract, for Rust logic that must run on any `$evm`.
+//!
+//! Modules depend one way (no module uses one that uses it back; `tests/module_graph.rs`).
 //!
 //! ```
 //! use miq_automate_core::{Evm, LogLevel, Value, Workspace};
@@ -30,6 +33,7 @@
 
 pub mod ae_result;
 pub mod args;
+pub mod datastore;
 pub mod error;
 pub mod evm;
 pub mod exit_code;

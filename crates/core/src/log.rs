@@ -3,10 +3,8 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::LazyLock;
 
 use chrono::{DateTime, Local, Utc};
-use regex::Regex;
 #[cfg(feature = "automation-log")]
 use tracing::{Event, Subscriber};
 #[cfg(feature = "automation-log")]
@@ -15,7 +13,6 @@ use tracing_subscriber::fmt::{format::Writer, FmtContext, FormatEvent, FormatFie
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::error::AeError;
-use crate::password::MASK;
 
 /// The `tracing` target every automate log line is emitted under.
 pub const LOG_TARGET: &str = "automation";
@@ -101,64 +98,9 @@ impl fmt::Display for LogLevel {
     }
 }
 
-static ENCRYPTED: LazyLock<Regex> = LazyLock::new(|| {
-    // `v2:{…}` and its URL-encoded form `v2%3A%7B…%7D` (any key version digit).
-    Regex::new(r"v\d+:\{[^}]*\}|v\d+%3[Aa]%7[Bb].*?%7[Dd]").expect("valid regex")
-});
-
-static PASSWORD_ARG: LazyLock<Regex> = LazyLock::new(|| {
-    // A typed `password::` argument, also URL-encoded (`password%3A%3A`), any case.
-    Regex::new(r"(?i)password(?:::|%3A%3A)").expect("valid regex")
-});
-
-/// Replaces every secret in a message or log line with `********`: encrypted tokens
-/// (`v2:{…}`, also URL-encoded) and the value of every `password::` argument (also
-/// URL-encoded), up to the next `&`, whitespace or quote.
-///
-/// This is the one masking function: log lines, every [`AeError`] message and the Ruby
-/// bindings' error messages go through it. Text that is a URI or a query is masked with
-/// [`sanitize_uri`] before it is quoted into a message.
-pub fn sanitize(message: &str) -> String {
-    mask(message, |c| {
-        c == '&' || c == '"' || c == '\'' || c == '\x1F' || c.is_whitespace()
-    })
-}
-
-/// [`sanitize`] for the text of a URI or a query, before it is quoted or escaped into a
-/// message: a `password::` argument's value runs to the next `&`, as `query_to_hash` splits
-/// it (so a value with spaces, quotes or non-ASCII characters is masked whole).
-pub fn sanitize_uri(uri: &str) -> String {
-    mask(uri, |c| c == '&')
-}
-
-fn mask(text: &str, ends_value: impl Fn(char) -> bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    for found in PASSWORD_ARG.find_iter(text) {
-        if found.start() < copied {
-            continue;
-        }
-        let rest = &text[found.end()..];
-        let region = &rest[..rest.find(&ends_value).unwrap_or(rest.len())];
-        let before = &text[..found.start()];
-        // `password::name=value` as an argument keeps its name; as an `Array::` element
-        // (`x=password::value`, after `\x1F` or `%1F`) everything after `::` is the value.
-        let tail = &before.as_bytes()[before.len().saturating_sub(3)..];
-        let element = before.ends_with(['=', '\x1F']) || tail.eq_ignore_ascii_case(b"%1f");
-        let keep = match region.find('=') {
-            Some(i) if !element => i + 1,
-            _ => 0,
-        };
-        out.push_str(&text[copied..found.end()]);
-        out.push_str(&region[..keep]);
-        if keep < region.len() {
-            out.push_str(MASK);
-        }
-        copied = found.end() + region.len();
-    }
-    out.push_str(&text[copied..]);
-    ENCRYPTED.replace_all(&out, MASK).into_owned()
-}
+// The masking is ManageIQ::Password.sanitize_string's job, so it lives with the password;
+// every log line still goes through it here.
+pub use crate::password::{sanitize, sanitize_uri};
 
 /// The text `$evm.log` writes: `<AEMethod NAME> message`, sanitised.
 pub fn method_line(method: Option<&str>, message: &str) -> String {
@@ -288,53 +230,6 @@ impl tracing::field::Visit for LineVisitor {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-
-    #[test]
-    fn encrypted_tokens_are_masked_plain_and_url_encoded() {
-        assert_eq!(
-            sanitize("pw=v2:{c2VjcmV0} and v1:{abc}"),
-            "pw=******** and ********"
-        );
-        assert_eq!(
-            sanitize("url?pw=v2%3A%7Bc2VjcmV0%7D&x=1"),
-            "url?pw=********&x=1"
-        );
-        assert_eq!(sanitize("nothing secret"), "nothing secret");
-    }
-
-    // Issue 10: a `password::` argument's value is masked wherever a URI is quoted.
-    #[test]
-    fn password_arguments_are_masked() {
-        assert_eq!(
-            sanitize_uri("/A/B/C?password::pw=Top Secret\"1&x=1#f"),
-            "/A/B/C?password::pw=********&x=1#f"
-        );
-        assert_eq!(
-            sanitize("instantiate failed : bad [/A?Password::pw=TopSecret1&x=1]"),
-            "instantiate failed : bad [/A?Password::pw=********&x=1]"
-        );
-        assert_eq!(
-            sanitize("url /A?password%3A%3Apw=TopSecret1 done"),
-            "url /A?password%3A%3Apw=******** done"
-        );
-        assert_eq!(
-            sanitize_uri("/A?Array::l=password::TopSecret1%1Finteger::3&b=2"),
-            "/A?Array::l=password::********&b=2"
-        );
-        assert_eq!(
-            sanitize_uri("/A?Array::l=a%1Fpassword::x=TopSecret1&b=2"),
-            "/A?Array::l=a%1Fpassword::********&b=2"
-        );
-        // masking twice changes nothing; an empty value has nothing to mask
-        let once = sanitize_uri("/A?password::pw=TopSecret1");
-        assert_eq!(sanitize(&sanitize_uri(&once)), once);
-        assert_eq!(sanitize("a password:: datatype"), "a password:: datatype");
-        assert_eq!(sanitize_uri("/A?password::pw="), "/A?password::pw=");
-        assert_eq!(
-            sanitize_uri("/A?password::pw=v2:{abc}"),
-            "/A?password::pw=********"
-        );
-    }
 
     #[test]
     fn method_line_has_the_aemethod_prefix() {

@@ -1,5 +1,6 @@
 //! Ruby's string conversions that automate semantics depend on (`strip`, `inspect`, `to_i`,
-//! `to_f`, `Time.parse`, ManageIQ's `to_i_with_method`), written out so results match.
+//! `to_f`, `Time.parse`, `Float#to_s`, `Time#to_s`, ManageIQ's `to_i_with_method`), written out
+//! so results match.
 
 use chrono::{DateTime, FixedOffset, Local, NaiveDate, NaiveDateTime, TimeZone};
 
@@ -95,8 +96,49 @@ pub fn float_to_i64(f: f64) -> Result<i64, AeError> {
     } else {
         Err(AeError::RangeError(format!(
             "float {} out of range of integer",
-            crate::value::ruby_float_to_s(f)
+            ruby_float_to_s(f)
         )))
+    }
+}
+
+/// Ruby's `Float#to_s`: `1.0`, `0.5`, `1.0e+20`, `NaN`, `Infinity`.
+pub fn ruby_float_to_s(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
+        let s = format!("{f:e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let mantissa = if mantissa.contains('.') {
+            mantissa.to_string()
+        } else {
+            format!("{mantissa}.0")
+        };
+        let exp: i32 = exp.parse().unwrap_or(0);
+        return format!(
+            "{mantissa}e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        );
+    }
+    let s = format!("{f}");
+    if s.contains('.') {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+/// Ruby's `Time#to_s`: `2024-05-01 10:00:00 UTC` or `2024-05-01 10:00:00 +0200`.
+pub fn ruby_time_to_s(t: &DateTime<FixedOffset>) -> String {
+    if t.offset().local_minus_utc() == 0 {
+        t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    } else {
+        t.format("%Y-%m-%d %H:%M:%S %z").to_string()
     }
 }
 

@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+// Re-exported: embedders implement it for substitution's `${miqaedb:…}`.
+pub use crate::datastore::DatastoreReader;
 use crate::error::AeError;
 use crate::evm::Evm;
 use crate::log::LogLevel;
@@ -21,12 +23,6 @@ static SUBSTITUTION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\$\{([^}]+)\}").expect("valid regex"));
 static METHOD_CALL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*([./\w]+)\s*(?:\((.*)\))?\s*$").expect("valid regex"));
-
-/// Reads attributes of datastore instances for `${miqaedb:///ns/Class/Inst/attr}`.
-pub trait DatastoreReader: Send {
-    /// The value of `path.attribute` of instance `path` processed with `message`.
-    fn read_attribute(&mut self, path: &AePath, message: &str) -> Result<Value, AeError>;
-}
 
 /// Substitutes every `${…}` in `text` (missing attributes give `""`).
 pub fn substitute(ws: &mut Workspace, text: &str) -> Result<String, AeError> {

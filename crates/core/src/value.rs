@@ -8,7 +8,10 @@ use chrono::{DateTime, FixedOffset, SecondsFormat};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{json, Map, Value as Json};
 
+use crate::error::AeError;
 use crate::password::{Password, MASK};
+// Ruby's to_s of a Float and a Time, here where values are shown.
+pub use crate::ruby::{ruby_float_to_s, ruby_time_to_s};
 
 /// How deeply values may nest (Arrays and Hashes inside each other): 100 levels, as Ruby's
 /// `JSON.generate` allows by default. A scalar has depth 0, `[]` depth 1, `[[1]]` depth 2.
@@ -522,6 +525,18 @@ pub enum ValueError {
     TooDeep,
 }
 
+// The core's error for each value error (here, so that `error` needs nothing of `value`).
+impl From<ValueError> for AeError {
+    fn from(err: ValueError) -> Self {
+        let message = err.to_string();
+        match err {
+            ValueError::IntegerOutOfRange(_) => AeError::RangeError(message),
+            ValueError::TooDeep => AeError::TooDeep(message),
+            ValueError::UnknownTag(_) | ValueError::BadTag(..) => AeError::InvalidValue(message),
+        }
+    }
+}
+
 impl Serialize for Value {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.try_to_json()
@@ -572,47 +587,6 @@ value_from! {
 impl<T: Into<Value>> From<Option<T>> for Value {
     fn from(v: Option<T>) -> Self {
         v.map_or(Value::Nil, Into::into)
-    }
-}
-
-/// Ruby's `Float#to_s`: `1.0`, `0.5`, `1.0e+20`, `NaN`, `Infinity`.
-pub fn ruby_float_to_s(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
-        let s = format!("{f:e}");
-        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let mantissa = if mantissa.contains('.') {
-            mantissa.to_string()
-        } else {
-            format!("{mantissa}.0")
-        };
-        let exp: i32 = exp.parse().unwrap_or(0);
-        return format!(
-            "{mantissa}e{}{:02}",
-            if exp < 0 { '-' } else { '+' },
-            exp.abs()
-        );
-    }
-    let s = format!("{f}");
-    if s.contains('.') {
-        s
-    } else {
-        format!("{s}.0")
-    }
-}
-
-/// Ruby's `Time#to_s`: `2024-05-01 10:00:00 UTC` or `2024-05-01 10:00:00 +0200`.
-pub fn ruby_time_to_s(t: &DateTime<FixedOffset>) -> String {
-    if t.offset().local_minus_utc() == 0 {
-        t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-    } else {
-        t.format("%Y-%m-%d %H:%M:%S %z").to_string()
     }
 }
 
@@ -786,5 +760,16 @@ mod tests {
         assert!(Value::String("  ".into()).is_blank());
         assert!(Value::Nil.is_blank());
         assert!(!Value::Integer(0).is_blank());
+    }
+
+    #[test]
+    fn value_errors_map_to_ruby_like_classes() {
+        let e: AeError = ValueError::TooDeep.into();
+        assert_eq!(e.engine_class(), "MiqAutomate::NestingError");
+        assert_eq!(e.to_string(), "value nested deeper than 100");
+        let e: AeError = ValueError::IntegerOutOfRange("18446744073709551615".into()).into();
+        assert_eq!(e.engine_class(), "RangeError");
+        let e: AeError = ValueError::UnknownTag("$x".into()).into();
+        assert_eq!(e.engine_class(), "MiqAutomate::ValueError");
     }
 }

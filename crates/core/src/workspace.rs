@@ -6,6 +6,7 @@ use chrono::Utc;
 use indexmap::IndexMap;
 
 use crate::args::process_args;
+use crate::datastore::DatastoreReader;
 use crate::error::AeError;
 use crate::glob::fnmatch_casefold;
 use crate::log::{emit, method_line, LogLevel, LogRecord};
@@ -13,7 +14,6 @@ use crate::object::AeObject;
 use crate::path::{ruby_split, AePath, SplitOptions};
 use crate::ruby::to_i_with_method;
 use crate::state_vars::StateVars;
-use crate::substitution::DatastoreReader;
 use crate::uri::Uri;
 use crate::value::{ObjectId, Value};
 
