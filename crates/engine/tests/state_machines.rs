@@ -98,6 +98,7 @@ enum Main {
     Result(&'static str),
     Next(&'static str),
     Raise,
+    Exit(i32),
 }
 
 /// The 3-state machine `/SM/Steps/Machine/<instance>` with `main` deciding each state's work.
@@ -125,6 +126,7 @@ fn steps(
                 Main::Raise => {
                     return Err(AeError::RuntimeError("Intentionally raise an error".into()))
                 }
+                Main::Exit(rc) => return Ok(rc),
             }
             Ok(0)
         });
@@ -527,6 +529,40 @@ fn case_13_miq_stop_in_a_hook_stops_the_machine() {
     ));
     assert!(run.root.is_none(), "the machine object is dropped");
     assert!(!logs.iter().any(|l| l.starts_with("Processing State")));
+}
+
+#[test]
+fn miq_stop_in_a_main_drops_only_its_child_and_miq_abort_is_a_state_error() {
+    let run = steps("all", |i| {
+        if i == "instance2" {
+            Main::Exit(8)
+        } else {
+            Main::Ok
+        }
+    })
+    .unwrap();
+    assert_eq!(run.root_get("ae_result"), Value::from("ok"));
+    assert_eq!(
+        list(&run, "step_on_exit"),
+        names(&["state1", "state2", "state3"])
+    );
+    assert!(has_log(
+        &run.log_messages(),
+        "Processed State=[state2] with Result=[ok]"
+    ));
+    let run = steps("all", |i| {
+        if i == "instance2" {
+            Main::Exit(16)
+        } else {
+            Main::Ok
+        }
+    })
+    .unwrap();
+    assert_eq!(
+        run.root_get("ae_reason"),
+        Value::from("State=<state2> running  raised exception: <Method exited with rc=MIQ_ABORT>")
+    );
+    assert_eq!(list(&run, "step_on_error"), names(&["state2"]));
 }
 
 // ----- more steps: hooks, METHOD::, missing relationship (cases 23-25, state halves) ---
