@@ -6,6 +6,7 @@
 //! the fragment) only when an instance is instantiated: see [`Uri::parse_for_instantiate`].
 
 use indexmap::IndexMap;
+use percent_encoding::{percent_decode, utf8_percent_encode, AsciiSet, CONTROLS, NON_ALPHANUMERIC};
 
 use crate::error::AeError;
 use crate::log::sanitize_uri;
@@ -202,11 +203,11 @@ pub fn join(
     out.push_str(path.or(opaque).unwrap_or(""));
     if let Some(q) = query {
         out.push('?');
-        out.push_str(&escape_bytes(q, is_query_byte));
+        out.push_str(&escape(q, QUERY));
     }
     if let Some(f) = fragment {
         out.push('#');
-        out.push_str(&escape_bytes(f, |b| (b'!'..=b'~').contains(&b)));
+        out.push_str(&escape(f, FRAGMENT));
     }
     out
 }
@@ -272,26 +273,16 @@ pub fn query_to_hash(query: &str) -> Result<IndexMap<String, String>, AeError> {
 
 /// `ERB::Util.url_encode`: every byte but `A-Z a-z 0-9 - . _ ~` as `%XX`.
 pub fn url_encode(text: &str) -> String {
-    escape_bytes(text, |b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    escape(text, URL_ENCODE)
 }
 
 /// `CGI.unescape`: `+` → space, `%HH` decoded, a malformed `%` kept.
 pub fn cgi_unescape(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() && hex_pair(bytes[i + 1], bytes[i + 2]).is_some() => {
-                out.push(hex_pair(bytes[i + 1], bytes[i + 2]).unwrap_or(0));
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    // `+` first, so that an escaped plus (`%2B`) stays a plus.
+    let plus_as_space = text.replace('+', " ");
+    percent_decode(plus_as_space.as_bytes())
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn hex_pair(a: u8, b: u8) -> Option<u8> {
@@ -300,23 +291,34 @@ fn hex_pair(a: u8, b: u8) -> Option<u8> {
     Some((h * 16 + l) as u8)
 }
 
-fn escape_bytes(text: &str, keep: impl Fn(u8) -> bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if matches!(b, b'\t' | b'\r' | b'\n') {
-            continue;
-        }
-        if keep(b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+/// What `ERB::Util.url_encode` escapes: all but `A-Z a-z 0-9 - . _ ~`.
+const URL_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
-fn is_query_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!$%&()*+,-./:;=?@[\\]^_{|}~".contains(&b)
+/// What Ruby's `URI#query=` escapes: controls, space, `"`, `#`, `'`, `<`, `>` and `` ` ``.
+const QUERY: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'\'')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`');
+
+/// What Ruby's `URI#fragment=` escapes: controls and space.
+const FRAGMENT: &AsciiSet = &CONTROLS.add(b' ');
+
+/// `%XX` (uppercase) for every byte in `set` and every non-ASCII byte; tabs and line breaks
+/// are dropped rather than escaped.
+fn escape(text: &str, set: &'static AsciiSet) -> String {
+    let text: String = text
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\r' | '\n'))
+        .collect();
+    utf8_percent_encode(&text, set).to_string()
 }
 
 /// RFC 3986 pchar without `/`: unreserved, sub-delims, `:`, `@`, and `%` (checked apart).
