@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use serde_yaml::Value as Yaml;
+use serde_norway::Value as Yaml;
 
 /// A bad file (or directory) found while loading.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -687,7 +687,7 @@ fn parse_task(task: &Task) -> Result<Parsed, Vec<LoadError>> {
             message: format!("cannot read: {e}"),
         }]
     })?;
-    let doc: Yaml = serde_yaml::from_str(&text).map_err(|e| {
+    let doc: Yaml = serde_norway::from_str(&text).map_err(|e| {
         vec![LoadError {
             file: task.file.clone(),
             yaml_path: String::new(),
@@ -749,7 +749,7 @@ impl<'a> Reader<'a> {
         });
     }
 
-    fn mapping<'v>(&mut self, v: &'v Yaml, path: &str) -> Option<&'v serde_yaml::Mapping> {
+    fn mapping<'v>(&mut self, v: &'v Yaml, path: &str) -> Option<&'v serde_norway::Mapping> {
         match v {
             Yaml::Mapping(m) => Some(m),
             other => {
@@ -762,7 +762,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn attributes<'v>(&mut self, doc: &'v Yaml) -> Option<&'v serde_yaml::Mapping> {
+    fn attributes<'v>(&mut self, doc: &'v Yaml) -> Option<&'v serde_norway::Mapping> {
         let root = self.mapping(doc, "")?;
         let object = root.get("object").unwrap_or(&Yaml::Null);
         let object = self.mapping(object, "object")?;
@@ -771,7 +771,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A scalar as the database keeps it (a string); lists and mappings are errors.
-    fn opt_string(&mut self, m: &serde_yaml::Mapping, key: &str, at: &str) -> Option<String> {
+    fn opt_string(&mut self, m: &serde_norway::Mapping, key: &str, at: &str) -> Option<String> {
         match m.get(key) {
             None | Some(Yaml::Null) => None,
             Some(Yaml::String(s)) => Some(s.clone()),
@@ -787,7 +787,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn required_name(&mut self, m: &serde_yaml::Mapping, at: &str) -> Option<String> {
+    fn required_name(&mut self, m: &serde_norway::Mapping, at: &str) -> Option<String> {
         match self.opt_string(m, "name", at) {
             Some(n) if !n.trim().is_empty() => Some(n),
             _ => {
@@ -806,7 +806,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn integer(&mut self, m: &serde_yaml::Mapping, key: &str, at: &str) -> Option<i64> {
+    fn integer(&mut self, m: &serde_norway::Mapping, key: &str, at: &str) -> Option<i64> {
         match m.get(key) {
             None | Some(Yaml::Null) => None,
             Some(Yaml::Number(n)) if n.as_i64().is_some() => n.as_i64(),
@@ -822,7 +822,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn boolean(&mut self, m: &serde_yaml::Mapping, key: &str, at: &str) -> Option<bool> {
+    fn boolean(&mut self, m: &serde_norway::Mapping, key: &str, at: &str) -> Option<bool> {
         match m.get(key) {
             None | Some(Yaml::Null) => None,
             Some(Yaml::Bool(b)) => Some(*b),
@@ -888,7 +888,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn fields(&mut self, m: &serde_yaml::Mapping, key: &str, at: &str) -> Vec<Field> {
+    fn fields(&mut self, m: &serde_norway::Mapping, key: &str, at: &str) -> Vec<Field> {
         match m.get(key) {
             None | Some(Yaml::Null) => Vec::new(),
             Some(Yaml::Sequence(items)) => items

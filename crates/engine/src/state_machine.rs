@@ -116,13 +116,13 @@ pub(crate) fn value_to_i(v: &Value) -> i64 {
 /// become Hashes, `:name` strings Symbols, Ruby's tags (`!ruby/hash:…StateVarHash`) are
 /// looked through.
 pub fn yaml_to_value(text: &str) -> Result<Value, AeError> {
-    let yaml: serde_yaml::Value = serde_yaml::from_str(text)
+    let yaml: serde_norway::Value = serde_norway::from_str(text)
         .map_err(|e| AeError::ArgumentError(format!("(<unknown>): {e}")))?;
     Ok(convert_yaml(&yaml))
 }
 
-fn convert_yaml(y: &serde_yaml::Value) -> Value {
-    use serde_yaml::Value as Y;
+fn convert_yaml(y: &serde_norway::Value) -> Value {
+    use serde_norway::Value as Y;
     match y {
         Y::Null => Value::Nil,
         Y::Bool(b) => Value::Bool(*b),
