@@ -441,7 +441,7 @@ fn evm_instantiate(ruby: &Ruby, ws: Obj<RbWorkspace>, uri: String) -> Result<Val
         });
         let Some(rt) = rt else {
             return Err(errors::error(
-                "$evm.instantiate: this workspace's engine run is over (a $evm is valid only while its method runs)",
+                "$evm.instantiate: this workspace's engine run is over, or the call comes from another thread (a $evm instantiates only from its method's thread, while the method runs)",
             ));
         };
         let rt = rt.cast::<Runtime<'static>>();
