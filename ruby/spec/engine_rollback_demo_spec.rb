@@ -73,6 +73,35 @@ RSpec.describe "MiqAutomate::Engine over examples/domains/RollbackDemo" do
     expect(ws).to have_logged(:info, "<AEMethod release_ip_address> VM [web01] has no IP address: nothing to undo")
   end
 
+  it "runs the VMProvision_VM state machine from the export, rolling back when the clone fails" do
+    request = service_model(:miq_request, id: 7, user_message: nil)
+    template = service_model(:vm_or_template, id: 3, vendor: "vmware")
+    task = service_model(:miq_provision, id: 1, message: "", state: "active", vm: nil, source: template,
+                                         miq_request: request, options: { vm_target_name: "web01" })
+    engine = build_engine(datastore: domain, models: [task])
+    # ManageIQ's own states (not in this domain) stand in; the clone fails.
+    manageiq = "/Infrastructure/VM/Provisioning/StateMachines/Methods"
+    %w[CustomizeRequest Provision PostProvision].each { |state| engine.stub("#{manageiq}/#{state}", MiqAutomate::MIQ_OK) }
+    engine.stub("/Infrastructure/VM/Provisioning/Placement/default", MiqAutomate::MIQ_OK)
+    engine.stub("#{manageiq}/CheckProvisioned") do |evm|
+      evm.root["ae_result"] = "error"
+      evm.root["ae_reason"] = "clone failed"
+    end
+
+    ws = engine.instantiate("/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template",
+                            root: { "miq_provision" => task, "vmdb_object_type" => "miq_provision" })
+
+    expect(ws).to have_logged(:info, "<AEMethod register_dns> Registered DNS [web01.example.com → 192.0.2.10] for VM [web01]")
+    expect(ws).to have_logged(:warn, "Error in State=[CheckProvisioned]")
+    # update_provision_status's rollback undid the network states, newest first, through the engine.
+    expect(ws.instantiations).to eq(["#{rollback}/UnregisterDNS", "#{rollback}/UnregisterDHCP?reason=rollback",
+                                     "#{rollback}/ReleaseIPAddress"])
+    expect(ws).to have_logged(:info, "<AEMethod release_ip_address> Removed IP address [192.0.2.10] of VM [web01]")
+    expect(task.options.values_at(:ip_addr, :dhcp_reservation, :dns_fqdn)).to eq([nil, nil, nil])
+    expect(task.message).to eq("Error Creating VM")
+    expect(ws).to have_notified(type: :automate_user_error, subject: request)
+  end
+
   it "lets a spec stand in for an external system by stubbing one instance" do
     engine.stub("#{network}/AcquireIPAddress") do |evm|
       evm.root["miq_provision"].set_option(:ip_addr, "198.51.100.7")
