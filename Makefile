@@ -90,6 +90,8 @@ bench: deps
 	ruby -I ruby/lib ruby/bench/root_access.rb
 	ruby -I ruby/lib ruby/bench/method_environment.rb
 	ruby -I ruby/lib ruby/bench/recorder.rb
+	ruby -I ruby/lib ruby/bench/engine_methods.rb
+	$(CARGO) bench -p miq-automate-engine
 
 clean:
 	$(CARGO) clean
