@@ -340,11 +340,29 @@ fn notification_options(ws: Obj<RbWorkspace>, args: &[Value]) -> Result<Core, Er
     }
 }
 
+/// The `:subject`'s `name` (a service model's), which the type's `%{subject}` shows.
+fn subject_name(args: &[Value]) -> Option<String> {
+    let hash = magnus::RHash::from_value(*args.first()?)?;
+    let ruby = Ruby::get().ok()?;
+    let subject: Value = hash.get(ruby.to_symbol("subject"))?;
+    if subject.is_nil() || !subject.respond_to("name", false).ok()? {
+        return None;
+    }
+    let name: Value = subject.funcall("name", ()).ok()?;
+    (!name.is_nil())
+        .then(|| name.funcall::<_, _, String>("to_s", ()).ok())
+        .flatten()
+}
+
 fn create_notification(rb_self: &RbService, args: &[Value]) -> Result<Value, Error> {
     guard(|| {
         let ws = rb_self.workspace();
         let options = notification_options(ws, args)?;
-        let result = ws.core_mut()?.create_notification(options);
+        let name = subject_name(args);
+        let result = ws
+            .core_mut()?
+            .create_notification_named(options, name)
+            .unwrap_or_default();
         WsSide(ws).ruby(&result)
     })
 }
@@ -353,7 +371,11 @@ fn create_notification_strict(rb_self: &RbService, args: &[Value]) -> Result<Val
     guard(|| {
         let ws = rb_self.workspace();
         let options = notification_options(ws, args)?;
-        let result = ws.core_mut()?.create_notification_strict(options).rb()?;
+        let name = subject_name(args);
+        let result = ws
+            .core_mut()?
+            .create_notification_named(options, name)
+            .rb()?;
         WsSide(ws).ruby(&result)
     })
 }

@@ -207,10 +207,34 @@ fn notifications(ruby: &Ruby, rb_self: Obj<RbWorkspace>) -> Result<RArray, Error
             h.aset(ruby.to_symbol("type"), ruby.to_symbol(&n.kind))?;
             h.aset(ruby.to_symbol("subject"), side.ruby(&n.subject)?)?;
             h.aset(ruby.to_symbol("message"), n.message)?;
+            h.aset(ruby.to_symbol("level"), ruby.to_symbol(&n.level))?;
+            h.aset(ruby.to_symbol("audience"), ruby.to_symbol(&n.audience))?;
+            h.aset(ruby.to_symbol("text"), n.text)?;
             h.aset(ruby.to_symbol("options"), side.ruby(&n.options)?)?;
             out.push(h)?;
         }
         Ok(out)
+    })
+}
+
+/// `add_notification_type(name, level, audience, message, expires_in)`.
+fn add_notification_type(
+    rb_self: Obj<RbWorkspace>,
+    name: String,
+    level: String,
+    audience: String,
+    message: String,
+    expires_in: i64,
+) -> Result<(), Error> {
+    guard(|| {
+        let t = miq_automate_core::notification::NotificationType {
+            name,
+            level,
+            audience,
+            message,
+            expires_in,
+        };
+        rb_self.core_mut()?.add_notification_type(t).rb()
     })
 }
 
@@ -285,6 +309,10 @@ pub fn define(ruby: &Ruby, module: magnus::RModule) -> Result<(), Error> {
     class.define_private_method("_service", magnus::method!(service, 0))?;
     class.define_method("logs", magnus::method!(logs, 0))?;
     class.define_method("notifications", magnus::method!(notifications, 0))?;
+    class.define_private_method(
+        "_add_notification_type",
+        magnus::method!(add_notification_type, 5),
+    )?;
     class.define_method("instantiations", magnus::method!(instantiations, 0))?;
     class.define_method("executions", magnus::method!(executions, 0))?;
     class.define_method("state_vars", magnus::method!(state_vars, 0))?;

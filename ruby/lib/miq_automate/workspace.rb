@@ -36,6 +36,14 @@ module MiqAutomate
       self
     end
 
+    # Adds a notification type `create_notification` accepts beyond the ones ManageIQ seeds
+    # (service_retiring, vm_retired, automate_user_error …; the README lists where they come from):
+    # `message` may use `%{subject}` (the subject's name) and `%{option}` bindings.
+    def add_notification_type(name, level:, audience:, message:, expires_in: 86_400)
+      _add_notification_type(name.to_s, level.to_s, audience.to_s, message.to_s, Integer(expires_in))
+      self
+    end
+
     # Makes a service model findable with `$evm.vmdb(model, id)` and by typed arguments.
     def add_model(model)
       models[[model.model_name.to_s, model.id.to_i]] = model

@@ -26,6 +26,7 @@ use crate::state_vars::StateVars;
 use crate::value::{ObjectId, Value};
 
 // Where they were before `notification` had its own module.
+use crate::notification::NotificationTypes;
 pub use crate::notification::{is_seeded_notification_type, Notification};
 
 /// Calls methods on values the core cannot answer itself: service models and foreign
@@ -67,6 +68,7 @@ pub struct Workspace {
     inputs: IndexMap<String, Value>,
     service_vars: Vec<(Value, IndexMap<String, Value>)>,
     notifications: Vec<Notification>,
+    notification_types: NotificationTypes,
     instantiations: Vec<String>,
     executions: Vec<(String, Vec<Value>)>,
     logs: Vec<LogRecord>,
@@ -104,6 +106,7 @@ impl Workspace {
             inputs: IndexMap::new(),
             service_vars: Vec::new(),
             notifications: Vec::new(),
+            notification_types: NotificationTypes::default(),
             instantiations: Vec::new(),
             executions: Vec::new(),
             logs: Vec::new(),

@@ -3,7 +3,7 @@
 
 use crate::error::AeError;
 use crate::log::LogLevel;
-use crate::notification::{is_seeded_notification_type, Notification};
+use crate::notification::{Notification, NotificationType};
 use crate::value::Value;
 
 use super::Workspace;
@@ -11,8 +11,19 @@ use super::Workspace;
 impl Workspace {
     /// `$evm.create_notification!(options)`: options are read by Symbol keys (`:type`,
     /// `:level`, `:audience`, `:subject`, `:message`), as ManageIQ does. The type defaults
-    /// to `automate_<audience||user>_<level||info>` and must be one ManageIQ seeds.
+    /// to `automate_<audience||user>_<level||info>` and must be one ManageIQ seeds (or one
+    /// added with [`Workspace::add_notification_type`]).
     pub fn create_notification_strict(&mut self, options: Value) -> Result<Value, AeError> {
+        self.create_notification_named(options, None)
+    }
+
+    /// [`Workspace::create_notification_strict`] where the embedder knows the subject's name
+    /// (a service model's `name`), which `%{subject}` in the type's message shows.
+    pub fn create_notification_named(
+        &mut self,
+        options: Value,
+        subject_name: Option<String>,
+    ) -> Result<Value, AeError> {
         let sym = |key: &str| -> Value {
             match &options {
                 Value::Hash(pairs) => pairs
@@ -48,11 +59,11 @@ impl Workspace {
             LogLevel::Info,
             format!("Validating Notification type: {kind}"),
         );
-        if !is_seeded_notification_type(&kind) {
+        let Some(ntype) = self.notification_types.get(&kind).cloned() else {
             return Err(AeError::ArgumentError(
                 "Invalid notification type specified".into(),
             ));
-        }
+        };
         let subject = match sym("subject") {
             Value::Nil => self.root_get("user"),
             s => s,
@@ -66,8 +77,16 @@ impl Workspace {
             ));
         }
         let message = sym("message");
+        let subject_label = subject_name.or_else(|| match &subject {
+            Value::Nil => None,
+            Value::ServiceModel(r) => Some(format!("{} {}", r.model, r.id)),
+            other => Some(other.to_ruby_s()),
+        });
         let notification = Notification {
             kind: kind.clone(),
+            level: ntype.level.clone(),
+            audience: ntype.audience.clone(),
+            text: ntype.render(subject_label.as_deref(), &options),
             subject: subject.clone(),
             message: message.is_truthy().then(|| message.to_ruby_s()),
             options: options.clone(),
@@ -88,6 +107,12 @@ impl Workspace {
     /// Notifications created so far.
     pub fn notifications(&self) -> &[Notification] {
         &self.notifications
+    }
+
+    /// Adds (or redefines) a notification type this workspace accepts, beyond ManageIQ's
+    /// seeded ones.
+    pub fn add_notification_type(&mut self, t: NotificationType) -> Result<(), AeError> {
+        self.notification_types.add(t)
     }
 }
 
@@ -115,6 +140,21 @@ mod tests {
             ws.create_notification_strict(bad).unwrap_err(),
             AeError::ArgumentError("Invalid notification type specified".into())
         );
+        // The content's retirement methods create service_retiring with the service.
+        let service = Value::ServiceModel(crate::value::ServiceModelRef::new("service", 7));
+        let retiring = Value::Hash(vec![
+            (sym("type"), sym("service_retiring")),
+            (sym("subject"), service),
+        ]);
+        ws.create_notification_named(retiring, Some("web tier".into()))
+            .unwrap();
+        let n = ws.notifications().last().unwrap();
+        assert_eq!(
+            (n.level.as_str(), n.audience.as_str()),
+            ("success", "tenant")
+        );
+        assert_eq!(n.text, "Service web tier has started retirement.");
+        assert_eq!(ws.notifications()[0].text, "boom");
         let bad_subject = Value::Hash(vec![(sym("subject"), Value::from("x"))]);
         assert_eq!(
             ws.create_notification_strict(bad_subject).unwrap_err(),
