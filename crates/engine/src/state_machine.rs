@@ -2,7 +2,7 @@
 //! is a state machine; its states are its state fields matching the message, in priority
 //! order. Every `ae_*` key lives on the workspace root.
 //!
-//! Per state field ([`Runtime::process_state`]): `ae_state`/`ae_result` are initialised
+//! Per state field (`Runtime::process_state`): `ae_state`/`ae_result` are initialised
 //! when blank, `ae_next_state` and `ae_retry_server_affinity` reset; the state runs only
 //! when `ae_state` names it and `ae_result` is `ok`. Then on_entry, main (if still
 //! runnable; the limits `max_retries`/`max_time` are checked here), and by `ae_result`:

@@ -340,12 +340,20 @@ fn notification_options(ws: Obj<RbWorkspace>, args: &[Value]) -> Result<Core, Er
     }
 }
 
-/// The `:subject`'s `name` (a service model's), which the type's `%{subject}` shows.
+/// The `:subject`'s `name`, which the type's `%{subject}` shows — asked only of an offline
+/// service model (`MiqAutomate::ServiceModel`): any other object (a DRb proxy, a replayed
+/// one) is not sent a call the method itself did not make.
 fn subject_name(args: &[Value]) -> Option<String> {
     let hash = magnus::RHash::from_value(*args.first()?)?;
     let ruby = Ruby::get().ok()?;
     let subject: Value = hash.get(ruby.to_symbol("subject"))?;
-    if subject.is_nil() || !subject.respond_to("name", false).ok()? {
+    let model: magnus::RClass = ruby
+        .class_object()
+        .const_get::<_, magnus::RModule>("MiqAutomate")
+        .ok()?
+        .const_get("ServiceModel")
+        .ok()?;
+    if subject.is_nil() || !subject.is_kind_of(model) {
         return None;
     }
     let name: Value = subject.funcall("name", ()).ok()?;
