@@ -15,8 +15,8 @@ cp ruby/smoke/smoke_spec.rb "$work/"
 for gem_file in "$source_gem" "$platform_gem"; do
   home=$(mktemp -d -p "$work")
   echo "gem-smoke: installing $gem_file into an empty GEM_HOME"
-  # A shared target dir keeps the crates.io dependencies compiled between runs.
-  GEM_HOME=$home GEM_PATH=$home CARGO_TARGET_DIR=$root/target/gem \
+  # The project's target dir: the crates.io dependencies are already compiled there.
+  GEM_HOME=$home GEM_PATH=$home CARGO_TARGET_DIR=$root/target \
     gem install --local --no-document "$root/$gem_file"
   (cd "$work" && GEM_HOME=$home GEM_PATH=$home rspec smoke_spec.rb)
 done
