@@ -208,8 +208,8 @@ fn outcome(item: &ItemReport) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-/// HTML-escapes text.
-fn esc(text: &str) -> String {
+/// Escapes text for HTML and SVG (XML) alike.
+pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -3,22 +3,20 @@
 //! the picture); Mermaid and DOT forms; a trace colouring the states. Screenshots land in
 //! target/diagram/ for people to look at.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
+#[path = "support/browser.rs"]
+mod browser;
+
+use browser::root;
+
 const DOMAIN: &str = "examples/domains/RollbackDemo";
 const MACHINE: &str = "/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn out_dir() -> PathBuf {
-    let dir = root().join("target/diagram");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn out_dir() -> std::path::PathBuf {
+    browser::out_dir("diagram")
 }
 
 fn miq(args: &[&str]) -> Output {
@@ -27,15 +25,6 @@ fn miq(args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn chromium() -> &'static str {
-    for candidate in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
-        if Path::new(candidate).exists() {
-            return candidate;
-        }
-    }
-    panic!("chromium is missing: run scripts/install-deps.sh (apt-get install chromium)");
 }
 
 fn states() -> Vec<String> {
@@ -104,41 +93,12 @@ fn render(name: &str, svg: &str) -> Value {
         format!("<!DOCTYPE html><html><body style=\"margin:0\">{svg}{CHECK}</body></html>"),
     )
     .unwrap();
-    let base = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--hide-scrollbars",
-    ];
-    let dom = Command::new(chromium())
-        .args(base)
-        .args(["--virtual-time-budget=2000", "--dump-dom"])
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&dom.stdout).to_string();
-    let start = dom
-        .find("<pre id=\"layout-check\">")
-        .expect("the check ran")
-        + 23;
-    let end = start + dom[start..].find("</pre>").unwrap();
-    let json = dom[start..end]
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&");
-    // A screenshot at 100% of the picture's own size.
     let (w, h) = size(svg);
-    let shot = dir.join(format!("{name}.png"));
-    Command::new(chromium())
-        .args(base)
-        .arg(format!("--window-size={},{}", w.ceil(), h.ceil()))
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", svg_path.display()))
-        .output()
-        .unwrap();
-    assert!(shot.exists());
-    serde_json::from_str(&json).unwrap()
+    // The picture at 100% of its own size.
+    let window = format!("{},{}", w.ceil(), h.ceil());
+    let layout = browser::measure(&page, &window);
+    browser::screenshot(&svg_path, &dir.join(format!("{name}.png")), &window);
+    layout
 }
 
 fn size(svg: &str) -> (f64, f64) {

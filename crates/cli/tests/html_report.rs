@@ -3,29 +3,15 @@
 //! nothing is fetched, no secret appears. A screenshot of each page is written under
 //! target/html-report/ for people to look at.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+#[path = "support/browser.rs"]
+mod browser;
 
-fn out_dir() -> PathBuf {
-    let dir = root().join("target/html-report");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn chromium() -> &'static str {
-    for candidate in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
-        if Path::new(candidate).exists() {
-            return candidate;
-        }
-    }
-    panic!("chromium is missing: run scripts/install-deps.sh (apt-get install chromium)");
-}
+use browser::root;
 
 /// The page for a scenario (with faults), as the CLI prints it.
 fn report(scenario: &Path, args: &[&str]) -> String {
@@ -76,7 +62,7 @@ const CHECK: &str = r#"<script>
 
 /// Renders the page in chromium: the layout facts, and a screenshot next to it.
 fn render(name: &str, page: &str) -> Value {
-    let dir = out_dir();
+    let dir = browser::out_dir("html-report");
     let html = dir.join(format!("{name}.html"));
     std::fs::write(&html, page).unwrap();
     let checked = dir.join(format!("{name}.check.html"));
@@ -85,40 +71,9 @@ fn render(name: &str, page: &str) -> Value {
         page.replace("</body>", &format!("{CHECK}</body>")),
     )
     .unwrap();
-    let base = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--hide-scrollbars",
-        "--window-size=1200,1600",
-    ];
-    let dom = Command::new(chromium())
-        .args(base)
-        .arg("--virtual-time-budget=2000")
-        .arg("--dump-dom")
-        .arg(format!("file://{}", checked.display()))
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&dom.stdout).to_string();
-    let start = dom
-        .find("<pre id=\"layout-check\">")
-        .expect("the check ran")
-        + 23;
-    let end = start + dom[start..].find("</pre>").unwrap();
-    let json = dom[start..end]
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&");
-    let shot = dir.join(format!("{name}.png"));
-    let status = Command::new(chromium())
-        .args(base)
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .unwrap();
-    assert!(shot.exists(), "{}", String::from_utf8_lossy(&status.stderr));
-    serde_json::from_str(&json).unwrap()
+    let layout = browser::measure(&checked, "1200,1600");
+    browser::screenshot(&html, &dir.join(format!("{name}.png")), "1200,1600");
+    layout
 }
 
 fn scenario_with_faults(faults: Value) -> tempfile::NamedTempFile {

@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::{shorten, Machine, State};
+use crate::html::esc;
 
 /// Monospace character width at the font size used (DejaVu Sans Mono is 0.602 em; rounded
 /// up so text never reaches a box's edge).
@@ -341,20 +342,6 @@ fn shorten_left(text: &str, max: usize) -> String {
     }
     let tail: String = text.chars().skip(n - max.saturating_sub(1)).collect();
     format!("…{tail}")
-}
-
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = r#"
