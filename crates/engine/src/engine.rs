@@ -55,6 +55,10 @@ impl Stub {
     }
 }
 
+/// Prepares each workspace the engine builds (e.g. sets an `ObjectBroker`, so that
+/// substitutions like `${/#miq_provision.source.vendor}` can call the embedder's objects).
+pub type WorkspaceSetup = Arc<dyn Fn(&mut Workspace) + Send + Sync>;
+
 /// The offline automate engine over one datastore.
 #[derive(Clone)]
 pub struct Engine {
@@ -63,6 +67,7 @@ pub struct Engine {
     services: Option<Arc<dyn ServiceLookup>>,
     stubs: Vec<(String, Stub)>,
     clock: SharedClock,
+    workspace_setup: Option<WorkspaceSetup>,
 }
 
 impl fmt::Debug for Engine {
@@ -138,7 +143,14 @@ impl Engine {
             services: None,
             stubs: Vec::new(),
             clock: Arc::new(VirtualClock::starting_now()),
+            workspace_setup: None,
         }
+    }
+
+    /// Runs `setup` on every workspace the engine builds (each instantiation, each
+    /// delivery), before the root's fields run.
+    pub fn set_workspace_setup(&mut self, setup: WorkspaceSetup) {
+        self.workspace_setup = Some(setup);
     }
 
     /// Sets the clock (a [`VirtualClock`] by default, starting at the wall time).
@@ -319,6 +331,9 @@ impl<'e> Runtime<'e> {
         ws.set_datastore(Box::new(crate::object::Reader {
             datastore: Arc::clone(&engine.datastore),
         }));
+        if let Some(setup) = &engine.workspace_setup {
+            setup(&mut ws);
+        }
         Runtime {
             engine,
             ws,

@@ -47,7 +47,7 @@ pub mod state_machine;
 pub use clock::{Clock, SharedClock, SystemClock, VirtualClock};
 pub use datastore::{Datastore, LoadError, LoadErrors, Stats};
 pub use deliver::{DeliverOptions, Delivery, DeliveryLimit, DeliveryLog, DeliveryTrace, Requeue};
-pub use engine::{Aborted, Engine, Run, Runtime, ServiceLookup, Stub};
+pub use engine::{Aborted, Engine, Run, Runtime, ServiceLookup, Stub, WorkspaceSetup};
 pub use error::EngineError;
 pub use method::{FnRunner, MethodInvocation, MethodRunner, ScriptedRunner};
 pub use state_machine::{StateInfo, TraceEvent};
