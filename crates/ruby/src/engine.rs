@@ -1,7 +1,8 @@
 //! `MiqAutomate::Engine`: the offline automate engine (`miq-automate-engine`) over domain
 //! exports, with inline Ruby methods run **in this Ruby VM** by [`RubyRunner`].
 //!
-//! One engine run (`Engine#instantiate`) has one `MiqAutomate::Workspace` and one `$evm`
+//! One engine run (`Engine#instantiate`, or `Engine#deliver`: `Engine::deliver` with this
+//! runner, all its deliveries one run) has one `MiqAutomate::Workspace` and one `$evm`
 //! (an `Engine::Service`). The engine builds its own core workspace; while a method (or a
 //! stub's block) runs, that workspace is *lent* to the Ruby workspace (swapped in, and back
 //! out when the method ends, also on a panic), so every `$evm` call works on the engine's
@@ -12,23 +13,27 @@
 //! fresh binding, `$evm`, `MIQ_ARGS`, output capture, `exit`, the postscript and the
 //! timeout's watchdog); every call into Ruby is protected (an exception comes back as an
 //! `Err`, never unwinding through Rust frames), and every entry point runs in
-//! `errors::guard`, so no panic reaches Ruby.
+//! `errors::guard`, so no panic reaches Ruby. The engine's workspaces get a broker that
+//! calls the run's Ruby objects, so the engine's own substitutions
+//! (`${/#miq_provision.source.vendor}`) reach service models. The engine's clock is a
+//! [`VirtualClock`] kept here too, for `Engine#clock`.
 
 use std::cell::RefCell;
 
 use magnus::{
     function, gc::Marker, method, prelude::*, rb_sys::AsRawValue, typed_data::Obj, value::Opaque,
-    DataTypeFunctions, Error, Exception, RClass, RHash, RModule, Ruby, TypedData, Value,
+    DataTypeFunctions, Error, Exception, RArray, RClass, RHash, RModule, Ruby, TypedData, Value,
 };
 use miq_automate_core::{AeError, LogLevel, Value as Core};
 use miq_automate_engine::{
-    Datastore, Engine, EngineError, MethodInvocation, MethodRunner, Runtime, Stub,
+    Clock, Datastore, DeliverOptions, Engine, EngineError, MethodInvocation, MethodRunner, Runtime,
+    Stub, VirtualClock,
 };
 
 use crate::errors::{self, guard};
 use crate::object::RbObject;
 use crate::service::RbService;
-use crate::workspace::RbWorkspace;
+use crate::workspace::{RbWorkspace, WsSide};
 
 /// The exit status a timed-out method is reported with: the run is aborted, as ManageIQ's
 /// queue timeout aborts the delivery.
@@ -38,11 +43,13 @@ const MIQ_ABORT: i32 = 16;
 /// out of a child's method (see [`run_in_ruby`]).
 const PENDING_SIGNAL: &str = "@_miq_pending_signal";
 
-/// The native part of `MiqAutomate::Engine`: a loaded datastore and its stubs.
+/// The native part of `MiqAutomate::Engine`: a loaded datastore, its stubs and its clock.
 #[derive(TypedData)]
 #[magnus(class = "MiqAutomate::Engine", free_immediately, mark)]
 pub struct RbEngine {
     engine: RefCell<Engine>,
+    // The engine's clock (a handle: the engine holds a clone), for `Engine#clock`.
+    clock: VirtualClock,
     // The stubs' blocks, kept alive (the engine's closures hold them as opaque values).
     blocks: RefCell<Vec<Opaque<Value>>>,
 }
@@ -280,9 +287,13 @@ fn load(ruby: &Ruby, dirs: Vec<String>) -> Result<Obj<RbEngine>, Error> {
         })?;
         let datastore =
             loaded.map_err(|e| Error::new(errors::class("DatastoreError"), e.to_string()))?;
-        let engine = Engine::new(datastore).with_runner(RubyRunner);
+        let clock = VirtualClock::starting_now();
+        let engine = Engine::new(datastore)
+            .with_runner(RubyRunner)
+            .with_clock(clock.clone());
         Ok(ruby.obj_wrap(RbEngine {
             engine: RefCell::new(engine),
+            clock,
             blocks: RefCell::new(Vec::new()),
         }))
     })
@@ -369,6 +380,61 @@ fn exception_of(error: Error) -> Result<Value, Error> {
     }
 }
 
+/// Calls the Ruby objects of a run's workspace (service models, doubles) for the engine's
+/// own substitutions (`${/#miq_provision.source.vendor}`), with `public_send` as Ruby
+/// would. The workspace outlives the run (the caller holds it).
+struct RubyBroker {
+    ws: Opaque<Value>,
+}
+
+impl miq_automate_core::workspace::ObjectBroker for RubyBroker {
+    fn call(&mut self, receiver: &Core, method: &str, args: &[Core]) -> Result<Core, AeError> {
+        let ruby = Ruby::get().map_err(|_| AeError::Internal("not on a Ruby thread".into()))?;
+        let ws = Obj::<RbWorkspace>::try_convert(ruby.get_inner(self.ws))
+            .map_err(|e| errors::from_ruby(&e))?;
+        let side = WsSide(ws);
+        let call = || -> Result<Core, Error> {
+            let target = side.ruby(receiver)?;
+            let mut argv = vec![ruby.to_symbol(method).as_value()];
+            for a in args {
+                argv.push(side.ruby(a)?);
+            }
+            let result: Value = target.funcall("public_send", argv.as_slice())?;
+            side.core_at(result, &|| format!("the result of {method}"))
+        };
+        call().map_err(|e| errors::from_ruby(&e))
+    }
+}
+
+/// The caller's root attributes.
+type RootAttrs = Vec<(String, Core)>;
+
+/// What an engine run starts from: the workspace's `$evm`, its root attributes (the
+/// caller's) and a clone of the engine (it shares the datastore, the stubs and the clock;
+/// no borrow is held while methods run, so a method may stub or instantiate again).
+fn prepare(rb_self: &RbEngine, ws: Obj<RbWorkspace>) -> Result<(Value, RootAttrs, Engine), Error> {
+    let evm: Value = ws.funcall("evm", ())?;
+    let root_attrs: RootAttrs = {
+        let core = ws.core()?;
+        let root = core.root();
+        core.obj(root)
+            .attributes()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let mut engine = rb_self
+        .engine
+        .try_borrow()
+        .map_err(|_| errors::error("the engine is busy"))?
+        .clone();
+    let handle: Opaque<Value> = ws.as_value().into();
+    engine.set_workspace_setup(std::sync::Arc::new(move |w| {
+        w.set_broker(Box::new(RubyBroker { ws: handle }));
+    }));
+    Ok((evm, root_attrs, engine))
+}
+
 /// `Engine#_instantiate(workspace, uri, timeout)`: runs the engine into `workspace` (whose
 /// root attributes are the caller's). Nil when the run got through, else the exception to
 /// raise (the engine's abort, or `MethodTimeout` when a method timed out).
@@ -380,23 +446,7 @@ fn instantiate(
     timeout: Option<f64>,
 ) -> Result<Value, Error> {
     guard(|| {
-        let evm: Value = ws.funcall("evm", ())?;
-        let root_attrs: Vec<(String, Core)> = {
-            let core = ws.core()?;
-            let root = core.root();
-            core.obj(root)
-                .attributes()
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        };
-        // A clone shares the datastore and the stubs; no borrow is held while methods run
-        // (a method may stub or instantiate again).
-        let engine = rb_self
-            .engine
-            .try_borrow()
-            .map_err(|_| errors::error("the engine is busy"))?
-            .clone();
+        let (evm, root_attrs, engine) = prepare(rb_self, ws)?;
         let run = RunGuard::push(RunCtx {
             ws,
             evm,
@@ -425,6 +475,77 @@ fn instantiate(
             (None, Some(error)) => exception_of(error),
             (None, None) => Ok(ruby.qnil().as_value()),
         }
+    })
+}
+
+/// `Engine#_deliver(workspace, uri, max_deliveries, max_time, timeout, object_type,
+/// object_id)`: `Engine::deliver` with this VM's runner; the last delivery's workspace goes
+/// into `workspace`. Returns `[delivery JSON, the clock at the start (epoch seconds), the
+/// message of the first method that timed out or nil]`.
+#[allow(clippy::too_many_arguments)]
+fn deliver(
+    ruby: &Ruby,
+    rb_self: &RbEngine,
+    ws: Obj<RbWorkspace>,
+    uri: String,
+    max_deliveries: usize,
+    max_time: Option<i64>,
+    timeout: Option<f64>,
+    object_type: Option<String>,
+    object_id: Option<i64>,
+) -> Result<RArray, Error> {
+    guard(|| {
+        let (evm, root_attrs, engine) = prepare(rb_self, ws)?;
+        let started = engine.clock().now().timestamp();
+        let options = DeliverOptions {
+            max_deliveries: max_deliveries.max(1),
+            max_virtual_time: max_time,
+            object_type,
+            object_id,
+            ..DeliverOptions::default()
+        };
+        let run = RunGuard::push(RunCtx {
+            ws,
+            evm,
+            timeout,
+            runtimes: Vec::new(),
+            timed_out: None,
+        });
+        let mut delivery = engine.deliver(&uri, root_attrs, options);
+        let timed_out = run.finish().and_then(|ctx| ctx.timed_out);
+        if let Some(last) = delivery.run.take() {
+            *ws.core_mut()? = last.workspace;
+        }
+        let json = serde_json::to_string(&delivery)
+            .map_err(|e| errors::internal(&format!("the delivery does not serialise: {e}")))?;
+        let out = ruby.ary_new_capa(3);
+        out.push(json)?;
+        out.push(started)?;
+        out.push(timed_out)?;
+        Ok(out)
+    })
+}
+
+/// `Engine#_clock_now`: the engine's clock, epoch seconds.
+fn clock_now(rb_self: &RbEngine) -> Result<i64, Error> {
+    guard(|| Ok(rb_self.clock.now().timestamp()))
+}
+
+/// `Engine#_clock_advance(seconds)`: moves the engine's clock (back when negative).
+fn clock_advance(rb_self: &RbEngine, seconds: i64) -> Result<i64, Error> {
+    guard(|| {
+        rb_self.clock.advance(seconds);
+        Ok(rb_self.clock.now().timestamp())
+    })
+}
+
+/// `Engine#_clock_set(epoch_seconds)`: sets the engine's clock.
+fn clock_set(rb_self: &RbEngine, epoch: i64) -> Result<i64, Error> {
+    guard(|| {
+        let to = chrono::DateTime::<chrono::Utc>::from_timestamp(epoch, 0)
+            .ok_or_else(|| errors::error(format!("the clock cannot be set to {epoch} seconds")))?;
+        rb_self.clock.set(to);
+        Ok(epoch)
     })
 }
 
@@ -481,6 +602,10 @@ pub fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_singleton_method("_evm_instantiate", function!(evm_instantiate, 2))?;
     class.define_private_method("_stats", method!(stats, 0))?;
     class.define_private_method("_instantiate", method!(instantiate, 3))?;
+    class.define_private_method("_deliver", method!(deliver, 7))?;
+    class.define_private_method("_clock_now", method!(clock_now, 0))?;
+    class.define_private_method("_clock_advance", method!(clock_advance, 1))?;
+    class.define_private_method("_clock_set", method!(clock_set, 1))?;
     class.define_private_method("_stub_exit", method!(stub_exit, 2))?;
     class.define_private_method("_stub_block", method!(stub_block, 2))?;
     let service: RClass = module.const_get("Service")?;

@@ -3,6 +3,7 @@
 require "stringio"
 require "miq_automate/fresh_binding"
 require "miq_automate/method_environment"
+require_relative "delivery"
 
 module MiqAutomate
   # A datastore that does not load; the message names every bad file (and #errors lists them).
@@ -17,9 +18,10 @@ module MiqAutomate
   class MethodTimeout < AbortInstantiation; end
 
   # The error of an engine run (MiqAutomate::Engine#instantiate) carries its workspace, so
-  # a spec can read the logs up to the error. Nil for errors raised elsewhere.
+  # a spec can read the logs up to the error. Nil for errors raised elsewhere. A
+  # MethodTimeout of Engine#deliver carries the delivery too.
   class Error
-    attr_reader :workspace
+    attr_reader :workspace, :delivery
   end
 
   # The offline automate engine over domain exports, running inline Ruby methods in this VM.
@@ -61,16 +63,49 @@ module MiqAutomate
     # raises the engine's error (AbortInstantiation, UnknownMethodRc, MethodTimeout,
     # CyclicalRelationship…) whose #workspace is the workspace so far.
     def instantiate(uri, root: {}, timeout: @timeout)
-      ws = Workspace.new(root: root, models: @models, vmdb: @vmdb)
-      ws.extend(Run)
-      ws.instance_variable_set(:@engine, self)
-      ws.instance_variable_set(:@evm, Engine._service_for(ws))
+      ws = new_workspace(root)
       error = _instantiate(ws, uri.to_s, Engine.check_timeout(timeout))
       if error
         error.instance_variable_set(:@workspace, ws)
         raise error
       end
       ws
+    end
+
+    # Delivers `uri` as MiqAeEngine.deliver does: instantiates it, and while the root's
+    # ae_result is `retry`, waits ae_retry_interval on the engine's virtual clock (#clock)
+    # and delivers the whole URI again with the requeue's keys (ae_state, ae_state_retries,
+    # ae_state_started, the state vars…). Returns a MiqAutomate::Delivery (ae_result,
+    # ae_reason, deliveries, clock, trace, workspace, logs). `max_deliveries:` and
+    # `max_time:` (virtual seconds) stop a request that keeps retrying (its result stays
+    # `retry`). An abort is not raised: the delivery's ae_result is `error` and #error says
+    # why. A method that outlives `timeout:` raises MethodTimeout (#delivery, #workspace).
+    # `object_type:`/`object_id:` name the request's object in the log lines (by default
+    # the root's vmdb_object_type model).
+    def deliver(uri, root: {}, max_deliveries: 100, max_time: nil, timeout: @timeout, object_type: nil, object_id: nil)
+      raise ArgumentError, "max_deliveries must be a positive Integer, not #{max_deliveries.inspect}" unless max_deliveries.is_a?(Integer) && max_deliveries.positive?
+      raise ArgumentError, "max_time must be a non-negative Integer (virtual seconds), not #{max_time.inspect}" unless max_time.nil? || (max_time.is_a?(Integer) && !max_time.negative?)
+
+      object_type, object_id = Engine.request_object(root) if object_type.nil? && object_id.nil?
+      ws = new_workspace(root)
+      json, started, timed_out = _deliver(ws, uri.to_s, max_deliveries, max_time, Engine.check_timeout(timeout),
+                                          object_type&.to_s, object_id&.to_i)
+      delivery = Delivery.new(json, ws, started_at: Time.at(started).utc)
+      if timed_out
+        error = MethodTimeout.new(timed_out)
+        error.instance_variable_set(:@workspace, ws)
+        error.instance_variable_set(:@delivery, delivery)
+        raise error
+      end
+      delivery
+    end
+
+    # The engine's virtual clock (a MiqAutomate::Engine::Clock): what ae_state_started,
+    # max_time and the retry intervals of #deliver read. It starts at the wall time; stubs
+    # and models may read or move it (a stub for a 90-second job: `engine.clock.advance(90)`,
+    # or `evm.clock.advance(90)` inside the stub). Methods' own `Time.now` is not changed.
+    def clock
+      @clock ||= Clock.new(self)
     end
 
     # Replaces an instance or a method (`/ns/Class/Instance` or `/ns/Class/method`, with or
@@ -100,6 +135,14 @@ module MiqAutomate
 
     private
 
+    def new_workspace(root)
+      ws = Workspace.new(root: root, models: @models, vmdb: @vmdb)
+      ws.extend(Run)
+      ws.instance_variable_set(:@engine, self)
+      ws.instance_variable_set(:@evm, Engine._service_for(ws))
+      ws
+    end
+
     def setup(models, vmdb, timeout)
       @models = Array(models)
       @vmdb = vmdb
@@ -125,12 +168,46 @@ module MiqAutomate
       end
     end
 
+    # The engine's virtual clock. `now` is a UTC Time in whole seconds; `advance(seconds)`
+    # (alias `wait`) moves it on, `now = time` sets it.
+    class Clock
+      def initialize(engine)
+        @engine = engine
+      end
+
+      def now
+        Time.at(@engine.send(:_clock_now)).utc
+      end
+
+      def advance(seconds)
+        raise ArgumentError, "advance takes whole seconds (an Integer), not #{seconds.inspect}" unless seconds.is_a?(Integer)
+
+        Time.at(@engine.send(:_clock_advance, seconds)).utc
+      end
+      alias wait advance
+
+      def now=(time)
+        raise ArgumentError, "the clock is set to a Time, not #{time.inspect}" unless time.respond_to?(:to_time)
+
+        @engine.send(:_clock_set, time.to_time.to_i)
+      end
+
+      def inspect
+        "#<MiqAutomate::Engine::Clock #{now.strftime('%Y-%m-%d %H:%M:%S UTC')}>"
+      end
+    end
+
     # The `$evm` of an engine run: `instantiate` goes through the engine (a child of the
-    # current object, with its fields, relationships and methods).
+    # current object, with its fields, relationships and methods). `clock` (not in
+    # ManageIQ's $evm: for stubs) is the engine's virtual clock.
     class Service
       def instantiate(uri)
         workspace.engine_instantiations << uri.to_s
         Engine._evm_instantiate(workspace, uri.to_s)
+      end
+
+      def clock
+        workspace.engine.clock
       end
     end
 
@@ -234,6 +311,17 @@ module MiqAutomate
       # Called for a stub's block: as a method, with the block as its body.
       def _run_block(evm, workspace, path, block, seconds)
         run_isolated(evm, workspace, path, seconds) { block.call(evm) }
+      end
+
+      # The request's object for the delivery's log lines: the root's vmdb_object_type and
+      # the model under that name (`[MiqProvision.1]`), else none.
+      def request_object(root)
+        type = root["vmdb_object_type"] || root[:vmdb_object_type]
+        return [nil, nil] if type.to_s.empty?
+
+        model = root[type.to_s] || root[type.to_s.to_sym]
+        id = model.respond_to?(:id) ? model.id : nil
+        [type.to_s.split("_").map(&:capitalize).join, id.is_a?(Integer) ? id : nil]
       end
 
       def check_timeout(seconds)

@@ -36,6 +36,15 @@ module MiqAutomate
         MiqAutomate::Engine.new(datastore: datastore, models: models, vmdb: vmdb, timeout: timeout)
       end
 
+      # Delivers `uri` through `engine` until its state machines stop retrying (see
+      # MiqAutomate::Engine#deliver) and returns the MiqAutomate::Delivery:
+      #   d = deliver(engine, uri, root: { "miq_provision" => prov })
+      #   expect(d).to have_passed_states(%w[Provision CheckProvisioned PostProvision])
+      #   expect(d).to have_retried(2)
+      def deliver(engine, uri, root: {}, **options)
+        engine.deliver(uri, root: root, **options)
+      end
+
       # A service-model object (see MiqAutomate::ServiceModel.new).
       def service_model(model_name, **attributes)
         MiqAutomate::ServiceModel.new(model_name, **attributes)
@@ -141,12 +150,46 @@ module MiqAutomate
       end
 
       # `expect(ws).to have_ae_result("retry")` (a workspace, its `$evm`, or its root object).
+      # For a MiqAutomate::Delivery: its final result (`error` for an aborted delivery).
       matcher :have_ae_result do |expected|
         match do |actual|
-          @actual_result = MiqAutomate::RSpec.root_of(actual)["ae_result"]
+          @actual_result = actual.is_a?(MiqAutomate::Delivery) ? actual.ae_result : MiqAutomate::RSpec.root_of(actual)["ae_result"]
           @actual_result.to_s == expected.to_s
         end
         failure_message { "expected ae_result #{expected.inspect}, got #{@actual_result.inspect}" }
+      end
+
+      # `expect(delivery).to have_passed_states(%w[A B C])`: the states the delivery entered,
+      # in order, across deliveries, are exactly these. A state entered again on a retry
+      # counts once, unless the list names it as many times as it was entered.
+      matcher :have_passed_states do |expected|
+        match do |delivery|
+          @entered = delivery.states
+          collapsed = @entered.chunk_while { |a, b| a == b }.map(&:first)
+          [collapsed, @entered].include?(expected.map(&:to_s))
+        end
+        failure_message do
+          "expected the states #{expected.inspect} to be entered in order, entered were #{@entered.inspect}"
+        end
+      end
+
+      # `expect(delivery).to have_retried(2)`: the request was requeued (delivered again
+      # after a retry) that many times. `.in_state("CheckProvisioned")` counts the retries
+      # that state ended with instead (`done` events with result retry).
+      matcher :have_retried do |expected|
+        chain(:in_state) { |state| @state = state.to_s }
+        match do |delivery|
+          @actual_retries = if @state
+                              delivery.events.count { |e| e["event"] == "done" && e["state"] == @state && e["result"] == "retry" }
+                            else
+                              delivery.retries
+                            end
+          @actual_retries == expected
+        end
+        failure_message do
+          where = @state ? " in state #{@state}" : ""
+          "expected #{expected} retr#{expected == 1 ? 'y' : 'ies'}#{where}, got #{@actual_retries}"
+        end
       end
 
       # `expect(ws).to have_logged(:error, /text/)`.
