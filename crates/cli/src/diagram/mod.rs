@@ -305,8 +305,9 @@ pub fn add_rollback(machine: &mut Machine, matrix: &RollbackMatrix, mode: Mode) 
 }
 
 /// Colours the states a delivery's trace shows: `trace` is the JSON of `miq-automate run
-/// --output json` (each delivery lists the states it entered with their results); a plain
-/// list of such deliveries is read too.
+/// --output json` (each delivery's `events`: the states it entered and how each ended); a
+/// plain list of deliveries, and deliveries listing their `states` with results, are read
+/// too.
 pub fn add_trace(machine: &mut Machine, trace: &Value) {
     let deliveries = trace
         .get("trace")
@@ -318,7 +319,7 @@ pub fn add_trace(machine: &mut Machine, trace: &Value) {
             .get("states")
             .and_then(Value::as_array)
             .cloned()
-            .unwrap_or_default();
+            .unwrap_or_else(|| states_of_events(v));
         for e in entries {
             let name = ["state", "name"]
                 .iter()
@@ -357,6 +358,26 @@ pub fn add_trace(machine: &mut Machine, trace: &Value) {
     machine.traced = true;
 }
 
+/// A delivery's state-machine events (`enter`, `step`, `done`, `raised`, as `miq-automate
+/// run --output json` writes them) as the states they ended: each `done` with its result,
+/// each `raised` as an error.
+fn states_of_events(delivery: &Value) -> Vec<Value> {
+    delivery
+        .get("events")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let result = match e.get("event").and_then(Value::as_str)? {
+                "done" => e.get("result").and_then(Value::as_str)?,
+                "raised" => "error",
+                _ => return None,
+            };
+            Some(serde_json::json!({ "state": e.get("state")?, "result": result }))
+        })
+        .collect()
+}
+
 /// Shortens text to `max` characters with an ellipsis (for labels in a fixed-width box).
 pub fn shorten(text: &str, max: usize) -> String {
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -380,6 +401,35 @@ mod tests {
             Some("Finish")
         );
         assert_eq!(next_state_in("update(status => 'x')"), None);
+    }
+
+    #[test]
+    fn a_delivery_trace_of_events_colours_the_states() {
+        let state = |name: &str| State {
+            name: name.into(),
+            ..State::default()
+        };
+        let mut machine = Machine {
+            states: vec![state("A"), state("B"), state("C")],
+            ..Machine::default()
+        };
+        let event = |kind: &str, state: &str, result: &str| serde_json::json!({"event": kind, "machine": "/D/ns/C/i", "state": state, "result": result});
+        let delivery = serde_json::json!({"ae_result": "error", "trace": [
+            {"delivery": 1, "events": [event("enter", "A", ""), event("done", "A", "ok"),
+                                       event("enter", "B", ""), event("done", "B", "retry")]},
+            {"delivery": 2, "events": [event("enter", "B", ""), event("done", "B", "error")]}
+        ]});
+        add_trace(&mut machine, &delivery);
+        let traced: Vec<_> = machine.states.iter().map(|s| s.trace.clone()).collect();
+        assert_eq!(
+            traced[0].as_ref().map(|t| (t.passed, t.failed, t.retries)),
+            Some((true, false, 0))
+        );
+        assert_eq!(
+            traced[1].as_ref().map(|t| (t.passed, t.failed, t.retries)),
+            Some((true, true, 1))
+        );
+        assert!(traced[2].is_none());
     }
 
     #[test]
