@@ -7,6 +7,7 @@ mod mock_server;
 mod output;
 mod retire_bundle;
 mod rollback;
+mod run;
 mod trace;
 
 use std::process::ExitCode;
@@ -52,6 +53,9 @@ enum Command {
     /// Draw a state machine of a domain export (SVG, Mermaid or DOT), with its rollback
     /// steps and a run's trace.
     Diagram(diagram::Args),
+    /// Deliver a URI from domain exports with their Ruby methods (one Ruby process), retries
+    /// on a virtual clock; print the state trace. Exit 0 ok, 2 error or a limit, 1 unusable.
+    Run(run::Args),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
             Command::Datastore(command) => datastore::run(command),
             Command::Trace(command) => trace::run(command),
             Command::Diagram(args) => diagram::run(args),
+            Command::Run(args) => run::run(args),
         }
     });
     match result {
