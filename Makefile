@@ -4,7 +4,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all deps build ruby-ext demo demo-html demo-diagram demo-core test lint doc rust-test rspec python-compat gem gem-test bench clean
+.PHONY: all deps build ruby-ext demo demo-html demo-diagram demo-core demo-engine test lint doc rust-test rspec python-compat gem gem-test bench clean
 
 # Ruby loads miq_automate.so by calling Init_miq_automate: the cdylib is copied to that name.
 RUBY_EXT := ruby/lib/miq_automate/miq_automate.so
@@ -37,6 +37,23 @@ demo-diagram: deps
 	mkdir -p target
 	$(CARGO) run --release -q -p miq-automate-cli -- diagram /Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template --datastore examples/domains/RollbackDemo --matrix examples/domains/RollbackDemo/rollback_matrix.yaml --mode journal -o target/demo-diagram.svg
 	@echo "wrote target/demo-diagram.svg"
+
+# The example domain's VMProvision_VM delivered from its export with its real Ruby methods
+# (`miq-automate run`: one Ruby process), ManageIQ's own states stubbed and a failure
+# injected in RegisterDNS: its on_error's rollback runs UnregisterDNS, UnregisterDHCP and
+# ReleaseIPAddress from the export. The run exits 2 (the provision failed), as it should.
+DEMO_SM := /Infrastructure/VM/Provisioning/StateMachines
+demo-engine: build
+	mkdir -p target
+	target/release/miq-automate run $(DEMO_SM)/VMProvision_VM/template \
+	  --datastore examples/domains/RollbackDemo --model examples/run/vmware_provision.json \
+	  --stub $(DEMO_SM)/Methods/CustomizeRequest=ok --stub $(DEMO_SM)/Methods/Provision=ok \
+	  --stub $(DEMO_SM)/Methods/CheckProvisioned=ok --stub $(DEMO_SM)/Methods/PostProvision=ok \
+	  --stub /System/CommonMethods/StateMachineMethods/vm_provision_finished=ok \
+	  --stub /Infrastructure/VM/Provisioning/Network/Methods/RegisterDNS=error \
+	  --log target/demo-engine.log; test $$? -eq 2
+	@echo; echo "The rollback, from target/demo-engine.log (ManageIQ's automation.log format):"
+	@grep -E ">>> Instantiating|Rollback after|> Removed|nothing to undo" target/demo-engine.log | sed 's/.*-- automation: /  /'
 
 # A tour of the core workspace ($evm) in Rust.
 demo-core: deps
