@@ -55,7 +55,8 @@ module MiqAutomate
 
     # A model file: {"root": {attribute: value}, "models": [model, …]} (or just the root's
     # attributes). A JSON object with "$model" is a service model (MiqAutomate::ServiceModel:
-    # "$model" its name, "id", "options" for get_option, any other key an attribute; nested
+    # "$model" its name, "id", "options" for get_option, "$calls" {method: answer} for model
+    # methods that take arguments (set_folder, execute…), any other key an attribute; nested
     # ones too). Every model is registered, so $evm.vmdb and typed fields find it.
     def load_model(path)
       return [{}, []] unless path
@@ -77,7 +78,11 @@ module MiqAutomate
       when Hash
         return value.to_h { |k, v| [k, build(v, models)] } unless value.key?("$model")
 
-        attributes = value.reject { |k, _| k == "$model" }.to_h { |k, v| [k.to_sym, build(v, models)] }
+        attributes = value.reject { |k, _| k.start_with?("$") }.to_h { |k, v| [k.to_sym, build(v, models)] }
+        (value["$calls"] || {}).each do |name, result|
+          answer = build(result, models)
+          attributes[name.to_sym] = ->(*_args) { answer }
+        end
         model = MiqAutomate::ServiceModel.new(value["$model"], **attributes)
         models << model
         model
