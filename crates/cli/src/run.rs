@@ -291,6 +291,10 @@ pub fn table(delivery: &Value) -> String {
             ));
         }
     }
+    if rows.len() == 1 {
+        rows.clear();
+        notes.clear();
+    }
     let mut widths = [0usize; 6];
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -316,6 +320,9 @@ pub fn table(delivery: &Value) -> String {
                 out.push('\n');
             }
         }
+    }
+    if widths == [0; 6] {
+        out.push_str("(no state ran: the URI reaches no state machine)\n");
     }
     let result = text(delivery, "ae_result");
     let deliveries = delivery

@@ -341,3 +341,25 @@ fn bad_usage_and_datastores_that_do_not_load_are_exit_1() {
     let out = miq(&["run", MACHINE, "--datastore", DOMAIN, "--attr", "novalue"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn an_instance_without_states_with_a_mock_vmdb() {
+    let out = miq(&[
+        "run",
+        &format!("{NETWORK}/AcquireIPAddress"),
+        "--datastore",
+        DOMAIN,
+        "--model",
+        MODEL,
+        "--scenario",
+        "mocks/failed_bundle.json",
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(
+        text.starts_with(
+            "(no state ran: the URI reaches no state machine)\n\nae_result: ok after 1 delivery"
+        ),
+        "{text}"
+    );
+}
