@@ -40,7 +40,7 @@ pub struct Args {
     /// A mock VMDB scenario (`mocks/*.json`): `$evm.vmdb` finds its services and VMs.
     #[arg(long, value_name = "FILE.json")]
     scenario: Option<PathBuf>,
-    /// Replace an instance or method: PATH=ok|error|retry|retry:N|retry:N@INTERVAL|stop|abort|<exit code>.
+    /// Replace an instance or method: PATH=ok|error|retry|retry:N|retry:N@INTERVAL|stop|abort, or an exit code.
     #[arg(long = "stub", value_name = "PATH=WHAT", value_parser = key_value)]
     stubs: Vec<(String, String)>,
     /// text (the state trace as a table and the result) or json (the delivery, as
