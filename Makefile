@@ -71,7 +71,8 @@ lint: deps
 doc: deps
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --workspace --features miq-automate-core/automation-log
 
-rust-test: deps
+# The CLI's `run` tests run Ruby methods through the extension: build it first.
+rust-test: ruby-ext
 	$(CARGO) test --workspace
 	$(CARGO) test -p miq-automate-core --features automation-log
 
@@ -108,6 +109,7 @@ bench: deps
 	ruby -I ruby/lib ruby/bench/method_environment.rb
 	ruby -I ruby/lib ruby/bench/recorder.rb
 	ruby -I ruby/lib ruby/bench/engine_methods.rb
+	ruby -I ruby/lib ruby/bench/state_machine.rb
 	$(CARGO) bench -p miq-automate-engine
 
 clean:
