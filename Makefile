@@ -85,8 +85,10 @@ rspec: ruby-ext
 # ext/miq_automate/extconf.rb) and a platform gem for this machine, both in pkg/.
 gem: ruby-ext
 	rm -rf pkg && mkdir -p pkg
-	gem build miq_automate.gemspec --output pkg/miq_automate-$$(ruby -r ./ruby/lib/miq_automate/version -e 'print MiqAutomate::VERSION').gem
-	cd pkg && MIQ_AUTOMATE_PLATFORM_GEM=1 gem build ../miq_automate.gemspec
+	version=$$(ruby -r ./ruby/lib/miq_automate/version -e 'print MiqAutomate::VERSION'); \
+	platform=$$(ruby -e 'print Gem::Platform.local'); \
+	gem build miq_automate.gemspec --output pkg/miq_automate-$$version.gem && \
+	MIQ_AUTOMATE_PLATFORM_GEM=1 gem build miq_automate.gemspec --output pkg/miq_automate-$$version-$$platform.gem
 	ls -l pkg
 
 # Both gems installed into empty GEM_HOMEs, a smoke spec run from outside the tree.

@@ -29,8 +29,10 @@ Gem::Specification.new do |spec|
   else
     spec.required_ruby_version = ">= 3.1"
     spec.extensions = ["ext/miq_automate/extconf.rb"]
+    # Every file a crate's manifest names (benches, examples, tests, data) must be there for
+    # cargo to read the workspace, even though only the extension is built.
     rust = Dir["Cargo.toml", "Cargo.lock", "rustfmt.toml",
-               "crates/*/Cargo.toml", "crates/*/build.rs", "crates/*/src/**/*", "crates/*/benches/**/*"]
+               "crates/*/Cargo.toml", "crates/*/build.rs", "crates/*/{src,benches,examples,tests,data}/**/*"]
     spec.files = ruby_files + ["ext/miq_automate/extconf.rb", "README.md"] + rust.reject { |f| File.directory?(f) }
   end
 end

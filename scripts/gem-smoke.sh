@@ -11,6 +11,8 @@ platform_gem=$(ls pkg/miq_automate-"$version"-*.gem)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp ruby/smoke/smoke_spec.rb "$work/"
+# rspec itself comes from the system's gems (Debian's ruby-rspec): keep them on the path.
+system_gems=$(ruby -e 'print Gem.default_path.join(":")')
 
 for gem_file in "$source_gem" "$platform_gem"; do
   home=$(mktemp -d -p "$work")
@@ -18,5 +20,5 @@ for gem_file in "$source_gem" "$platform_gem"; do
   # The project's target dir: the crates.io dependencies are already compiled there.
   GEM_HOME=$home GEM_PATH=$home CARGO_TARGET_DIR=$root/target \
     gem install --local --no-document "$root/$gem_file"
-  (cd "$work" && GEM_HOME=$home GEM_PATH=$home rspec smoke_spec.rb)
+  (cd "$work" && GEM_HOME=$home GEM_PATH=$home:$system_gems rspec smoke_spec.rb)
 done
