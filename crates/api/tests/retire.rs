@@ -79,6 +79,15 @@ fn posts(server: &MockServer) -> Vec<(String, Option<Value>)> {
         .collect()
 }
 
+/// `GET /api/auth` requests the server saw.
+fn logins(server: &MockServer) -> usize {
+    server
+        .journal()
+        .iter()
+        .filter(|e| e.path == "/api/auth")
+        .count()
+}
+
 fn outcome(report: &Report, id: &str) -> Outcome {
     report.items.iter().find(|i| i.id == id).unwrap().outcome
 }
@@ -354,12 +363,7 @@ async fn an_expired_token_is_renewed_once_with_basic_credentials() {
     client.get("services/1000", &Query::new()).await.unwrap();
     c.advance(chrono::Duration::hours(2)); // past the token's TTL
     client.get("services/1000", &Query::new()).await.unwrap();
-    let auths = server
-        .journal()
-        .into_iter()
-        .filter(|e| e.path == "/api/auth")
-        .count();
-    assert_eq!(auths, 2, "logged in again once");
+    assert_eq!(logins(&server), 2, "logged in again once");
 }
 
 #[tokio::test]
@@ -917,12 +921,7 @@ async fn the_login_is_retried_like_any_read() {
         )
         .await;
         assert_eq!(report.summary.requested, 2, "{status}");
-        let logins = server
-            .journal()
-            .iter()
-            .filter(|e| e.path == "/api/auth")
-            .count();
-        assert_eq!(logins, 2, "{status}: one refused, one that worked");
+        assert_eq!(logins(&server), 2, "{status}: one refused, one that worked");
     }
 }
 
