@@ -526,6 +526,34 @@ fn deliver(
     })
 }
 
+/// The engine's virtual clock as the mock VMDB's clock.
+#[derive(Debug)]
+struct EngineTime(VirtualClock);
+
+impl miq_automate_mock::vmdb::Clock for EngineTime {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        miq_automate_engine::Clock::now(&self.0)
+    }
+}
+
+/// `Engine#_follow_clock(mock)`: the mock ManageIQ's VMDB reads the engine's virtual clock,
+/// so its retire requests and tasks progress as the engine's time passes (a retry interval,
+/// a stub's `evm.clock.advance`).
+fn follow_clock(rb_self: &RbEngine, mock: Value) -> Result<(), Error> {
+    guard(|| {
+        let vmdb = crate::mock::vmdb_of(mock).ok_or_else(|| {
+            errors::error("vmdb: must be a MiqAutomate::MockManageIQ to share the engine's clock")
+        })?;
+        // The virtual clock starts at the VMDB's time, so nothing it did goes back in time.
+        let vmdb_now = vmdb.clock().now();
+        if miq_automate_engine::Clock::now(&rb_self.clock) < vmdb_now {
+            rb_self.clock.set(vmdb_now);
+        }
+        vmdb.set_clock(std::sync::Arc::new(EngineTime(rb_self.clock.clone())));
+        Ok(())
+    })
+}
+
 /// `Engine#_clock_now`: the engine's clock, epoch seconds.
 fn clock_now(rb_self: &RbEngine) -> Result<i64, Error> {
     guard(|| Ok(rb_self.clock.now().timestamp()))
@@ -604,6 +632,7 @@ pub fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_private_method("_instantiate", method!(instantiate, 3))?;
     class.define_private_method("_deliver", method!(deliver, 7))?;
     class.define_private_method("_clock_now", method!(clock_now, 0))?;
+    class.define_private_method("_follow_clock", method!(follow_clock, 1))?;
     class.define_private_method("_clock_advance", method!(clock_advance, 1))?;
     class.define_private_method("_clock_set", method!(clock_set, 1))?;
     class.define_private_method("_stub_exit", method!(stub_exit, 2))?;

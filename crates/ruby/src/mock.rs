@@ -70,6 +70,13 @@ fn start(path: String) -> Result<RbMock, Error> {
     })
 }
 
+/// The VMDB of a `MiqAutomate::MockManageIQ` (for the engine to share its clock).
+pub(crate) fn vmdb_of(value: magnus::Value) -> Option<Arc<Vmdb>> {
+    <&RbMock as magnus::TryConvert>::try_convert(value)
+        .ok()
+        .map(|m| m.vmdb.clone())
+}
+
 fn url(rb_self: &RbMock) -> Result<String, Error> {
     guard(|| Ok(rb_self.url.clone()))
 }

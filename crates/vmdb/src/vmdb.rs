@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 use crate::clock::{Clock, SystemClock};
 use crate::model::{Group, Request, RequestTask, Server, Service, Task, Template, User, Vm};
@@ -19,7 +19,8 @@ use crate::{Id, Result, VmdbError};
 #[derive(Debug)]
 pub struct Vmdb {
     state: Mutex<State>,
-    clock: Arc<dyn Clock>,
+    // Replaceable: an offline engine drives the VMDB with its virtual clock.
+    clock: RwLock<Arc<dyn Clock>>,
     settings: Settings,
     server: Server,
     faults: Faults,
@@ -56,7 +57,7 @@ impl Vmdb {
         let state = State::new(services, vms, templates, requests, request_tasks, tasks);
         Arc::new(Vmdb {
             state: Mutex::new(state),
-            clock,
+            clock: RwLock::new(clock),
             settings,
             server,
             faults,
@@ -67,7 +68,14 @@ impl Vmdb {
 
     /// The clock this VMDB reads.
     pub fn clock(&self) -> Arc<dyn Clock> {
-        self.clock.clone()
+        self.clock.read().clone()
+    }
+
+    /// Reads time from `clock` from now on (an offline engine's virtual clock, so that a
+    /// retire request or a provision task progresses as the engine's time passes). Time
+    /// should not go back: what already happened stays as it was.
+    pub fn set_clock(&self, clock: Arc<dyn Clock>) {
+        *self.clock.write() = clock;
     }
 
     /// The scenario's settings.
@@ -341,7 +349,7 @@ impl Vmdb {
 
     /// Moves every retirement in flight forward by the time that has passed.
     pub fn tick(&self) {
-        let now = self.clock.now();
+        let now = self.clock().now();
         // Validated at load as 1..=10 years; a scenario built in code may hold anything.
         let step_secs = self.settings().retirement_step_seconds.max(1);
         retirement::tick(&mut self.state.lock(), now, step_secs);
@@ -350,7 +358,7 @@ impl Vmdb {
     /// Reads a request by id as a poller does: a retirement request moves one step.
     pub fn poll_request(&self, id: Id) -> Result<Request> {
         self.tick();
-        let now = self.clock.now();
+        let now = self.clock().now();
         {
             let mut st = self.state.lock();
             if !st.requests.contains_key(&id) {
@@ -364,7 +372,7 @@ impl Vmdb {
     /// Reads a task by id as a poller does: a VM retirement task moves one step.
     pub fn poll_task(&self, id: Id) -> Result<Task> {
         self.tick();
-        let now = self.clock.now();
+        let now = self.clock().now();
         {
             let mut st = self.state.lock();
             if !st.tasks.contains_key(&id) {
@@ -378,7 +386,7 @@ impl Vmdb {
     /// `request_retire` on a service: creates and returns a `ServiceRetireRequest`.
     pub fn request_retire_service(&self, id: Id, userid: &str) -> Result<Request> {
         self.tick();
-        let now = self.clock.now();
+        let now = self.clock().now();
         let mut st = self.state.lock();
         let service = st
             .services
@@ -392,7 +400,7 @@ impl Vmdb {
     /// retiring; otherwise marks it initializing and raises a retire request.
     pub fn retire_service_now(&self, id: Id, userid: &str) -> Result<Service> {
         self.tick();
-        let now = self.clock.now();
+        let now = self.clock().now();
         let mut st = self.state.lock();
         let service = st
             .services
@@ -422,14 +430,14 @@ impl Vmdb {
     /// `finish_retirement` on a service, as a retirement method calls it: marks it retired.
     /// Errors (as ManageIQ raises) when it is already retired.
     pub fn finish_service_retirement(&self, id: Id) -> Result<Service> {
-        let now = self.clock.now();
+        let now = self.clock().now();
         retirement::finish_service(&mut self.state.lock(), id, now)
     }
 
     /// `request_retire` (or `retire`) on a VM: creates and returns the queued task.
     pub fn request_retire_vm(&self, id: Id, userid: &str) -> Result<Task> {
         self.tick();
-        let now = self.clock.now();
+        let now = self.clock().now();
         let mut st = self.state.lock();
         let vm = st.vms.get(&id).cloned().ok_or(not_found("Vm", id))?;
         Ok(retirement::request_vm(&mut st, &vm, userid, now))

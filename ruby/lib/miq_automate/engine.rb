@@ -146,6 +146,9 @@ module MiqAutomate
     def setup(models, vmdb, timeout)
       @models = Array(models)
       @vmdb = vmdb
+      # A mock ManageIQ's VMDB runs on the engine's virtual clock: its retire requests and
+      # tasks move as deliveries wait their retry intervals.
+      _follow_clock(vmdb) if vmdb.is_a?(MiqAutomate::MockManageIQ)
       self.timeout = timeout
       MiqAutomate.method_environment! # paid once here rather than in the first method
     end
