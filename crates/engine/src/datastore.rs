@@ -276,24 +276,7 @@ impl Datastore {
     /// Loads domain directories (each with `__domain__.yaml`, or a directory holding several
     /// domains). All bad files are returned together.
     pub fn load<P: AsRef<Path>>(paths: &[P]) -> Result<Datastore, LoadErrors> {
-        let mut errors = Vec::new();
-        let mut domain_dirs = Vec::new();
-        for p in paths {
-            find_domain_dirs(p.as_ref(), &mut domain_dirs, &mut errors);
-        }
-        let mut tasks = Vec::new();
-        for (d, dir) in domain_dirs.iter().enumerate() {
-            tasks.push(Task {
-                kind: TaskKind::Domain,
-                file: dir.join("__domain__.yaml"),
-                domain: d,
-                namespace: String::new(),
-            });
-            walk_namespace(dir, d, "", &mut tasks, &mut errors);
-        }
-        let parsed = parse_all(&tasks);
-        let mut ds = Datastore::default();
-        ds.assemble(&domain_dirs, &tasks, parsed, &mut errors);
+        let (ds, errors) = Self::load_lenient(paths);
         if errors.is_empty() {
             Ok(ds)
         } else {
