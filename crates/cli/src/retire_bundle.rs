@@ -98,11 +98,11 @@ fn seconds(value: f64, name: &str) -> anyhow::Result<Duration> {
 /// Runs the command; the exit status says whether every item went well.
 pub async fn run(args: Args) -> anyhow::Result<u8> {
     // Ids go into URL paths: check them before anything starts.
-    for (flag, id) in [("--service", &args.service), ("--request", &args.request)] {
-        if let Some(id) = id {
-            retire::check_id(id).with_context(|| flag.to_string())?;
-        }
-    }
+    let target = match (&args.service, &args.request) {
+        (Some(id), _) => Target::Service(retire::check_id(id).context("--service")?),
+        (None, Some(id)) => Target::Request(retire::check_id(id).context("--request")?),
+        (None, None) => Target::Scan,
+    };
     let mock =
         match &args.mock {
             Some(path) => Some(MockServer::start_file(path, 0).await.with_context(|| {
@@ -126,11 +126,6 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
     config.max_requests = args.max_requests;
     let client = Client::new(config)?;
 
-    let target = match (&args.service, &args.request) {
-        (Some(id), _) => Target::Service(retire::check_id(id).context("--service")?),
-        (None, Some(id)) => Target::Request(retire::check_id(id).context("--request")?),
-        (None, None) => Target::Scan,
-    };
     let default_poll = if mock.is_some() { 0.05 } else { 5.0 };
     let options = RetireOptions {
         include_failed: args.include_failed,
