@@ -147,7 +147,8 @@ fn summary(out: &mut String, report: &Report) {
 }
 
 fn member(out: &mut String, item: &ItemReport, base: &str) {
-    let (class, icon, label) = outcome(item);
+    let (class, icon) = outcome(item.outcome);
+    let label = crate::output::outcome_label(item);
     let kind = match (item.parent, item.kind) {
         (true, _) => "bundle",
         (false, ItemKind::Service) => "service",
@@ -194,17 +195,16 @@ fn member(out: &mut String, item: &ItemReport, base: &str) {
     out.push_str("</div>");
 }
 
-/// CSS class, icon and label of an outcome.
-fn outcome(item: &ItemReport) -> (&'static str, &'static str, &'static str) {
-    match item.outcome {
-        Outcome::Planned => ("planned", "○", "would retire"),
-        Outcome::Requested if item.reply_lost => ("requested", "→", "requested (reply lost)"),
-        Outcome::Requested => ("requested", "→", "requested"),
-        Outcome::Retired => ("retired", "✓", "retired"),
-        Outcome::Skipped => ("skipped", "–", "skipped"),
-        Outcome::Left => ("left", "•", "left"),
-        Outcome::Failed => ("failed", "✗", "FAILED"),
-        Outcome::TimedOut => ("timed_out", "◔", "TIMED OUT"),
+/// CSS class and icon of an outcome.
+fn outcome(outcome: Outcome) -> (&'static str, &'static str) {
+    match outcome {
+        Outcome::Planned => ("planned", "○"),
+        Outcome::Requested => ("requested", "→"),
+        Outcome::Retired => ("retired", "✓"),
+        Outcome::Skipped => ("skipped", "–"),
+        Outcome::Left => ("left", "•"),
+        Outcome::Failed => ("failed", "✗"),
+        Outcome::TimedOut => ("timed_out", "◔"),
     }
 }
 

@@ -89,16 +89,7 @@ fn line(item: &ItemReport, width: usize) -> String {
         miq_automate_api::retire::ItemKind::Service => "service",
         miq_automate_api::retire::ItemKind::Vm => "vm",
     };
-    let outcome = match item.outcome {
-        Outcome::Planned => "would retire",
-        Outcome::Requested if item.reply_lost => "requested (reply lost)",
-        Outcome::Requested => "requested",
-        Outcome::Retired => "retired",
-        Outcome::Skipped => "skipped",
-        Outcome::Left => "left",
-        Outcome::Failed => "FAILED",
-        Outcome::TimedOut => "TIMED OUT",
-    };
+    let outcome = outcome_label(item);
     let mut detail = Vec::new();
     if let Some(m) = &item.method {
         detail.push(m.clone());
@@ -128,6 +119,20 @@ fn line(item: &ItemReport, width: usize) -> String {
         item.name,
         detail.join("; "),
     )
+}
+
+/// How an item ended, in the words of the table and the HTML page.
+pub fn outcome_label(item: &ItemReport) -> &'static str {
+    match item.outcome {
+        Outcome::Planned => "would retire",
+        Outcome::Requested if item.reply_lost => "requested (reply lost)",
+        Outcome::Requested => "requested",
+        Outcome::Retired => "retired",
+        Outcome::Skipped => "skipped",
+        Outcome::Left => "left",
+        Outcome::Failed => "FAILED",
+        Outcome::TimedOut => "TIMED OUT",
+    }
 }
 
 /// A progress bar on stderr (hidden when not a terminal or with --quiet).
