@@ -153,14 +153,7 @@ pub fn build(ds: &Datastore, path: &str) -> anyhow::Result<Machine> {
         class.name,
         instance.map(|i| format!("/{}", i.name)).unwrap_or_default()
     );
-    let mut fields: Vec<_> = class
-        .fields
-        .iter()
-        .filter(|f| f.aetype.as_deref() == Some("state"))
-        .collect();
-    fields.sort_by_key(|f| f.priority);
-    let states = fields
-        .into_iter()
+    let states = state_fields(class)
         .map(|f| {
             let own = instance.and_then(|i| i.value_of(&f.name));
             let pick = |inst: Option<&Option<String>>, class: &Option<String>| {
@@ -254,6 +247,14 @@ fn resolve<'d>(ds: &'d Datastore, path: &str) -> anyhow::Result<(&'d Class, Opti
     bail!("no class or instance {path:?} in the datastore")
 }
 
+/// A class's state fields in order (the loader keeps a schema in priority order).
+fn state_fields(class: &Class) -> impl Iterator<Item = &miq_automate_engine::datastore::Field> {
+    class
+        .fields
+        .iter()
+        .filter(|f| f.aetype.as_deref() == Some("state"))
+}
+
 /// `ae_next_state => 'X'` in a hook's arguments.
 fn next_state_in(hook: &str) -> Option<String> {
     let at = hook.find("ae_next_state")?;
@@ -273,15 +274,9 @@ fn nested_machine(ds: &Datastore, main: &str) -> Option<(String, Vec<String>)> {
     if !class.is_state_machine() {
         return None;
     }
-    let mut fields: Vec<_> = class
-        .fields
-        .iter()
-        .filter(|f| f.aetype.as_deref() == Some("state"))
-        .collect();
-    fields.sort_by_key(|f| f.priority);
     Some((
         main.to_string(),
-        fields.into_iter().map(|f| f.name.clone()).collect(),
+        state_fields(class).map(|f| f.name.clone()).collect(),
     ))
 }
 
