@@ -223,17 +223,11 @@ impl Engine {
         self.find_stub(fq)
     }
 
+    /// The stub for an instance; `find_stub`'s exact match already covers a path given
+    /// without a domain.
     pub(crate) fn instance_stub(&self, ns: &str, class: &str, instance: &str) -> Option<Stub> {
         let ns = ns.trim_matches('/');
-        // A path without a domain is stubbed as given too.
         self.find_stub(&format!("/{ns}/{class}/{instance}"))
-            .or_else(|| {
-                let key = format!("{ns}/{class}/{instance}").to_lowercase();
-                self.stubs
-                    .iter()
-                    .find(|(k, _)| *k == key)
-                    .map(|(_, s)| s.clone())
-            })
     }
 
     /// `MiqAeEngine.instantiate(uri)`: builds the workspace. `root_attrs` are set on the
