@@ -16,7 +16,7 @@ use crate::action::{id_text, ActionOutcome};
 use crate::client::Client;
 use crate::error::{ApiError, ErrorKind};
 use crate::query::Query;
-use crate::retire::open::OpenKind;
+use crate::retire::open::{OpenKind, OpenRetirement};
 use crate::retire::wait::wait_all;
 use crate::retire::{
     check_id, open_retirements, summarize, Action, ItemKind, ItemReport, Outcome, Plan, PlanItem,
@@ -137,12 +137,11 @@ fn positions(plans: &[Plan], keep: impl Fn(&PlanItem) -> bool) -> Vec<(usize, us
 }
 
 fn base(item: &PlanItem, outcome: Outcome) -> ItemReport {
-    let open = |kind| {
-        item.open
-            .as_ref()
-            .filter(|o| o.kind == kind)
-            .map(|o| o.id.clone())
-    };
+    let (request_id, task_id) = item
+        .open
+        .as_ref()
+        .map(OpenRetirement::report_ids)
+        .unwrap_or_default();
     ItemReport {
         kind: item.kind,
         id: item.id.clone(),
@@ -152,8 +151,8 @@ fn base(item: &PlanItem, outcome: Outcome) -> ItemReport {
         parent: item.parent,
         method: None,
         outcome,
-        request_id: open(OpenKind::Request),
-        task_id: open(OpenKind::Task),
+        request_id,
+        task_id,
         retired: None,
         retirement_state: None,
         reply_lost: false,

@@ -38,6 +38,16 @@ pub struct OpenRetirement {
     pub id: String,
 }
 
+impl OpenRetirement {
+    /// As a report's `(request_id, task_id)`.
+    pub fn report_ids(&self) -> (Option<String>, Option<String>) {
+        match self.kind {
+            OpenKind::Request => (Some(self.id.clone()), None),
+            OpenKind::Task => (None, Some(self.id.clone())),
+        }
+    }
+}
+
 impl fmt::Display for OpenRetirement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {

@@ -183,10 +183,7 @@ async fn find_requests(client: &Client, items: &mut [&mut ItemReport]) {
                 .filter(|i| i.request_id.is_none() && i.task_id.is_none())
             {
                 if let Some(found) = open.get(item.kind, &item.id) {
-                    match found.kind {
-                        super::OpenKind::Request => item.request_id = Some(found.id.clone()),
-                        super::OpenKind::Task => item.task_id = Some(found.id.clone()),
-                    }
+                    (item.request_id, item.task_id) = found.report_ids();
                 }
             }
         }
