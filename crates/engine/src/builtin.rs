@@ -3,6 +3,8 @@
 //! (recorded like `$evm.execute`), parse_provider_category and parse_automation_request;
 //! any other is `MethodNotFound`. An error inside one aborts, as the engine does.
 
+use std::sync::LazyLock;
+
 use indexmap::IndexMap;
 use miq_automate_core::{AeError, LogLevel, ObjectId, Value};
 
@@ -19,11 +21,8 @@ pub const BUILTINS: [&str; 5] = [
     "parse_automation_request",
 ];
 
-/// The inputs `$/object`'s seeded methods declare (send_email's mail fields).
-pub(crate) fn object_method_inputs(name: &str) -> Vec<Field> {
-    if name != "send_email" {
-        return Vec::new();
-    }
+/// send_email's mail fields, built once.
+static SEND_EMAIL_INPUTS: LazyLock<Vec<Field>> = LazyLock::new(|| {
     ["to", "from", "subject", "body"]
         .iter()
         .enumerate()
@@ -35,6 +34,15 @@ pub(crate) fn object_method_inputs(name: &str) -> Vec<Field> {
             ..Field::default()
         })
         .collect()
+});
+
+/// The inputs `$/object`'s seeded methods declare (send_email's mail fields).
+pub(crate) fn object_method_inputs(name: &str) -> &'static [Field] {
+    if name == "send_email" {
+        &SEND_EMAIL_INPUTS
+    } else {
+        &[]
+    }
 }
 
 /// Runs `miq_<name>` on `object`.

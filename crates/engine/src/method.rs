@@ -419,25 +419,25 @@ impl Runtime<'_> {
                         ds.class(*c).name,
                         m.name
                     ),
-                    m.location.clone(),
-                    m.inputs.clone(),
+                    m.location.as_str(),
+                    m.inputs.as_slice(),
                     Some(m),
                 )
             }
             Resolved::ObjectBuiltin(b) => (
                 format!("/$/object/{b}"),
-                "builtin".to_string(),
+                "builtin",
                 crate::builtin::object_method_inputs(b),
                 None,
             ),
         };
-        let inputs = self.method_inputs(object, &fqname, &inputs_decl, args)?;
+        let inputs = self.method_inputs(object, &fqname, inputs_decl, args)?;
         let saved_inputs = self.ws.inputs().clone();
         self.ws.clear_inputs();
         for (k, v) in &inputs {
             self.ws.set_input(k, v.clone());
         }
-        let result = self.run_located(object, &fqname, name, &location, method, inputs);
+        let result = self.run_located(object, &fqname, name, location, method, inputs);
         self.ws.clear_inputs();
         for (k, v) in saved_inputs {
             self.ws.set_input(&k, v);
