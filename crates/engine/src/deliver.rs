@@ -196,6 +196,18 @@ impl Persisted {
     }
 }
 
+/// A Hash with String keys, as Ruby shows a queue message's attributes or a method's inputs.
+pub(crate) fn string_keyed_hash<'a>(
+    pairs: impl IntoIterator<Item = (&'a String, &'a Value)>,
+) -> Value {
+    Value::Hash(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (Value::String(k.clone()), v.clone()))
+            .collect(),
+    )
+}
+
 fn sym(k: &str) -> Value {
     Value::Symbol(k.to_string())
 }
@@ -258,14 +270,9 @@ impl Engine {
             .into_iter()
             .map(|(k, v)| (k.as_ref().to_string(), v))
             .collect();
-        let attrs_text = Value::Hash(
-            attrs
-                .iter()
-                .map(|(k, v)| (Value::String(k.clone()), v.clone()))
-                .collect(),
-        )
-        .masked()
-        .inspect();
+        // The caller's attributes never change between deliveries: shown once, reused.
+        let attrs_hash = string_keyed_hash(attrs.iter().map(|(k, v)| (k, v)));
+        let attrs_text = attrs_hash.masked().inspect();
         let object_name = format!(
             "{}.{}",
             options.object_type.as_deref().unwrap_or(""),
@@ -330,14 +337,10 @@ impl Engine {
                     for r in aborted.run.workspace.logs() {
                         log.push(n, r);
                     }
-                    let automate_text = Value::Hash(
-                        automate_attrs
-                            .iter()
-                            .map(|(k, v)| (Value::String(k.clone()), v.clone()))
-                            .collect(),
-                    )
-                    .masked()
-                    .inspect();
+                    let automate_text =
+                        string_keyed_hash(automate_attrs.iter().map(|(k, v)| (k, v)))
+                            .masked()
+                            .inspect();
                     log.line(
                         n,
                         LogLevel::Error,
@@ -439,15 +442,7 @@ impl Engine {
             };
             let mut shown = vec![
                 (sym("uri"), Value::String(uri.to_string())),
-                (
-                    sym("attrs"),
-                    Value::Hash(
-                        attrs
-                            .iter()
-                            .map(|(k, v)| (Value::String(k.clone()), v.clone()))
-                            .collect(),
-                    ),
-                ),
+                (sym("attrs"), attrs_hash.clone()),
                 (
                     sym("state"),
                     persisted.state.clone().map_or(Value::Nil, Value::String),

@@ -497,14 +497,9 @@ impl Runtime<'_> {
         method: Option<&crate::datastore::Method>,
         inputs: IndexMap<String, Value>,
     ) -> Result<Value, EngineError> {
-        let inputs_text = Value::Hash(
-            inputs
-                .iter()
-                .map(|(k, v)| (Value::String(k.clone()), v.clone()))
-                .collect(),
-        )
-        .masked()
-        .inspect();
+        let inputs_text = crate::deliver::string_keyed_hash(&inputs)
+            .masked()
+            .inspect();
         if let Some(stub) = self.engine.method_stub(fqname) {
             self.ws.log_line(
                 LogLevel::Info,
