@@ -15,13 +15,12 @@ use crate::nogvl::without_gvl;
 #[derive(TypedData)]
 #[magnus(class = "MiqAutomate::MockManageIQ", free_immediately)]
 pub struct RbMock {
-    // The server's tasks run on this runtime's worker thread while Ruby goes on.
-    runtime: Option<tokio::runtime::Runtime>,
+    // The server's tasks run on the process's runtime (`crate::runtime`) while Ruby goes on.
     server: Mutex<Option<MockServer>>,
     vmdb: Arc<Vmdb>,
     url: String,
-    // The process that started it: a forked child (a DRb server in a spec) has no worker
-    // thread, so it must not try to stop the runtime.
+    // The process that started it: a forked child (a DRb server in a spec) has none of the
+    // runtime's worker threads, so it must not try to stop the server.
     pid: u32,
 }
 
@@ -35,36 +34,29 @@ impl RbMock {
             std::mem::forget(server);
             return;
         }
-        let _context = self.runtime.as_ref().map(|r| r.enter());
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(server)));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _context = crate::runtime::get().enter();
+            drop(server)
+        }));
     }
 }
 
 impl Drop for RbMock {
     fn drop(&mut self) {
         self.shut_down();
-        if std::process::id() != self.pid {
-            // Joining worker threads that do not exist in a forked child would hang.
-            std::mem::forget(self.runtime.take());
-        }
     }
 }
 
 fn start(path: String) -> Result<RbMock, Error> {
     guard(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .map_err(|e| errors::error(format!("cannot start the mock's runtime: {e}")))?;
-        let started = without_gvl(|| runtime.block_on(MockServer::start_file(&path, 0)))
-            .map_err(|panic| errors::internal(&format!("a Rust panic was caught: {panic}")))?;
+        let started =
+            without_gvl(|| crate::runtime::get().block_on(MockServer::start_file(&path, 0)))
+                .map_err(|panic| errors::internal(&format!("a Rust panic was caught: {panic}")))?;
         let server = started.map_err(|e| errors::error(e.to_string()))?;
         Ok(RbMock {
             vmdb: server.vmdb(),
             url: server.url(),
             server: Mutex::new(Some(server)),
-            runtime: Some(runtime),
             pid: std::process::id(),
         })
     })
