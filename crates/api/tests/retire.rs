@@ -70,6 +70,19 @@ async fn run(client: &Client, target: Target, options: &RetireOptions) -> Report
     retire::execute(client, &plan, options, &retire::NoProgress).await
 }
 
+/// Starts the mock for a scenario and retires bundle 1000's siblings with the defaults.
+async fn retire_1000(scenario: Value, c: &ManualClock) -> (MockServer, Client, Report) {
+    let server = start(scenario, c).await;
+    let client = client(&server);
+    let report = run(
+        &client,
+        Target::Service("1000".into()),
+        &RetireOptions::default(),
+    )
+    .await;
+    (server, client, report)
+}
+
 fn posts(server: &MockServer) -> Vec<(String, Option<Value>)> {
     server
         .journal()
@@ -95,14 +108,7 @@ fn outcome(report: &Report, id: &str) -> Outcome {
 #[tokio::test]
 async fn retires_provisioned_siblings_skips_the_rest() {
     let c = clock();
-    let server = start(scenario_json(None), &c).await;
-    let client = client(&server);
-    let report = run(
-        &client,
-        Target::Service("1000".into()),
-        &RetireOptions::default(),
-    )
-    .await;
+    let (server, _client, report) = retire_1000(scenario_json(None), &c).await;
     let lines: Vec<(&str, Action, Outcome)> = report
         .items
         .iter()
@@ -228,14 +234,7 @@ async fn discovers_from_a_failed_request_and_by_scan() {
 async fn a_500_is_retried_once_without_a_duplicate_request() {
     let c = clock();
     let faults = json!({"rules": [{"method": "POST", "path": "/api/services/1001", "times": 1, "status": 500}]});
-    let server = start(scenario_json(Some(faults)), &c).await;
-    let client = client(&server);
-    let report = run(
-        &client,
-        Target::Service("1000".into()),
-        &RetireOptions::default(),
-    )
-    .await;
+    let (server, _client, report) = retire_1000(scenario_json(Some(faults)), &c).await;
     assert_eq!(outcome(&report, "1001"), Outcome::Requested);
     let to_1001 = posts(&server)
         .into_iter()
@@ -263,14 +262,7 @@ async fn a_500_is_retried_once_without_a_duplicate_request() {
 async fn rate_limited_posts_back_off_and_succeed() {
     let c = clock();
     let faults = json!({"rules": [{"method": "POST", "path": "/api/services/1005", "times": 2, "status": 429}]});
-    let server = start(scenario_json(Some(faults)), &c).await;
-    let client = client(&server);
-    let report = run(
-        &client,
-        Target::Service("1000".into()),
-        &RetireOptions::default(),
-    )
-    .await;
+    let (server, _client, report) = retire_1000(scenario_json(Some(faults)), &c).await;
     assert_eq!(outcome(&report, "1005"), Outcome::Requested);
     let statuses: Vec<u16> = server
         .journal()
@@ -285,14 +277,7 @@ async fn rate_limited_posts_back_off_and_succeed() {
 async fn a_missing_sibling_is_reported_and_the_rest_go_on() {
     let c = clock();
     let faults = json!({"rules": [{"method": "POST", "path": "/api/services/1005", "times": 1, "status": 404}]});
-    let server = start(scenario_json(Some(faults)), &c).await;
-    let client = client(&server);
-    let report = run(
-        &client,
-        Target::Service("1000".into()),
-        &RetireOptions::default(),
-    )
-    .await;
+    let (_server, _client, report) = retire_1000(scenario_json(Some(faults)), &c).await;
     let item = report.items.iter().find(|i| i.id == "1005").unwrap();
     assert_eq!(item.outcome, Outcome::Failed);
     assert!(
@@ -463,14 +448,7 @@ async fn a_request_budget_stops_the_client() {
 #[tokio::test]
 async fn the_json_report_lists_every_item() {
     let c = clock();
-    let server = start(scenario_json(None), &c).await;
-    let client = client(&server);
-    let report = run(
-        &client,
-        Target::Service("1000".into()),
-        &RetireOptions::default(),
-    )
-    .await;
+    let (_server, _client, report) = retire_1000(scenario_json(None), &c).await;
     let v = serde_json::to_value(&report).unwrap();
     assert_eq!(v["bundle_id"], "1000");
     assert_eq!(v["failed_items"], json!(["1004"]));
@@ -688,14 +666,7 @@ async fn lost_replies_are_reported_requested_and_never_resent() {
     let faults = json!({"rules": [
         {"method": "POST", "path": "/api/services/:id", "times": 25, "status": 504, "after_action": true}
     ]});
-    let server = start(large_json(Some(faults)), &c).await;
-    let client = client(&server);
-    let report = run(
-        &client,
-        Target::Service("1000".into()),
-        &RetireOptions::default(),
-    )
-    .await;
+    let (server, client, report) = retire_1000(large_json(Some(faults)), &c).await;
     assert!(!report.has_failures(), "{:?}", report.summary);
     assert_eq!(report.summary.requested, 450);
     let lost: Vec<_> = report.items.iter().filter(|i| i.reply_lost).collect();
@@ -715,14 +686,7 @@ async fn an_outage_of_503s_and_429s_is_ridden_out() {
         {"method": "POST", "path": "/api/services/:id", "times": 12, "status": 503},
         {"method": "POST", "path": "/api/services/:id", "times": 6, "status": 429}
     ]});
-    let server = start(large_json(Some(faults)), &c).await;
-    let client = client(&server);
-    let report = run(
-        &client,
-        Target::Service("1000".into()),
-        &RetireOptions::default(),
-    )
-    .await;
+    let (_server, client, report) = retire_1000(large_json(Some(faults)), &c).await;
     assert!(
         !report.has_failures(),
         "{:?}",
@@ -912,14 +876,7 @@ async fn the_login_is_retried_like_any_read() {
     let c = clock();
     for status in [503, 429] {
         let faults = json!({"rules": [{"method": "GET", "path": "/api/auth", "times": 1, "status": status}]});
-        let server = start(scenario_json(Some(faults)), &c).await;
-        let client = client(&server);
-        let report = run(
-            &client,
-            Target::Service("1000".into()),
-            &RetireOptions::default(),
-        )
-        .await;
+        let (server, _client, report) = retire_1000(scenario_json(Some(faults)), &c).await;
         assert_eq!(report.summary.requested, 2, "{status}");
         assert_eq!(logins(&server), 2, "{status}: one refused, one that worked");
     }
