@@ -698,3 +698,30 @@ fn rollback_subcommands_describe_their_own_json_and_warn_of_unknown_states() {
         "{stderr}"
     );
 }
+
+#[test]
+fn no_color_turns_colour_off_even_at_a_terminal() {
+    // `script` (util-linux) gives the command a pseudo-terminal, as a person's shell would.
+    let command = format!(
+        "{} retire-bundle --mock mocks/failed_bundle.json --service 1000 -v --quiet",
+        env!("CARGO_BIN_EXE_miq-automate")
+    );
+    let at_terminal = |no_color: bool| -> String {
+        let mut cmd = Command::new("script");
+        cmd.current_dir(root())
+            .args(["-qec", &command, "/dev/null"])
+            .env_remove("NO_COLOR");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        String::from_utf8_lossy(&cmd.output().expect("script runs").stdout).into_owned()
+    };
+    let coloured = at_terminal(false);
+    assert!(
+        coloured.contains("\u{1b}["),
+        "a terminal gets colour: {coloured:?}"
+    );
+    let plain = at_terminal(true);
+    assert!(plain.contains("INFO"), "{plain:?}");
+    assert!(!plain.contains("\u{1b}["), "NO_COLOR: {plain:?}");
+}
