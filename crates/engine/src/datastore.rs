@@ -390,28 +390,26 @@ impl Datastore {
         parsed: Vec<TaskResult>,
         errors: &mut Vec<LoadError>,
     ) {
-        // Domains first, so class ids can point at them.
-        let mut domain_ok = vec![false; domain_dirs.len()];
+        // Domains first, so class ids can point at them: each directory's index in
+        // `self.domains`, `None` when its __domain__.yaml did not load.
         let mut class_slots: HashMap<(usize, String), ClassId> = HashMap::new();
         let mut pending_children: Vec<(usize, Parsed)> = Vec::new();
-        let mut domain_map = vec![usize::MAX; domain_dirs.len()];
+        let mut domain_map: Vec<Option<usize>> = vec![None; domain_dirs.len()];
         for (task, result) in tasks.iter().zip(parsed) {
             match result {
                 Err(mut e) => errors.append(&mut e),
                 Ok(Parsed::Domain(mut d)) => {
                     d.dir = domain_dirs[task.domain].clone();
-                    domain_map[task.domain] = self.domains.len();
-                    domain_ok[task.domain] = true;
+                    domain_map[task.domain] = Some(self.domains.len());
                     self.domains.push(d);
                 }
                 Ok(p) => pending_children.push((task.domain, p)),
             }
         }
         for (dom, p) in pending_children {
-            if !domain_ok[dom] {
+            let Some(domain) = domain_map[dom] else {
                 continue; // its __domain__.yaml is already reported
-            }
-            let domain = domain_map[dom];
+            };
             match p {
                 Parsed::Domain(_) => {}
                 Parsed::Namespace(mut ns) => {
