@@ -3,6 +3,7 @@
 require "drb/drb"
 require "rbconfig"
 require_relative "drb_fork"
+require_relative "evm_state_vars"
 
 # A pure-Ruby `$evm` with what a recorded method touches — password attributes, service
 # models with associations and options, vmdb, instantiate, state vars, notifications,
@@ -63,6 +64,7 @@ module DrbAppliance
 
   class Service
     include DRbUndumped
+    include EvmStateVars
     attr_reader :logs, :instantiated, :notifications, :executed
 
     def initialize(root:, passwords: {}, models: {})
@@ -86,12 +88,6 @@ module DrbAppliance
       @logs << [level.to_s, message]
       true
     end
-
-    def set_state_var(key, value) = @state[key.to_s] = value
-    def get_state_var(key) = @state[key.to_s]
-    def state_var_exist?(key) = @state.key?(key.to_s)
-    def delete_state_var(key) = @state.delete(key.to_s)
-    def get_state_vars = @state.dup
 
     def instantiate(uri)
       @instantiated << uri

@@ -2,6 +2,7 @@
 
 require "drb/drb"
 require_relative "drb_fork"
+require_relative "evm_state_vars"
 
 # A pure-Ruby `$evm` served over stdlib DRb, the way ManageIQ hands `$evm` to a method:
 # the method process holds a DRbObject and every call is a round trip.
@@ -39,6 +40,7 @@ module DrbEvm
   # The service side, like MiqAeService: root, object, log, state vars, instantiate …
   class Service
     include DRbUndumped
+    include EvmStateVars
     attr_reader :logs, :instantiated, :notifications
 
     def initialize(root)
@@ -65,12 +67,6 @@ module DrbEvm
       @logs << [level.to_s, message]
       true
     end
-
-    def set_state_var(key, value) = @state[key.to_s] = value
-    def get_state_var(key) = @state[key.to_s]
-    def state_var_exist?(key) = @state.key?(key.to_s)
-    def delete_state_var(key) = @state.delete(key.to_s)
-    def get_state_vars = @state.dup
 
     def instantiate(uri)
       @instantiated << uri

@@ -2,6 +2,7 @@
 
 require "drb/drb"
 require_relative "drb_fork"
+require_relative "evm_state_vars"
 
 # A pure-Ruby `$evm` in the style of manageiq-automation_engine's MiqAeMockService, served
 # from a child process over stdlib DRb like ManageIQ serves MiqAeService to a method. It
@@ -55,6 +56,7 @@ module DrbWorkspace
 
   class Service
     include DRbUndumped
+    include EvmStateVars
     attr_reader :logs, :instantiated, :notifications
 
     # handlers: { "PathSuffix" => :ok | :fail }
@@ -78,12 +80,6 @@ module DrbWorkspace
       @logs << [level.to_s, message]
       true
     end
-
-    def set_state_var(key, value) = @state[key.to_s] = value
-    def get_state_var(key) = @state[key.to_s]
-    def state_var_exist?(key) = @state.key?(key.to_s)
-    def delete_state_var(key) = @state.delete(key.to_s)
-    def get_state_vars = @state.dup
 
     def instantiate(uri)
       @instantiated << uri
