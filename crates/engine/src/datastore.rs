@@ -480,30 +480,19 @@ fn find_domain_dirs(path: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadEr
         out.push(path.to_path_buf());
         return;
     }
-    let entries = match fs::read_dir(path) {
-        Ok(e) => e,
-        Err(e) => {
-            errors.push(LoadError {
-                file: path.to_path_buf(),
-                yaml_path: String::new(),
-                message: format!("cannot read the directory: {e}"),
-            });
-            return;
-        }
-    };
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
+    let unreadable = errors.len();
+    let found: Vec<PathBuf> = sorted_entries(path, errors)
+        .into_iter()
         .filter(|p| p.join("__domain__.yaml").is_file())
         .collect();
-    if found.is_empty() {
+    // An unreadable directory is reported once, by sorted_entries.
+    if found.is_empty() && errors.len() == unreadable {
         errors.push(LoadError {
             file: path.to_path_buf(),
             yaml_path: String::new(),
             message: "no __domain__.yaml here or in any sub-folder: not a domain export".into(),
         });
     }
-    found.sort();
     out.extend(found);
 }
 
