@@ -918,3 +918,27 @@ fn ids_from_users_are_checked_before_any_request() {
         assert!(retire::check_id(bad).is_err(), "{bad}");
     }
 }
+
+#[tokio::test]
+async fn a_server_that_refuses_id_lists_is_polled_one_by_one() {
+    let c = clock();
+    // The first batched poll is refused as a bad request (an older filter parser).
+    let faults =
+        json!({"rules": [{"method": "GET", "path": "/api/requests", "times": 1, "status": 400}]});
+    let server = start(scenario_json(Some(faults)), &c).await;
+    let client = client(&server);
+    // Planned without the discovery's own read of /api/requests, which the fault would refuse.
+    let bundle = retire::bundle(&client, "1000", None, false).await.unwrap();
+    let plan = retire::plan(&bundle, &waiting());
+    let report = retire::execute(&client, &plan, &waiting(), &retire::NoProgress).await;
+    assert_eq!(report.summary.retired, 2, "{:?}", report.items);
+    let per_id = server
+        .journal()
+        .iter()
+        .filter(|e| e.method == "GET" && e.path.starts_with("/api/requests/"))
+        .count();
+    assert!(
+        per_id >= 2,
+        "one GET per request after the refusal: {per_id}"
+    );
+}
