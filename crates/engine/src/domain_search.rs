@@ -5,7 +5,7 @@
 //! (so `/Dom/NS/Class/Inst` works: no domain has a namespace called `Dom`). Methods are
 //! searched the same way, so a higher domain's method wins over a lower one's.
 
-use crate::datastore::{ClassId, Datastore};
+use crate::datastore::Datastore;
 
 /// The `.missing` instance name.
 pub const MISSING_INSTANCE: &str = ".missing";
@@ -74,8 +74,7 @@ pub fn wildcard_instances(ds: &Datastore, pattern: &str) -> Vec<String> {
     };
     let mut best: Option<(i64, usize)> = None;
     let mut hits: Vec<(usize, String)> = Vec::new();
-    for (id, c) in ds.classes().iter().enumerate() {
-        let _: ClassId = id;
+    for c in ds.classes() {
         let relative = if c.namespace.is_empty() {
             c.name.clone()
         } else {
