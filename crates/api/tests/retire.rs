@@ -769,7 +769,8 @@ async fn when_the_budget_is_spent_the_report_tells_lost_from_failed() {
 #[tokio::test]
 async fn wait_sends_every_post_first_then_polls_in_batches() {
     let c = clock();
-    let server = start(large_json(None), &c).await;
+    // 450 siblings behind 20 ms of latency a request, as over a real network.
+    let server = start(large_json(Some(json!({"latency_ms": 20}))), &c).await;
     let client = client(&server);
     server.clear_journal();
     let report = run(&client, Target::Service("1000".into()), &waiting()).await;
