@@ -276,30 +276,11 @@ impl Value {
     /// `Err(ValueError::TooDeep)` when the value nests deeper than [`MAX_DEPTH`]: for values
     /// built by hand in Rust (every conversion into the core checks already).
     pub fn check_depth(&self) -> Result<(), ValueError> {
-        let mut pending: Vec<(&Value, usize)> = vec![(self, 0)];
-        while let Some((value, depth)) = pending.pop() {
-            let children = match value {
-                Value::Array(items) => items.len(),
-                Value::Hash(pairs) => pairs.len(),
-                _ => continue,
-            };
-            if depth >= MAX_DEPTH {
-                return Err(ValueError::TooDeep);
-            }
-            if children > 0 {
-                match value {
-                    Value::Array(items) => pending.extend(items.iter().map(|v| (v, depth + 1))),
-                    Value::Hash(pairs) => {
-                        for (k, v) in pairs {
-                            pending.push((k, depth + 1));
-                            pending.push((v, depth + 1));
-                        }
-                    }
-                    _ => {}
-                }
-            }
+        if self.depth() > MAX_DEPTH {
+            Err(ValueError::TooDeep)
+        } else {
+            Ok(())
         }
-        Ok(())
     }
 
     /// The value with every password replaced by its mask, as `attributes` returns it.
