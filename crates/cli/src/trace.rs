@@ -25,8 +25,8 @@ use crate::{EXIT_ERROR, EXIT_OK, EXIT_PARTIAL};
 pub const FORMAT: &str = "miq-automate-trace";
 /// The trace version this command reads and writes.
 pub const VERSION: u64 = 1;
-/// What a secret is replaced by.
-pub const MASK: &str = "********";
+/// What a secret is replaced by (the core's mask, as `sanitize` writes it).
+pub use miq_automate_core::password::MASK;
 /// Keys whose values are secrets (a key matches when its lowercase text contains one).
 pub const DEFAULT_SECRET_KEYS: [&str; 4] = ["password", "token", "secret", "api_key"];
 
