@@ -68,6 +68,13 @@ pub struct MergedField {
     pub max_time: Option<String>,
 }
 
+impl MergedField {
+    /// The instance's value when it is not blank, else the class default (unsubstituted).
+    fn value_or_default(&self) -> Option<String> {
+        present(&self.value).or_else(|| self.default_value.clone())
+    }
+}
+
 fn present(v: &Option<String>) -> Option<String> {
     v.clone().filter(|s| !s.trim().is_empty())
 }
@@ -482,11 +489,7 @@ impl Runtime<'_> {
                 f.default_value.as_deref(),
             ));
         }
-        let value = match &f.value {
-            Some(v) if !v.trim().is_empty() => Some(v.clone()),
-            _ => f.default_value.clone(),
-        };
-        match value {
+        match f.value_or_default() {
             Some(v) if f.substitute => Ok(Some(if required {
                 substitute_required(&mut self.ws, &v)?
             } else {
@@ -921,12 +924,8 @@ impl DatastoreReader for Reader {
             {
                 continue;
             }
-            let v = match &f.value {
-                Some(v) if !v.trim().is_empty() => Some(v.clone()),
-                _ => f.default_value.clone(),
-            };
             let v = convert_value(
-                v.map(Value::String).unwrap_or_default(),
+                f.value_or_default().map(Value::String).unwrap_or_default(),
                 f.datatype.as_deref(),
             )?;
             if f.name.eq_ignore_ascii_case(&attribute) {
