@@ -3,8 +3,10 @@
 //! paths are masked before they are stored: credential-looking keys at any depth and
 //! encrypted `v2:{…}` strings read `********`.
 //!
-//! The masker is the mock's own (this crate does not depend on `miq-automate-core`, whose
-//! `log::sanitize` masks `v2:{…}` the same way, with the same `********`).
+//! The masker is the mock's own on purpose, not `miq_automate_core::log::sanitize`: that one
+//! also rewrites `password::` arguments inside any text (the journal masks them by key:
+//! a query key `password::x` is secret), and its URL-encoded `v2%3A%7B…%7D` stops at a line
+//! break where this one does not. Both write the same `********`.
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
