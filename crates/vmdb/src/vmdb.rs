@@ -357,30 +357,27 @@ impl Vmdb {
 
     /// Reads a request by id as a poller does: a retirement request moves one step.
     pub fn poll_request(&self, id: Id) -> Result<Request> {
-        self.tick();
-        let now = self.clock().now();
-        {
-            let mut st = self.state.lock();
-            if !st.requests.contains_key(&id) {
-                return Err(not_found("MiqRequest", id));
-            }
-            retirement::poll(&mut st, id, now);
-        }
+        self.poll(id, "MiqRequest", |st| st.requests.contains_key(&id))?;
         self.request(id)
     }
 
     /// Reads a task by id as a poller does: a VM retirement task moves one step.
     pub fn poll_task(&self, id: Id) -> Result<Task> {
+        self.poll(id, "MiqTask", |st| st.tasks.contains_key(&id))?;
+        self.task(id)
+    }
+
+    /// A poller's read of `model` `id` (`exists` says whether the table holds it): the
+    /// retirements in flight tick, then the one with this id moves one step.
+    fn poll(&self, id: Id, model: &'static str, exists: impl FnOnce(&State) -> bool) -> Result<()> {
         self.tick();
         let now = self.clock().now();
-        {
-            let mut st = self.state.lock();
-            if !st.tasks.contains_key(&id) {
-                return Err(not_found("MiqTask", id));
-            }
-            retirement::poll(&mut st, id, now);
+        let mut st = self.state.lock();
+        if !exists(&st) {
+            return Err(not_found(model, id));
         }
-        self.task(id)
+        retirement::poll(&mut st, id, now);
+        Ok(())
     }
 
     /// `request_retire` on a service: creates and returns a `ServiceRetireRequest`.
