@@ -24,7 +24,9 @@ use magnus::{
     function, gc::Marker, method, prelude::*, rb_sys::AsRawValue, typed_data::Obj, value::Opaque,
     DataTypeFunctions, Error, Exception, RArray, RClass, RHash, RModule, Ruby, TypedData, Value,
 };
-use miq_automate_core::{AeError, LogLevel, Value as Core};
+// MIQ_ABORT is the exit status a timed-out method is reported with: the run is aborted,
+// as ManageIQ's queue timeout aborts the delivery.
+use miq_automate_core::{AeError, LogLevel, Value as Core, MIQ_ABORT};
 use miq_automate_engine::{
     Clock, Datastore, DeliverOptions, Engine, EngineError, MethodInvocation, MethodRunner, Runtime,
     Stub, VirtualClock,
@@ -34,10 +36,6 @@ use crate::errors::{self, guard};
 use crate::object::RbObject;
 use crate::service::RbService;
 use crate::workspace::{RbWorkspace, WsSide};
-
-/// The exit status a timed-out method is reported with: the run is aborted, as ManageIQ's
-/// queue timeout aborts the delivery.
-const MIQ_ABORT: i32 = 16;
 
 /// The workspace's instance variable holding an outer method's timeout signal on its way
 /// out of a child's method (see [`run_in_ruby`]).
