@@ -42,11 +42,7 @@ pub fn guard<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     match outcome {
         Ok(result) => result,
         Err(payload) => {
-            let detail = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
+            let detail = panic_message(&*payload);
             let at = PANIC_AT.with(|p| p.borrow_mut().take()).unwrap_or_default();
             Err(internal(&format!(
                 "miq_automate bug (a Rust panic was caught): {} {at}",
@@ -54,6 +50,15 @@ pub fn guard<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
             )))
         }
     }
+}
+
+/// A caught panic's message (`"unknown panic"` when its payload is not text).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 fn ruby() -> Ruby {

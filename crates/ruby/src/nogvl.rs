@@ -5,9 +5,32 @@ use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::null_mut;
 
+use crate::errors::panic_message;
+
 /// Runs `f` with the GVL released. `f` must not touch Ruby. A panic in `f` is caught (it
 /// must not unwind through Ruby's C frames) and returned as `Err` with its message.
 pub fn without_gvl<F, R>(f: F) -> Result<R, String>
+where
+    F: FnOnce() -> R,
+{
+    // SAFETY: no unblocking function is given, so the call runs to completion.
+    unsafe { call_without_gvl(f, None, null_mut()) }
+        .unwrap_or_else(|| Err("the call did not run".into()))
+}
+
+/// `rb_thread_call_without_gvl` for a Rust closure: `Some` with its result, or its panic's
+/// message (a panic must not unwind through Ruby's C frames); `None` when Ruby did not run
+/// it (an interrupt was already pending).
+///
+/// # Safety
+/// `f` must not touch Ruby; `unblock`, if given, is called with `unblock_data` from another
+/// thread while `f` runs, so it must be safe to call there and `unblock_data` must outlive
+/// the call.
+unsafe fn call_without_gvl<F, R>(
+    f: F,
+    unblock: rb_sys::rb_unblock_function_t,
+    unblock_data: *mut c_void,
+) -> Option<Result<R, String>>
 where
     F: FnOnce() -> R,
 {
@@ -20,12 +43,7 @@ where
         // SAFETY: `data` is the `Call` below, alive for the whole call.
         let call = unsafe { &mut *(data as *mut Call<F, R>) };
         if let Some(f) = call.f.take() {
-            call.result = Some(catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
-                p.downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| p.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into())
-            }));
+            call.result = Some(catch_unwind(AssertUnwindSafe(f)).map_err(|p| panic_message(&*p)));
         }
         null_mut()
     }
@@ -34,18 +52,17 @@ where
         f: Some(f),
         result: None,
     };
-    // SAFETY: the callback only runs Rust code that does not use Ruby; no unblocking
-    // function is given, so the call runs to completion.
+    // SAFETY: the callback only runs Rust code that does not use Ruby; the unblocking
+    // function is the caller's to vouch for.
     unsafe {
         rb_sys::rb_thread_call_without_gvl(
             Some(trampoline::<F, R>),
             &mut call as *mut Call<F, R> as *mut c_void,
-            None,
-            null_mut(),
+            unblock,
+            unblock_data,
         );
     }
     call.result
-        .unwrap_or_else(|| Err("the call did not run".into()))
 }
 
 /// Runs a future to completion on the process's runtime with the GVL released, so that
@@ -63,63 +80,27 @@ where
     use std::sync::Arc;
     use tokio::sync::Notify;
 
-    struct Call<Fut: std::future::Future> {
-        future: Option<Fut>,
-        cancel: Arc<Notify>,
-        result: Option<Result<Option<Fut::Output>, String>>,
-    }
-
-    unsafe extern "C" fn run<Fut: std::future::Future + Send>(data: *mut c_void) -> *mut c_void
-    where
-        Fut::Output: Send,
-    {
-        // SAFETY: `data` is the `Call` below, alive for the whole call.
-        let call = unsafe { &mut *(data as *mut Call<Fut>) };
-        if let Some(future) = call.future.take() {
-            let cancel = call.cancel.clone();
-            call.result = Some(
-                catch_unwind(AssertUnwindSafe(|| {
-                    crate::runtime::get().block_on(async move {
-                        tokio::select! {
-                            out = future => Some(out),
-                            _ = cancel.notified() => None,
-                        }
-                    })
-                }))
-                .map_err(|p| {
-                    p.downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| p.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown panic".into())
-                }),
-            );
-        }
-        null_mut()
-    }
-
     unsafe extern "C" fn unblock(data: *mut c_void) {
-        // SAFETY: `data` is the `Notify` kept alive by the `Call` for the whole call. A
-        // stored permit makes a later `notified()` complete, so an early interrupt counts.
+        // SAFETY: `data` is the `Notify` kept alive below for the whole call. A stored
+        // permit makes a later `notified()` complete, so an early interrupt counts.
         let cancel = unsafe { &*(data as *const Notify) };
         cancel.notify_one();
     }
 
     let cancel = Arc::new(Notify::new());
-    let mut call = Call {
-        future: Some(future),
-        cancel: cancel.clone(),
-        result: None,
+    let waiter = cancel.clone();
+    let run = move || {
+        crate::runtime::get().block_on(async move {
+            tokio::select! {
+                out = future => Some(out),
+                _ = waiter.notified() => None,
+            }
+        })
     };
     // SAFETY: `run` touches no Ruby; `unblock` only wakes the `Notify`, which outlives the call.
-    unsafe {
-        rb_sys::rb_thread_call_without_gvl(
-            Some(run::<Fut>),
-            &mut call as *mut Call<Fut> as *mut c_void,
-            Some(unblock),
-            Arc::as_ptr(&cancel) as *mut c_void,
-        );
-    }
-    let result = match call.result {
+    let outcome =
+        unsafe { call_without_gvl(run, Some(unblock), Arc::as_ptr(&cancel) as *mut c_void) };
+    let result = match outcome {
         Some(Ok(r)) => r,
         Some(Err(panic)) => {
             return Err(crate::errors::internal(&format!(
