@@ -405,19 +405,21 @@ fn step_from_text(
 fn check_depth(json: &Json) -> Result<(), MatrixError> {
     let mut pending = vec![(json, 0usize)];
     while let Some((node, depth)) = pending.pop() {
-        let children: Vec<&Json> = match node {
-            Json::Sequence(items) => items.iter().collect(),
-            Json::Mapping(map) => map.iter().flat_map(|(k, v)| [k, v]).collect(),
-            Json::Tagged(tagged) => vec![&tagged.value],
-            _ => continue,
-        };
-        if depth >= MAX_DEPTH {
+        if matches!(node, Json::Sequence(_) | Json::Mapping(_) | Json::Tagged(_))
+            && depth >= MAX_DEPTH
+        {
             return Err(MatrixError::at(
                 "(document)",
                 ValueError::TooDeep.to_string(),
             ));
         }
-        pending.extend(children.into_iter().map(|c| (c, depth + 1)));
+        let child = |c| (c, depth + 1);
+        match node {
+            Json::Sequence(items) => pending.extend(items.iter().map(child)),
+            Json::Mapping(map) => pending.extend(map.iter().flat_map(|(k, v)| [k, v]).map(child)),
+            Json::Tagged(tagged) => pending.push(child(&tagged.value)),
+            _ => {}
+        }
     }
     Ok(())
 }
