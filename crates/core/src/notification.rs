@@ -122,22 +122,18 @@ impl NotificationTypes {
                 "a notification type needs a name".into(),
             ));
         }
-        if !LEVELS.contains(&t.level.as_str()) {
-            return Err(AeError::ArgumentError(format!(
-                "notification type {}: level {:?} is not one of {}",
+        let one_of = |field: &str, value: &str, allowed: &[&str]| {
+            if allowed.contains(&value) {
+                return Ok(());
+            }
+            Err(AeError::ArgumentError(format!(
+                "notification type {}: {field} {value:?} is not one of {}",
                 t.name,
-                t.level,
-                LEVELS.join(", ")
-            )));
-        }
-        if !AUDIENCES.contains(&t.audience.as_str()) {
-            return Err(AeError::ArgumentError(format!(
-                "notification type {}: audience {:?} is not one of {}",
-                t.name,
-                t.audience,
-                AUDIENCES.join(", ")
-            )));
-        }
+                allowed.join(", ")
+            )))
+        };
+        one_of("level", &t.level, &LEVELS)?;
+        one_of("audience", &t.audience, &AUDIENCES)?;
         self.added.push(t);
         Ok(())
     }
