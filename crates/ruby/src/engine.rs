@@ -80,13 +80,21 @@ thread_local! {
     static RUNS: RefCell<Vec<RunCtx>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Pops the run pushed by [`RunGuard::push`] when dropped (also on a panic).
+/// Pops the run pushed by [`RunGuard::start`] when dropped (also on a panic).
 struct RunGuard {
     depth: usize,
 }
 
 impl RunGuard {
-    fn push(ctx: RunCtx) -> Self {
+    /// Starts a run of `ws` (nothing recorded yet) as the innermost run.
+    fn start(ws: Obj<RbWorkspace>, evm: Value, timeout: Option<f64>) -> Self {
+        let ctx = RunCtx {
+            ws,
+            evm,
+            timeout,
+            runtimes: Vec::new(),
+            timed_out: None,
+        };
         let depth = RUNS.with(|r| {
             let mut runs = r.borrow_mut();
             runs.push(ctx);
@@ -445,13 +453,7 @@ fn instantiate(
 ) -> Result<Value, Error> {
     guard(|| {
         let (evm, root_attrs, engine) = prepare(rb_self, ws)?;
-        let run = RunGuard::push(RunCtx {
-            ws,
-            evm,
-            timeout,
-            runtimes: Vec::new(),
-            timed_out: None,
-        });
+        let run = RunGuard::start(ws, evm, timeout);
         let result = engine.instantiate(&uri, root_attrs);
         let timed_out = run.finish().and_then(|ctx| ctx.timed_out);
         let failure = match result {
@@ -502,13 +504,7 @@ fn deliver(
             object_id,
             ..DeliverOptions::default()
         };
-        let run = RunGuard::push(RunCtx {
-            ws,
-            evm,
-            timeout,
-            runtimes: Vec::new(),
-            timed_out: None,
-        });
+        let run = RunGuard::start(ws, evm, timeout);
         let mut delivery = engine.deliver(&uri, root_attrs, options);
         let timed_out = run.finish().and_then(|ctx| ctx.timed_out);
         if let Some(last) = delivery.run.take() {
