@@ -200,18 +200,12 @@ pub fn table(delivery: &Value) -> String {
         "NEXT STATE".into(),
     ]];
     let mut notes: Vec<(usize, String)> = Vec::new();
-    let top = delivery
-        .get("trace")
-        .and_then(Value::as_array)
-        .and_then(|t| t.iter().flat_map(events).next())
+    let top = trace(delivery)
+        .flat_map(events)
+        .next()
         .map(|e| text(e, "machine"))
         .unwrap_or_default();
-    for entry in delivery
-        .get("trace")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for entry in trace(delivery) {
         let n = text(entry, "delivery");
         for e in events(entry) {
             let machine = text(e, "machine");
@@ -355,12 +349,18 @@ pub fn table(delivery: &Value) -> String {
     out
 }
 
+/// The items of the array at `key` (none when it is missing or not an array).
+fn items<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    v.get(key).and_then(Value::as_array).into_iter().flatten()
+}
+
+/// A delivery's trace entries, one per delivery.
+fn trace(delivery: &Value) -> impl Iterator<Item = &Value> {
+    items(delivery, "trace")
+}
+
 fn events(entry: &Value) -> impl Iterator<Item = &Value> {
-    entry
-        .get("events")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    items(entry, "events")
 }
 
 /// `150` → `2m 30s`, `3600` → `1h`.
@@ -377,21 +377,12 @@ fn human(seconds: i64) -> String {
 /// Every log line of every delivery as ManageIQ's automation.log has it; a delivery's lines
 /// are stamped with the virtual time it began.
 fn write_log(path: &Path, delivery: &Value, started: DateTime<Utc>) -> anyhow::Result<()> {
-    let at: Vec<i64> = delivery
-        .get("trace")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+    let at: Vec<i64> = trace(delivery)
         .map(|t| t.get("at").and_then(Value::as_i64).unwrap_or(0))
         .collect();
     let pid = std::process::id();
     let mut out = String::new();
-    for line in delivery
-        .get("logs")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for line in items(delivery, "logs") {
         let n = line.get("delivery").and_then(Value::as_u64).unwrap_or(1) as usize;
         let offset = at.get(n.saturating_sub(1)).copied().unwrap_or(0);
         let time = miq_automate_engine::clock::add_seconds(started, offset);
