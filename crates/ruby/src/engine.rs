@@ -322,15 +322,19 @@ fn stats(ruby: &Ruby, rb_self: &RbEngine) -> Result<RHash, Error> {
     })
 }
 
-fn stub_exit(rb_self: &RbEngine, path: String, rc: i32) -> Result<(), Error> {
-    guard(|| {
-        rb_self
-            .engine
+impl RbEngine {
+    /// Stubs `path`; refused while a run holds the engine.
+    fn add_stub(&self, path: &str, stub: Stub) -> Result<(), Error> {
+        self.engine
             .try_borrow_mut()
             .map_err(|_| errors::error("stub: the engine is running"))?
-            .stub(&path, Stub::Exit(rc));
+            .stub(path, stub);
         Ok(())
-    })
+    }
+}
+
+fn stub_exit(rb_self: &RbEngine, path: String, rc: i32) -> Result<(), Error> {
+    guard(|| rb_self.add_stub(&path, Stub::Exit(rc)))
 }
 
 fn stub_block(rb_self: &RbEngine, path: String, block: Value) -> Result<(), Error> {
@@ -364,11 +368,7 @@ fn stub_block(rb_self: &RbEngine, path: String, block: Value) -> Result<(), Erro
             }
             rc
         });
-        rb_self
-            .engine
-            .try_borrow_mut()
-            .map_err(|_| errors::error("stub: the engine is running"))?
-            .stub(&path, stub);
+        rb_self.add_stub(&path, stub)?;
         rb_self.blocks.borrow_mut().push(opaque);
         Ok(())
     })
