@@ -23,7 +23,15 @@ impl Workspace {
             time: Utc::now(),
         };
         emit(&record);
+        if let Some(sink) = &self.log_sink {
+            sink(&record);
+        }
         self.logs.push(record);
+    }
+
+    /// Sets the sink that sees each log line as it is recorded.
+    pub fn set_log_sink(&mut self, sink: super::LogSink) {
+        self.log_sink = Some(sink);
     }
 
     /// Every log line so far.

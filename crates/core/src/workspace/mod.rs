@@ -75,7 +75,12 @@ pub struct Workspace {
     handlers: Vec<(String, Option<InstantiateHandler>)>,
     broker: Option<Box<dyn ObjectBroker>>,
     datastore: Option<Box<dyn DatastoreReader>>,
+    log_sink: Option<LogSink>,
 }
+
+/// Sees every log line of a workspace as it is recorded (after masking): a caller that
+/// streams the log while a run goes on (the CLI's `run`, `-v`).
+pub type LogSink = std::sync::Arc<dyn Fn(&crate::log::LogRecord) + Send + Sync>;
 
 impl std::fmt::Debug for Workspace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -113,6 +118,7 @@ impl Workspace {
             handlers: Vec::new(),
             broker: None,
             datastore: None,
+            log_sink: None,
         }
     }
 
