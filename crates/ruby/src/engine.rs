@@ -50,6 +50,8 @@ pub struct RbEngine {
     clock: VirtualClock,
     // The stubs' blocks, kept alive (the engine's closures hold them as opaque values).
     blocks: RefCell<Vec<Opaque<Value>>>,
+    // `Engine#on_log`'s block: sees every log line of a run as it is written.
+    log_sink: RefCell<Option<Opaque<Value>>>,
 }
 
 impl DataTypeFunctions for RbEngine {
@@ -59,11 +61,14 @@ impl DataTypeFunctions for RbEngine {
                 marker.mark(*block);
             }
         }
+        if let Ok(Some(sink)) = self.log_sink.try_borrow().as_deref() {
+            marker.mark(*sink);
+        }
     }
 }
 
-/// One engine run in progress on this thread. Its Ruby values are kept alive by the Ruby
-/// caller (`Engine#instantiate` holds the workspace, the workspace holds its `$evm`).
+/// One engine run in progress. Its Ruby values are kept alive by the Ruby caller
+/// (`Engine#instantiate` holds the workspace, the workspace holds its `$evm`).
 struct RunCtx {
     ws: Obj<RbWorkspace>,
     evm: Value,
@@ -76,8 +81,56 @@ struct RunCtx {
     timed_out: Option<String>,
 }
 
+// SAFETY: a RunCtx holds Ruby values and pointers into a runner's stack; it is only
+// touched by Ruby threads holding the GVL (one at a time), never by other threads.
+unsafe impl Send for RunCtx {}
+
+/// The runs in progress, by the thread that started them (innermost last). A method with
+/// a timeout runs on a thread of its own (`Engine._run_method`), which adopts the key of
+/// the thread that started its run, so `$evm.instantiate` and nested methods find the
+/// run from there.
+static RUNS: std::sync::Mutex<Vec<(u64, Vec<RunCtx>)>> = std::sync::Mutex::new(Vec::new());
+
 thread_local! {
-    static RUNS: RefCell<Vec<RunCtx>> = const { RefCell::new(Vec::new()) };
+    /// The run key this thread works for: its own, or the one it adopted.
+    static OWNER: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+    /// A non-local exit (a `Thread#kill` of a method's thread) caught under the engine:
+    /// resumed when control is back in Ruby, after the engine has unwound.
+    static PENDING_JUMP: RefCell<Option<Error>> = const { RefCell::new(None) };
+}
+
+/// This thread's run key (see [`RUNS`]).
+fn run_key() -> u64 {
+    OWNER.with(|o| match o.get() {
+        Some(key) => key,
+        None => {
+            use std::sync::atomic::{AtomicU64, Ordering};
+            static NEXT: AtomicU64 = AtomicU64::new(1);
+            let key = NEXT.fetch_add(1, Ordering::Relaxed);
+            o.set(Some(key));
+            key
+        }
+    })
+}
+
+/// Runs `f` on this thread's runs (innermost last). `f` must not call Ruby.
+fn with_runs<T>(f: impl FnOnce(&mut Vec<RunCtx>) -> T) -> T {
+    let key = run_key();
+    let mut all = RUNS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let at = match all.iter().position(|(k, _)| *k == key) {
+        Some(at) => at,
+        None => {
+            all.push((key, Vec::new()));
+            all.len() - 1
+        }
+    };
+    let out = f(&mut all[at].1);
+    if all[at].1.is_empty() {
+        all.swap_remove(at);
+    }
+    out
 }
 
 /// Pops the run pushed by [`RunGuard::start`] when dropped (also on a panic).
@@ -95,8 +148,7 @@ impl RunGuard {
             runtimes: Vec::new(),
             timed_out: None,
         };
-        let depth = RUNS.with(|r| {
-            let mut runs = r.borrow_mut();
+        let depth = with_runs(|runs| {
             runs.push(ctx);
             runs.len()
         });
@@ -105,10 +157,7 @@ impl RunGuard {
 
     /// Ends the run, giving back what it recorded.
     fn finish(self) -> Option<RunCtx> {
-        let ctx = RUNS.with(|r| {
-            let mut runs = r.borrow_mut();
-            (runs.len() == self.depth).then(|| runs.pop()).flatten()
-        });
+        let ctx = with_runs(|runs| (runs.len() == self.depth).then(|| runs.pop()).flatten());
         std::mem::forget(self);
         ctx
     }
@@ -116,20 +165,22 @@ impl RunGuard {
 
 impl Drop for RunGuard {
     fn drop(&mut self) {
-        RUNS.with(|r| {
-            let mut runs = r.borrow_mut();
-            runs.truncate(self.depth.saturating_sub(1));
-        });
+        with_runs(|runs| runs.truncate(self.depth.saturating_sub(1)));
     }
 }
 
 /// The innermost run: its workspace, `$evm` and timeout.
 fn current_run() -> Option<(Obj<RbWorkspace>, Value, Option<f64>)> {
-    RUNS.with(|r| r.borrow().last().map(|c| (c.ws, c.evm, c.timeout)))
+    with_runs(|runs| runs.last().map(|c| (c.ws, c.evm, c.timeout)))
 }
 
 fn same(a: Obj<RbWorkspace>, b: Obj<RbWorkspace>) -> bool {
     a.as_value().as_raw() == b.as_value().as_raw()
+}
+
+/// A non-local exit caught under the engine, if any (taken).
+fn take_pending_jump() -> Option<Error> {
+    PENDING_JUMP.with(|p| p.borrow_mut().take())
 }
 
 /// Marks `rt` as the runtime of the innermost run for as long as it lives.
@@ -137,8 +188,8 @@ struct Active;
 
 impl Active {
     fn push(rt: *mut ()) -> Self {
-        RUNS.with(|r| {
-            if let Some(ctx) = r.borrow_mut().last_mut() {
+        with_runs(|runs| {
+            if let Some(ctx) = runs.last_mut() {
                 ctx.runtimes.push(rt);
             }
         });
@@ -148,8 +199,8 @@ impl Active {
 
 impl Drop for Active {
     fn drop(&mut self) {
-        RUNS.with(|r| {
-            if let Some(ctx) = r.borrow_mut().last_mut() {
+        with_runs(|runs| {
+            if let Some(ctx) = runs.last_mut() {
                 ctx.runtimes.pop();
             }
         });
@@ -220,12 +271,21 @@ fn run_in_ruby(
                 return Ok(rc);
             }
             let message = String::try_convert(v).map_err(|e| errors::from_ruby(&e))?;
-            RUNS.with(|r| {
-                if let Some(ctx) = r.borrow_mut().last_mut() {
+            with_runs(|runs| {
+                if let Some(ctx) = runs.last_mut() {
                     ctx.timed_out.get_or_insert(message);
                 }
             });
             Ok(MIQ_ABORT)
+        }
+        Err(e) if e.value().is_none() || e.is_kind_of(ruby.exception_signal()) => {
+            // A non-local exit (the method's thread is being killed), or Ctrl-C / SIGTERM
+            // (a SignalException): for the engine's caller, not the method. The engine
+            // unwinds this run as an abort, and the exit resumes once Ruby is reached again.
+            PENDING_JUMP.with(|p| *p.borrow_mut() = Some(e));
+            Err(AeError::AbortInstantiation(
+                "the method's thread was stopped".into(),
+            ))
         }
         Err(e) => {
             let signal: Result<RClass, Error> = class.const_get("TimeoutSignal");
@@ -301,6 +361,7 @@ fn load(ruby: &Ruby, dirs: Vec<String>) -> Result<Obj<RbEngine>, Error> {
             engine: RefCell::new(engine),
             clock,
             blocks: RefCell::new(Vec::new()),
+            log_sink: RefCell::new(None),
         }))
     })
 }
@@ -412,6 +473,42 @@ impl miq_automate_core::workspace::ObjectBroker for RubyBroker {
     }
 }
 
+/// Hands a log line to `Engine#on_log`'s block. The block's errors are its own: a log
+/// line is never lost for them, and they never reach the engine.
+fn log_to_ruby(sink: Opaque<Value>, record: &miq_automate_core::log::LogRecord) {
+    let Ok(ruby) = Ruby::get() else { return };
+    let level = record.level.as_str();
+    let _: Result<Value, Error> = ruby
+        .get_inner(sink)
+        .funcall("call", (level, record.message.as_str()));
+}
+
+/// `Engine#_on_log(block)`: the block that sees every log line of later runs.
+fn on_log(rb_self: &RbEngine, block: Value) -> Result<(), Error> {
+    guard(|| {
+        let mut sink = rb_self
+            .log_sink
+            .try_borrow_mut()
+            .map_err(|_| errors::error("on_log: the engine is running"))?;
+        *sink = (!block.is_nil()).then(|| block.into());
+        Ok(())
+    })
+}
+
+/// `Engine._thread_key`: the run key of this thread, for a method's own thread to adopt.
+fn thread_key() -> Result<u64, Error> {
+    guard(|| Ok(run_key()))
+}
+
+/// `Engine._adopt(key)`: this thread (a method's own thread) works for the runs of the
+/// thread whose key this is.
+fn adopt(key: u64) -> Result<(), Error> {
+    guard(|| {
+        OWNER.with(|o| o.set(Some(key)));
+        Ok(())
+    })
+}
+
 /// The caller's root attributes.
 type RootAttrs = Vec<(String, Core)>;
 
@@ -435,8 +532,12 @@ fn prepare(rb_self: &RbEngine, ws: Obj<RbWorkspace>) -> Result<(Value, RootAttrs
         .map_err(|_| errors::error("the engine is busy"))?
         .clone();
     let handle: Opaque<Value> = ws.as_value().into();
+    let sink = *rb_self.log_sink.borrow();
     engine.set_workspace_setup(std::sync::Arc::new(move |w| {
         w.set_broker(Box::new(RubyBroker { ws: handle }));
+        if let Some(sink) = sink {
+            w.set_log_sink(std::sync::Arc::new(move |record| log_to_ruby(sink, record)));
+        }
     }));
     Ok((evm, root_attrs, engine))
 }
@@ -456,6 +557,9 @@ fn instantiate(
         let run = RunGuard::start(ws, evm, timeout);
         let result = engine.instantiate(&uri, root_attrs);
         let timed_out = run.finish().and_then(|ctx| ctx.timed_out);
+        if let Some(jump) = take_pending_jump() {
+            return Err(jump);
+        }
         let failure = match result {
             Ok(done) => {
                 *ws.core_mut()? = done.workspace;
@@ -507,6 +611,9 @@ fn deliver(
         let run = RunGuard::start(ws, evm, timeout);
         let mut delivery = engine.deliver(&uri, root_attrs, options);
         let timed_out = run.finish().and_then(|ctx| ctx.timed_out);
+        if let Some(jump) = take_pending_jump() {
+            return Err(jump);
+        }
         if let Some(last) = delivery.run.take() {
             *ws.core_mut()? = last.workspace;
         }
@@ -575,9 +682,8 @@ fn clock_set(rb_self: &RbEngine, epoch: i64) -> Result<i64, Error> {
 /// run, through the engine (a child of the current object; errors logged, nil).
 fn evm_instantiate(ruby: &Ruby, ws: Obj<RbWorkspace>, uri: String) -> Result<Value, Error> {
     guard(|| {
-        let rt = RUNS.with(|r| {
-            r.borrow()
-                .iter()
+        let rt = with_runs(|runs| {
+            runs.iter()
                 .rev()
                 .find(|c| same(c.ws, ws))
                 .and_then(|c| c.runtimes.last().copied())
@@ -594,6 +700,9 @@ fn evm_instantiate(ruby: &Ruby, ws: Obj<RbWorkspace>, uri: String) -> Result<Val
             // not touch the runtime until we return.
             unsafe { (*rt).instantiate(&uri) }
         };
+        if let Some(jump) = take_pending_jump() {
+            return Err(jump);
+        }
         // A timeout of this method expired in the child's method: raise it here.
         let pending: Value = ws.funcall("instance_variable_get", (PENDING_SIGNAL,))?;
         if let Some(exception) = Exception::from_value(pending) {
@@ -622,6 +731,9 @@ pub fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_singleton_method("_load", function!(load, 1))?;
     class.define_singleton_method("_service_for", function!(service_for, 1))?;
     class.define_singleton_method("_evm_instantiate", function!(evm_instantiate, 2))?;
+    class.define_singleton_method("_thread_key", function!(thread_key, 0))?;
+    class.define_singleton_method("_adopt", function!(adopt, 1))?;
+    class.define_private_method("_on_log", method!(on_log, 1))?;
     class.define_private_method("_stats", method!(stats, 0))?;
     class.define_private_method("_instantiate", method!(instantiate, 3))?;
     class.define_private_method("_deliver", method!(deliver, 7))?;

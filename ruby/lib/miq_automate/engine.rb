@@ -1,8 +1,10 @@
 # frozen_string_literal: true
 
 require "stringio"
+require "miq_automate/method_isolation"
 require "miq_automate/fresh_binding"
 require "miq_automate/method_environment"
+require "miq_automate/process_isolation"
 require_relative "delivery"
 
 module MiqAutomate
@@ -33,20 +35,46 @@ module MiqAutomate
   #   ws.root["ae_result"]  # => "ok"
   #   ws.logs               # the engine's log lines and the methods' $evm.log lines
   class Engine
+    # How methods are kept apart: :vm (the default: each method in this Ruby VM with a fresh
+    # `self`, its globals put back, what it adds to core classes reported; see
+    # MiqAutomate::MethodIsolation) or :process (ManageIQ's model: a forked child per method,
+    # `$evm` over DRb; see MiqAutomate::ProcessIsolation).
+    ISOLATIONS = %i[vm process].freeze
+
     # datastore: a domain directory (with __domain__.yaml), a directory of domains, or a list
     # of them. models: service models `$evm.vmdb` and typed fields find; vmdb: a
     # MiqAutomate::MockManageIQ answering for services and VMs; timeout: seconds any one
-    # method may run (nil: no limit, as the engine).
-    def self.new(datastore:, models: [], vmdb: nil, timeout: nil)
+    # method may run (nil: no limit, as the engine); isolation: :vm or :process (ISOLATIONS).
+    def self.new(datastore:, models: [], vmdb: nil, timeout: nil, isolation: :vm)
       dirs = Array(datastore).map { |d| File.expand_path(d.to_s) }
       raise ArgumentError, "Engine.new needs at least one datastore directory" if dirs.empty?
+      unless ISOLATIONS.include?(isolation.to_s.to_sym) && !isolation.to_s.empty?
+        raise ArgumentError, "isolation must be one of #{ISOLATIONS.map(&:inspect).join(', ')}, not #{isolation.inspect}"
+      end
 
       engine = _load(dirs)
-      engine.send(:setup, models, vmdb, timeout)
+      engine.send(:setup, models, vmdb, timeout, isolation.to_s.to_sym)
       engine
     end
 
-    attr_reader :models, :vmdb, :timeout
+    attr_reader :models, :vmdb, :timeout, :isolation
+
+    # Sees every log line of later runs as it is written: `engine.on_log { |level, message| }`
+    # (level a String: "info", "warn", "error"…; the message as the log has it, secrets
+    # masked). For streaming a run's log; the block must not call the engine or its
+    # workspace. `on_log` without a block stops it.
+    def on_log(&block)
+      _on_log(block)
+      self
+    end
+
+    # Sees each method (or stub) of later runs start and end: `engine.on_method { |event,
+    # fqname, status| }`, event :start (status nil) or :end (status the exit status, or a
+    # String when the method timed out). Errors of the block are ignored.
+    def on_method(&block)
+      @on_method = block
+      self
+    end
 
     # Seconds any one method (or stub block) may run; nil for no limit.
     def timeout=(seconds)
@@ -143,7 +171,14 @@ module MiqAutomate
       ws
     end
 
-    def setup(models, vmdb, timeout)
+    def method_event(event, fqname, status = nil)
+      @on_method&.call(event, fqname, status)
+    rescue StandardError
+      nil
+    end
+
+    def setup(models, vmdb, timeout, isolation)
+      @isolation = isolation
       @models = Array(models)
       @vmdb = vmdb
       # A mock ManageIQ's VMDB runs on the engine's virtual clock: its retire requests and
@@ -302,18 +337,38 @@ module MiqAutomate
     class << self
       # Called by the native runner for each inline method: its embedded methods and body
       # (`scripts`: [[fqname, source], …], the body last) evaluated in one fresh top-level
-      # binding, each under its fqname (so backtraces name the method and line). Returns the
-      # exit status, or a String when the method timed out.
+      # binding, each under its fqname (so backtraces name the method and line), in this VM
+      # or in a child process (the engine's isolation). Returns the exit status, or a String
+      # when the method timed out.
       def _run_method(evm, workspace, fqname, scripts, seconds)
-        run_isolated(evm, workspace, fqname, seconds) do
-          scope = MiqAutomate::FRESH_BINDING.call
-          scripts.each { |name, source| scope.eval(source, name, 1) }
-        end
+        engine = workspace.engine
+        engine&.send(:method_event, :start, fqname)
+        status = if engine&.isolation == :process
+                   ProcessIsolation.run(evm, workspace, fqname, scripts, seconds)
+                 else
+                   run_isolated(evm, workspace, fqname, seconds) { run_scripts(scripts) }
+                 end
+      ensure
+        engine&.send(:method_event, :end, fqname, status)
       end
 
-      # Called for a stub's block: as a method, with the block as its body.
+      # Called for a stub's block: as a method, with the block as its body. Stubs run in
+      # this VM in both isolations: they are the spec's code, and share its variables.
       def _run_block(evm, workspace, path, block, seconds)
-        run_isolated(evm, workspace, path, seconds) { block.call(evm) }
+        engine = workspace.engine
+        engine&.send(:method_event, :start, path)
+        status = run_isolated(evm, workspace, path, seconds) { block.call(evm) }
+      ensure
+        engine&.send(:method_event, :end, path, status)
+      end
+
+      # The method's scripts in one fresh binding (a new `main`). A top-level `return` ends
+      # the method there with MIQ_OK, as it ends a script file.
+      def run_scripts(scripts)
+        scope = MiqAutomate::FRESH_BINDING.call
+        scripts.each { |name, source| scope.eval(source, name, 1) }
+      rescue LocalJumpError => e
+        raise unless e.reason == :return && scripts.any? { |name, _| e.backtrace&.first.to_s.start_with?("#{name}:") }
       end
 
       # The request's object for the delivery's log lines: the root's vmdb_object_type and
@@ -334,15 +389,23 @@ module MiqAutomate
         seconds.to_f
       end
 
+      # Seconds a timed-out method's thread is given to end after it is told (its ensure
+      # blocks run), and again after it is killed.
+      STOP_GRACE = 1.0
+
       private
 
       # The preamble and the postscript around a method, in this VM: the method environment,
-      # `$evm`, MIQ_ARGS and the output capture, all given back afterwards (a method may
-      # instantiate another, which runs inside it).
+      # `$evm`, MIQ_ARGS, an empty `$stdin` and the output capture, all given back
+      # afterwards (a method may instantiate another, which runs inside it), and the
+      # method's globals put back (MethodIsolation).
       def run_isolated(evm, workspace, name, seconds, &body)
         environment = MiqAutomate.method_environment!
         MiqAutomate.define_exit_codes!
+        pid = Process.pid
+        saved_globals = MethodIsolation.save_globals
         saved_evm = $evm
+        saved_stdin = $stdin
         saved_stdout = $stdout
         saved_stderr = $stderr
         saved_args = ::Object.const_defined?(:MIQ_ARGS, false) ? [::Object::MIQ_ARGS] : nil
@@ -355,10 +418,19 @@ module MiqAutomate
           Time.zone = "UTC" if environment && saved_zone&.name != "UTC"
           $evm = evm
           set_args(evm.inputs)
+          $stdin = StringIO.new(+"")
           $stdout = out
           $stderr = err
-          outcome(evm, name, seconds, &body)
+          status, added = MethodIsolation::CoreWatch.watch { outcome(evm, name, seconds, &body) }
+          added.each do |what|
+            workspace.send(:_log_line, :warn, "method [#{name}] left #{what} defined: it would not survive on the appliance")
+          end
+          status
         ensure
+          # A method that forked: its child ends with the method, never running the rest
+          # of the delivery (ManageIQ's method process is not the engine's).
+          exit!(0) if Process.pid != pid
+          $stdin = saved_stdin
           $stdout = saved_stdout
           $stderr = saved_stderr
           out.finish
@@ -367,6 +439,7 @@ module MiqAutomate
           $evm = saved_evm
           Time.zone = saved_zone if environment && saved_zone && Time.zone != saved_zone
           Thread.current[:miq_automate_method_depth] = depth
+          MethodIsolation.restore_globals(saved_globals)
         end
       end
 
@@ -380,54 +453,68 @@ module MiqAutomate
       end
 
       # The exit status of the body: 0 at its end, the status of `exit`, 1 for an uncaught
-      # exception (logged as the engine's postscript does); a String when it timed out. A
-      # timeout signal of an outer method passes through (that method's run handles it).
-      def outcome(evm, name, seconds)
+      # exception (logged as the engine's postscript does); a String when it timed out.
+      # With a timeout the body runs on a thread of its own, so that a method which
+      # rescues every exception can still be stopped (Thread#kill is not rescued).
+      def outcome(evm, name, seconds, &body)
+        return settle(evm, &body) unless seconds
+
         token = ::Object.new
-        status = nil
-        watch(token, seconds) do
-          status = begin
-            yield
-            MIQ_OK
-          rescue SystemExit => e
-            e.status
-          rescue TimeoutSignal
-            raise
-          rescue Exception => e # rubocop:disable Lint/RescueException -- the postscript reports any error
-            postscript(evm, e)
-            1
+        key = Engine._thread_key
+        depth = Thread.current[:miq_automate_method_depth]
+        thread = Thread.new do
+          Thread.current.report_on_exception = false
+          Engine._adopt(key)
+          Thread.current[:miq_automate_method_depth] = depth
+          begin
+            settle(evm, &body)
+          rescue TimeoutSignal => e
+            e
           end
         end
-        status
-      rescue TimeoutSignal => e
-        raise unless e.token.equal?(token)
-        return status if status # it came as the method ended: the method made it in time
-
-        timed_out(evm, name, seconds, e)
+        finished(thread, token, seconds) { timed_out(evm, name, seconds, stop(thread, token, seconds), thread.alive?) }
+      ensure
+        # Left early (an outer method's time is up, or Ctrl-C): the method's thread too.
+        if thread&.alive?
+          thread.kill
+          thread.join(STOP_GRACE)
+        end
       end
 
-      # Runs the block; after `seconds`, a watchdog thread raises a TimeoutSignal into it
-      # (again every second if the method rescues it and goes on). The signal is deferred
-      # outside the block, so the watchdog never interrupts this bookkeeping.
-      def watch(token, seconds)
-        return yield unless seconds
+      # The method thread's status once it ends within its time, else the block's.
+      def finished(thread, token, seconds)
+        return yield unless thread.join(seconds)
 
-        target = Thread.current
-        Thread.handle_interrupt(TimeoutSignal => :never) do
-          watchdog = Thread.new do
-            sleep seconds
-            loop do
-              target.raise(TimeoutSignal.new(token, seconds))
-              sleep 1
-            end
-          end
-          begin
-            Thread.handle_interrupt(TimeoutSignal => :immediate) { yield }
-          ensure
-            watchdog.kill
-            watchdog.join
-          end
+        result = thread.value
+        raise result if result.is_a?(TimeoutSignal) && !result.token.equal?(token)
+
+        result
+      end
+
+      # Stops a method's thread whose time is up: a TimeoutSignal first (its rescue and
+      # ensure blocks run), Thread#kill after STOP_GRACE. Returns where it was.
+      def stop(thread, token, seconds)
+        where = thread.backtrace || []
+        thread.raise(TimeoutSignal.new(token, seconds))
+        unless thread.join(STOP_GRACE)
+          thread.kill
+          thread.join(STOP_GRACE)
         end
+        where
+      end
+
+      # The status of the body run on this thread.
+      def settle(evm)
+        yield
+        MIQ_OK
+      rescue SystemExit => e
+        e.status
+      rescue TimeoutSignal, SignalException
+        # An outer method's timeout, or Ctrl-C / SIGTERM: for the caller, not the method.
+        raise
+      rescue Exception => e # rubocop:disable Lint/RescueException -- the postscript reports any error
+        postscript(evm, e)
+        1
       end
 
       def postscript(evm, error)
@@ -436,11 +523,15 @@ module MiqAutomate
         evm.log(:error, "  #{method_frames(error).join("\n  ")}")
       end
 
-      def timed_out(evm, name, seconds, signal)
+      def timed_out(evm, name, seconds, where, unstoppable = false)
         message = "Method [#{name}] timed out after #{format('%g', seconds)} seconds (the engine's timeout option)"
         evm.log(:error, message)
-        frames = method_frames(signal)
+        frames = method_frames(where)
         evm.log(:error, "  it was stopped at #{frames.join("\n  ")}") unless frames.empty?
+        if unstoppable
+          evm.log(:error, "  its thread would not end (an ensure block that never returns?): it is left running; " \
+                          "isolation: :process kills such a method")
+        end
         message
       end
 
@@ -449,7 +540,7 @@ module MiqAutomate
       # Engine::Service call that raised) are kept.
       def method_frames(error)
         ours = ->(line) { line.start_with?("#{__FILE__}:") }
-        frames = Array(error.backtrace)
+        frames = Array(error.respond_to?(:backtrace) ? error.backtrace : error)
         leading = frames.take_while(&ours)
         leading + frames.drop(leading.size).take_while { |line| !ours.call(line) }
       end

@@ -14,6 +14,8 @@ module MiqAutomate
       require "active_support"
       require "active_support/all"
       Time.zone = "UTC"
+      # Time.zone is per thread; a method with a timeout runs on a thread of its own.
+      Time.zone_default = Time.find_zone!("UTC")
       @method_environment = true
     rescue LoadError => e
       warn "miq_automate: ActiveSupport is not installed (#{e.message}): methods run without ManageIQ's " \

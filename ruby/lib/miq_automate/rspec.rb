@@ -14,6 +14,7 @@
 
 require "rspec/expectations"
 require "miq_automate"
+require "miq_automate/method_isolation"
 require "miq_automate/fresh_binding"
 require "miq_automate/method_environment"
 
@@ -31,9 +32,10 @@ module MiqAutomate
       end
 
       # The offline engine over domain exports (see MiqAutomate::Engine.new): inline methods
-      # run in this process; `engine.instantiate(uri, root: {...})` gives the workspace.
-      def build_engine(datastore:, models: [], vmdb: nil, timeout: nil)
-        MiqAutomate::Engine.new(datastore: datastore, models: models, vmdb: vmdb, timeout: timeout)
+      # run in this process (isolation: :vm) or a forked child each (isolation: :process);
+      # `engine.instantiate(uri, root: {...})` gives the workspace.
+      def build_engine(datastore:, models: [], vmdb: nil, timeout: nil, isolation: :vm)
+        MiqAutomate::Engine.new(datastore: datastore, models: models, vmdb: vmdb, timeout: timeout, isolation: isolation)
       end
 
       # Delivers `uri` through `engine` until its state machines stop retrying (see
