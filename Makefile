@@ -6,7 +6,8 @@ export CARGO_TERM_COLOR ?= never
 
 .PHONY: all deps build ruby-ext demo demo-html demo-diagram demo-core demo-engine test lint doc rust-test rspec python-compat gem gem-test bench clean
 
-# Ruby loads miq_automate.so by calling Init_miq_automate: the cdylib is copied to that name.
+# Ruby loads miq_automate.so by calling Init_miq_automate: the cdylib is copied to that name,
+# by a rename, so a Ruby that has the old one loaded keeps it (a copy over it crashes it).
 RUBY_EXT := ruby/lib/miq_automate/miq_automate.so
 
 all: build
@@ -16,11 +17,11 @@ deps:
 
 build: deps
 	$(CARGO) build --release --workspace
-	cp target/release/libmiq_automate_ruby.so $(RUBY_EXT)
+	cp target/release/libmiq_automate_ruby.so $(RUBY_EXT).new && mv -f $(RUBY_EXT).new $(RUBY_EXT)
 
 ruby-ext: deps
 	$(CARGO) build --release -p miq-automate-ruby
-	cp target/release/libmiq_automate_ruby.so $(RUBY_EXT)
+	cp target/release/libmiq_automate_ruby.so $(RUBY_EXT).new && mv -f $(RUBY_EXT).new $(RUBY_EXT)
 
 # The main job: retire the provisioned siblings of a failed bundle, against the mock ManageIQ.
 demo: deps
