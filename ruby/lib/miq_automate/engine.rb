@@ -346,7 +346,10 @@ module MiqAutomate
         status = if engine&.isolation == :process
                    ProcessIsolation.run(evm, workspace, fqname, scripts, seconds)
                  else
-                   run_isolated(evm, workspace, fqname, seconds) { run_scripts(scripts) }
+                   # A `$evm` of its own: what a method defines on it (`def $evm.log`) or
+                   # on its root object goes with it.
+                   own = Engine._service_for(workspace)
+                   run_isolated(own, workspace, fqname, seconds) { run_scripts(scripts) }
                  end
       ensure
         engine&.send(:method_event, :end, fqname, status)

@@ -59,9 +59,15 @@ module MiqAutomate
         object.__id__
       end
 
-      # Drops the references of a finished method.
-      def forget
-        @objects.clear
+      # How many references are held: a method's run forgets those made after it.
+      def references
+        @objects.size
+      end
+
+      # Drops the references made since `mark` (a finished method's; the method that
+      # instantiated it, still running, keeps its own).
+      def forget(mark)
+        @objects.keys.drop(mark).each { |ref| @objects.delete(ref) }
       end
 
       # From a DRb thread: runs `work` on the engine's thread and gives back its value (or
@@ -153,6 +159,7 @@ module MiqAutomate
         MiqAutomate.method_environment!
         MiqAutomate.define_exit_codes!
         host = (Thread.current[:miq_automate_host] ||= Host.new)
+        mark = host.references
         evm_ref = host.export(evm)
         out_r, out_w = IO.pipe
         err_r, err_w = IO.pipe
@@ -167,7 +174,7 @@ module MiqAutomate
         watch(host, workspace, fqname, pid, [[out_r, :info, "Method STDOUT:"], [err_r, :error, "Method STDERR:"]], seconds)
       ensure
         [out_r, out_w, err_r, err_w].each { |io| io&.close unless io&.closed? }
-        host&.forget
+        host&.forget(mark) if mark
       end
 
       private
