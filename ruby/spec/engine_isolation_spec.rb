@@ -99,6 +99,9 @@ RSpec.describe "MiqAutomate::Engine method isolation" do
       vm.start
       $evm.root["vm_name"] = vm.name
       $evm.root["vm_power"] = vm.power_state
+      disks = []
+      vm.each_disk { |size| disks << size * 10 } # a block: called back over DRb in a child
+      $evm.root["disks"] = disks
     RUBY
     "count_calls" => <<~RUBY,
       $evm.log(:info, "counted")
@@ -181,9 +184,10 @@ RSpec.describe "MiqAutomate::Engine method isolation" do
     it "reaches service models and nested methods" do
       started = []
       vm = MiqAutomate::ServiceModel.new("vm", id: 7, name: "web-1", power_state: -> { started.empty? ? "off" : "on" },
-                                               start: -> { started << Process.pid })
+                                               start: -> { started << Process.pid }, each_disk: ->(&b) { [1, 2].each(&b) })
       ws = engine.instantiate("/Demo/Run/use_model", root: { "vm" => vm })
       expect([ws.root["vm_name"], ws.root["vm_power"]]).to eq(%w[web-1 on])
+      expect(ws.root["disks"]).to eq([10, 20])
       expect(started).to eq([Process.pid]) # the model's code ran here, in the engine's process
       expect(engine.instantiate("/Demo/Run/nested").root["nested_pid_differs"]).to eq("child ran")
     end

@@ -152,6 +152,26 @@ module MiqAutomate
     end
     DRb::DRbServer::InvokeMethod.prepend(OnEngineThread)
 
+    # A child's own DRb server, started the first time the child hands the parent a
+    # reference (a block, an object that cannot be marshalled): most methods never do, and
+    # a server costs a child a few milliseconds.
+    module ChildServer
+      def self.at(uri)
+        Module.new do
+          define_method(:current_server) do
+            super()
+          rescue DRb::DRbServerNotFound
+            start_service(uri)
+          end
+
+          # Asked on every call ("is this reference mine?"): without a server, none is.
+          define_method(:here?) do |other|
+            primary_server ? super(other) : false
+          end
+        end
+      end
+    end
+
     class << self
       # Runs the method's scripts in a child; returns its exit status, or a String when it
       # timed out (as Engine._run_method does).
@@ -203,7 +223,8 @@ module MiqAutomate
             # still registered here would take the parent's references for its own).
             DRb::DRbConn.instance_variable_set(:@pool, [])
             HOSTS.each_key { |server| DRb.remove_server(server) }
-            DRb.start_service("drbunix:#{host.dir}/method-#{Process.pid}.sock")
+            DRb.primary_server = nil
+            DRb.singleton_class.prepend(ChildServer.at("drbunix:#{host.dir}/method-#{Process.pid}.sock"))
             $evm = DRbObject.new_with(host.uri, evm_ref)
             ::Object.send(:remove_const, :MIQ_ARGS) if ::Object.const_defined?(:MIQ_ARGS, false)
             ::Object.const_set(:MIQ_ARGS, inputs)
