@@ -1,5 +1,6 @@
 //! Errors of the engine: the core's [`AeError`] plus the exceptions only the engine raises
-//! (`ClassNotFound`, `InstanceNotFound`, `AssertionFailure`, `InvalidCollection`).
+//! (`ClassNotFound`, `InstanceNotFound`, `AssertionFailure`, `InvalidCollection`) and the
+//! nesting limit.
 
 use miq_automate_core::AeError;
 
@@ -25,6 +26,15 @@ pub enum EngineError {
     /// nothing: `empty relationship`).
     #[error("{0}")]
     DatastoreError(String),
+    /// Instantiations nested deeper than [`crate::engine::MAX_NESTING`] (ManageIQ has no
+    /// limit: its stack overflows).
+    #[error("instantiation nested deeper than {limit} levels: {path} (a relationship or $evm.instantiate cycle through distinct instances?)")]
+    NestingTooDeep {
+        /// The limit, [`crate::engine::MAX_NESTING`].
+        limit: usize,
+        /// The chain of URIs, abbreviated.
+        path: String,
+    },
 }
 
 impl EngineError {
@@ -37,6 +47,7 @@ impl EngineError {
             EngineError::AssertionFailure(_) => "MiqAeException::AssertionFailure",
             EngineError::InvalidCollection(_) => "MiqAeException::InvalidCollection",
             EngineError::DatastoreError(_) => "MiqAeException::MiqAeDatastoreError",
+            EngineError::NestingTooDeep { .. } => "MiqAutomate::NestingTooDeep",
         }
     }
 

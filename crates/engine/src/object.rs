@@ -139,8 +139,9 @@ impl Runtime<'_> {
         self.fields.get(&object).map_or(&[], |(_, f)| f.as_slice())
     }
 
-    /// `MiqAeWorkspaceRuntime#instantiate(uri, user, parent)`.
-    pub(crate) fn instantiate_uri(
+    /// `MiqAeWorkspaceRuntime#instantiate(uri, user, parent)`, one level (reached through
+    /// `Runtime::instantiate_uri`, which bounds the nesting).
+    pub(crate) fn instantiate_level(
         &mut self,
         uri_text: &str,
         parent: Option<ObjectId>,
