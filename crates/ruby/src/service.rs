@@ -153,10 +153,31 @@ fn log(ruby: &Ruby, rb_self: &RbService, level: Value, message: Value) -> Result
                 ),
             ));
         };
-        let message = message.to_string()?;
+        let message = log_text(ruby, message);
         rb_self.workspace().core_mut()?.log(level, &message);
         Ok(true)
     })
+}
+
+/// A log line's text from any Ruby String, since ManageIQ's logger writes whatever bytes a
+/// method gives it: text in another encoding (ISO-8859-1…) is transcoded to UTF-8; what
+/// does not transcode, invalid UTF-8 and a binary String's high bytes become U+FFFD.
+pub(crate) fn log_text(ruby: &Ruby, message: magnus::RString) -> String {
+    if let Ok(text) = message.to_string() {
+        return text;
+    }
+    let binary = message.enc_get() == ruby.ascii8bit_encindex();
+    if !binary && !message.is_utf8_compatible_encoding() {
+        // Transcode what can be, replacing only the characters that cannot.
+        let replace = ruby.to_symbol("replace");
+        let options = magnus::kwargs!(ruby, "invalid" => replace, "undef" => replace);
+        let utf8: Result<magnus::RString, Error> = message.funcall("encode", ("UTF-8", options));
+        if let Ok(text) = utf8.and_then(magnus::RString::to_string) {
+            return text;
+        }
+    }
+    // SAFETY: the bytes are copied before Ruby runs again.
+    String::from_utf8_lossy(unsafe { message.as_slice() }).into_owned()
 }
 
 fn instantiate(ruby: &Ruby, rb_self: &RbService, uri: Value) -> Result<Value, Error> {

@@ -293,9 +293,17 @@ fn set_inputs(rb_self: Obj<RbWorkspace>, inputs: RHash) -> Result<(), Error> {
     })
 }
 
-fn log_line(rb_self: Obj<RbWorkspace>, level: Value, message: String) -> Result<(), Error> {
+/// `_log_line(level, message)`: a line as the engine logs it (a method's stdout/stderr…),
+/// whatever the message's encoding or bytes.
+fn log_line(
+    ruby: &Ruby,
+    rb_self: Obj<RbWorkspace>,
+    level: Value,
+    message: magnus::RString,
+) -> Result<(), Error> {
     guard(|| {
         let level: miq_automate_core::LogLevel = convert::text(level)?.parse().rb()?;
+        let message = crate::service::log_text(ruby, message);
         rb_self.core_mut()?.log_line(level, message);
         Ok(())
     })
