@@ -103,6 +103,13 @@ RSpec.describe "MiqAutomate::Engine method isolation" do
       vm.each_disk { |size| disks << size * 10 } # a block: called back over DRb in a child
       $evm.root["disks"] = disks
     RUBY
+    "outer_slow" => <<~RUBY,
+      $evm.instantiate("/Demo/Run/inner_slow")
+      sleep 10
+    RUBY
+    "inner_slow" => <<~RUBY,
+      sleep 10
+    RUBY
     "count_calls" => <<~RUBY,
       $evm.log(:info, "counted")
     RUBY
@@ -162,6 +169,15 @@ RSpec.describe "MiqAutomate::Engine method isolation" do
         .to raise_error(MiqAutomate::MethodTimeout, %r{Method \[/Spec/Demo/Run/swallow_timeout\] timed out after 0.3 seconds})
       # The engine goes on: the next method runs.
       expect(engine.instantiate("/Demo/Run/count_calls").root).to be_a(MiqAutomate::Object)
+    end
+
+    it "stops the method an outer method instantiated when the outer one's time is up" do
+      started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+      expect { engine.instantiate("/Demo/Run/outer_slow", timeout: 0.5) }
+        .to raise_error(MiqAutomate::MethodTimeout, %r{Method \[/Spec/Demo/Run/outer_slow\] timed out}) { |e|
+          expect(logs(e.workspace)).to include(a_string_ending_with("Stopped: the timeout of the method that instantiated this one expired"))
+        }
+      expect(Process.clock_gettime(Process::CLOCK_MONOTONIC) - started).to be < 8 # not the inner method's 10 s
     end
 
     it "ends a method at its exit! with that status, and the caller lives on" do

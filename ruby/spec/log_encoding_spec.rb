@@ -104,10 +104,6 @@ RSpec.describe "Log lines in any encoding" do
         end
 
         it "logs `puts \"\\xFF\"` (invalid UTF-8) from the method's stdout" do
-          if isolation == :vm
-            pending "MethodOutput#emit (ruby/lib/miq_automate/engine.rb) calls String#strip, " \
-                    "which raises on invalid UTF-8: it needs line.scrub.strip"
-          end
           ws = engine_for(%(puts "\\xFF"\n), isolation).instantiate("/Ns/Cls/inst")
           expect(ws).to have_logged(:info, "Method STDOUT: #{replacement}")
           expect(ws).to have_logged(:info, "Method exited with rc=MIQ_OK")

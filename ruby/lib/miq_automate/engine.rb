@@ -288,9 +288,19 @@ module MiqAutomate
       def write(*strings)
         strings.sum do |s|
           s = s.to_s
-          @pending << s
+          @pending << MethodOutput.utf8(s)
           s.bytesize
         end.tap { emit_lines }
+      end
+
+      # Any bytes a method writes, as UTF-8 text: binary and invalid bytes read as UTF-8 with
+      # U+FFFD, other encodings converted (ManageIQ's logger writes every line).
+      def self.utf8(text)
+        if text.encoding == Encoding::BINARY || text.encoding == Encoding::UTF_8
+          text.dup.force_encoding(Encoding::UTF_8).scrub
+        else
+          text.encode(Encoding::UTF_8, invalid: :replace, undef: :replace)
+        end
       end
 
       def tty?
@@ -529,7 +539,9 @@ module MiqAutomate
       def timed_out(evm, name, seconds, where, unstoppable = false)
         message = "Method [#{name}] timed out after #{format('%g', seconds)} seconds (the engine's timeout option)"
         evm.log(:error, message)
-        frames = method_frames(where)
+        # Where the method's own code was: the engine's frames around it left out.
+        ours = ->(line) { line.start_with?("#{__dir__}/") }
+        frames = Array(where).drop_while(&ours).take_while { |line| !ours.call(line) }
         evm.log(:error, "  it was stopped at #{frames.join("\n  ")}") unless frames.empty?
         if unstoppable
           evm.log(:error, "  its thread would not end (an ensure block that never returns?): it is left running; " \
@@ -543,7 +555,7 @@ module MiqAutomate
       # Engine::Service call that raised) are kept.
       def method_frames(error)
         ours = ->(line) { line.start_with?("#{__FILE__}:") }
-        frames = Array(error.respond_to?(:backtrace) ? error.backtrace : error)
+        frames = Array(error.backtrace)
         leading = frames.take_while(&ours)
         leading + frames.drop(leading.size).take_while { |line| !ours.call(line) }
       end

@@ -260,32 +260,49 @@ module MiqAutomate
             nil
           end
         end
-        waiter = Thread.new { inbox.push([:exit, Process.wait2(pid).last]) }
-        deadline = seconds && (ProcessIsolation.now + seconds)
+        waiter = Thread.new { inbox.push([:exit, pid, Process.wait2(pid).last]) }
+        outer = (Thread.current[:miq_automate_deadlines] ||= [])
+        own = seconds && (ProcessIsolation.now + seconds)
+        deadline = ([own] + outer).compact.min
+        outer.push(own)
         killed_at = nil
+        stopped_by_outer = false
         status = nil
+        others = []
         until status
           item = inbox.pop(deadline)
           if item.nil?
-            # Time is up: TERM now, KILL after the grace.
+            # Time is up (its own, or that of the method that instantiated it): TERM now,
+            # KILL after the grace.
             if killed_at
               kill_group(pid, :KILL)
               deadline = nil
             else
               killed_at = ProcessIsolation.now
+              stopped_by_outer = own.nil? || killed_at < own
               kill_group(pid, :TERM)
               deadline = killed_at + KILL_GRACE
             end
             next
           end
+          # The exit of another child (an outer method's) is that method's business.
+          next others << item if item.first == :exit && item[1] != pid
+
           status = handle(workspace, item)
         end
         # What the child's own children left: end them, read the last lines.
         kill_group(pid, :KILL, reaped: true)
         readers.each { |t| t.join(DRAIN) || t.kill }
-        inbox.drain.each { |item| handle(workspace, item) }
+        inbox.drain.each { |item| item.first == :exit ? others << item : handle(workspace, item) }
+        others.each { |item| inbox.push(item) }
         waiter.join
+        if stopped_by_outer
+          workspace.send(:_log_line, :error, "Stopped: the timeout of the method that instantiated this one expired")
+          return MIQ_ABORT
+        end
         fate(workspace, fqname, status, killed_at && seconds)
+      ensure
+        outer&.pop
       end
 
       # One item of the inbox: a call carried out, a line logged; the child's status when
@@ -300,7 +317,7 @@ module MiqAutomate
           workspace.send(:_log_line, item[1], item[2])
           nil
         when :exit
-          item[1]
+          item[2]
         end
       end
 
