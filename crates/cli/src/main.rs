@@ -20,6 +20,9 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 1;
 /// Exit status: some items failed.
 pub const EXIT_PARTIAL: u8 = 2;
+/// Exit status base for a run ended by a signal: 128 + its number (130 SIGINT, 143 SIGTERM),
+/// as a shell reports a process the signal killed.
+pub const EXIT_SIGNAL: u8 = 128;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -54,7 +57,8 @@ enum Command {
     /// steps and a run's trace.
     Diagram(diagram::Args),
     /// Deliver a URI from domain exports with their Ruby methods (one Ruby process), retries
-    /// on a virtual clock; print the state trace. Exit 0 ok, 2 error or a limit, 1 unusable.
+    /// on a virtual clock; print the state trace. Exit 0 ok, 2 error, a limit, a timeout or a
+    /// method ending Ruby, 1 unusable, 130/143 interrupted.
     Run(run::Args),
 }
 

@@ -6,12 +6,27 @@
 //! the gem's entry point `miq_automate/run_command` (`MiqAutomate::RunCommand`) loads the
 //! datastore into `MiqAutomate::Engine`, builds the models, the mock VMDB and the stubs, and
 //! calls `Engine#deliver`; every method runs in that one process. The binary itself stays
-//! free of libruby. Ruby writes the delivery's JSON to a temporary file; this side prints it
-//! (a table or the JSON), writes the automation.log and chooses the exit status.
+//! free of libruby.
+//!
+//! Ruby reports on a private channel, a socket whose other end it inherits at descriptor
+//! [`CHANNEL_FD`]: one JSON object a line, as things happen — `{"log": {level, message}}`,
+//! `{"method": {event: start|end, fqname, status}}`, and at the end `{"result": {started_at,
+//! delivery}}`. This side prints the result (a table or the JSON), writes the automation.log
+//! and chooses the exit status; when the run does not get that far (`--deadline`, a signal,
+//! Ruby ending inside a method) what arrived before says how far it got and which method
+//! held it. Ruby runs in a process group of its own, which this side ends (SIGTERM, then
+//! SIGKILL after [`GRACE`]) whenever it stops early, so nothing it started outlives the run.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, Local, Utc};
@@ -19,10 +34,15 @@ use miq_automate_core::log::automation_line;
 use miq_automate_core::LogLevel;
 use serde_json::{json, Value};
 
-use crate::{EXIT_ERROR, EXIT_OK, EXIT_PARTIAL};
+use crate::{EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_SIGNAL};
 
 /// Arguments of `run`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Exit status: 0 the request is done; 2 it ended in error or retry (a limit), a method timed \
+out (--timeout), the run passed its --deadline, or Ruby ended inside a method (exit!, a \
+kill); 1 bad usage, a datastore that does not load, Ruby failing outside any method; \
+130/143 interrupted by SIGINT/SIGTERM (Ruby ended first).")]
 pub struct Args {
     /// The URI to deliver (`/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template`,
     /// with `?query` arguments and a `#message` as the engine takes them).
@@ -47,7 +67,8 @@ pub struct Args {
     /// `miq-automate diagram --trace` reads it).
     #[arg(long, value_enum, default_value_t = Output::Text)]
     output: Output,
-    /// Write every log line of every delivery here, in ManageIQ's automation.log format.
+    /// Write every log line of every delivery here, in ManageIQ's automation.log format
+    /// (also when the run stops early: the lines received until then). Its directory must exist.
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
     /// Deliveries at most (a request that retries beyond it stops with result retry).
@@ -56,6 +77,20 @@ pub struct Args {
     /// Virtual seconds at most from the first delivery (no limit by default).
     #[arg(long, value_name = "SECONDS")]
     max_time: Option<u32>,
+    /// Wall-clock seconds each method (or stub) may run (no limit by default): a method
+    /// still running then is stopped, logged, and the delivery aborts naming it (exit 2).
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    timeout: Option<f64>,
+    /// Wall-clock seconds the whole run may take (no limit by default): then Ruby is ended
+    /// (SIGTERM, SIGKILL 2 s later), and the method that held the run is named with the log
+    /// lines so far (exit 2). For a method that --timeout cannot stop.
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    deadline: Option<f64>,
+    /// Where each method runs: vm, in the run's one Ruby process (cheap; a method's exit! or
+    /// kill ends the run, reported as the method's fate), or process, in a process of its
+    /// own forked from it (exit!, a kill or a crash end only that method).
+    #[arg(long, value_enum, default_value_t = Isolation::Vm)]
+    isolation: Isolation,
 }
 
 /// What `run` prints.
@@ -67,12 +102,49 @@ pub enum Output {
     Json,
 }
 
+/// Where the engine runs each method (`Engine.new(isolation:)`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isolation {
+    /// In the run's one Ruby process.
+    Vm,
+    /// In a process of its own, forked from the run's Ruby.
+    Process,
+}
+
+impl Isolation {
+    fn name(self) -> &'static str {
+        match self {
+            Isolation::Vm => "vm",
+            Isolation::Process => "process",
+        }
+    }
+}
+
 fn key_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
         _ => Err(format!("expected KEY=VALUE, got {text:?}")),
     }
 }
+
+/// A positive, finite number of seconds (`0.5`, `30`).
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 => Ok(s),
+        _ => Err(format!(
+            "expected a positive number of seconds, got {text:?}"
+        )),
+    }
+}
+
+/// The descriptor at which Ruby finds its end of the channel (0–2 are its stdio).
+const CHANNEL_FD: RawFd = 3;
+/// How long Ruby has to end after SIGTERM before SIGKILL (a method may trap or swallow TERM).
+const GRACE: Duration = Duration::from_secs(2);
+/// How often the wait looks at signals, the deadline and whether Ruby ended.
+const TICK: Duration = Duration::from_millis(20);
+/// How long to wait for the last lines on the channel once Ruby has ended.
+const DRAIN: Duration = Duration::from_secs(1);
 
 /// Where the gem's Ruby files are: `MIQ_AUTOMATE_RUBYLIB`, else this source tree's
 /// `ruby/lib` (found at build time) when it holds the entry point, else none (an installed
@@ -98,6 +170,16 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             return Ok(EXIT_ERROR);
         }
     }
+    // Outputs are checked before Ruby runs: a run of minutes must not fail at its last step.
+    if let Some(path) = &args.log {
+        if let Err(why) = check_output(path) {
+            eprintln!(
+                "miq-automate run: cannot write the log {}: {why}",
+                path.display()
+            );
+            return Ok(EXIT_ERROR);
+        }
+    }
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let request = json!({
         "uri": args.uri,
@@ -109,8 +191,164 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         "stubs": args.stubs,
         "max_deliveries": args.max_deliveries,
         "max_time": args.max_time,
+        "timeout": args.timeout,
+        "isolation": args.isolation.name(),
     });
-    let result = tempfile::NamedTempFile::new().context("cannot create a temporary file")?;
+
+    let deadline = args
+        .deadline
+        .map(|s| Instant::now() + Duration::from_secs_f64(s));
+    let Supervised {
+        ending,
+        holder,
+        status,
+        mut progress,
+    } = supervise(&request, deadline)?;
+    let stopped = match ending {
+        Ending::Signal(sig) => {
+            eprintln!(
+                "miq-automate run: interrupted by {} while {holder}: ruby was ended",
+                signal_name(sig)
+            );
+            Some(EXIT_SIGNAL + sig as u8)
+        }
+        Ending::Deadline => {
+            eprintln!(
+                "miq-automate run: the deadline ({} s) passed while {holder}: ruby was ended",
+                args.deadline.unwrap_or_default()
+            );
+            Some(EXIT_PARTIAL)
+        }
+        Ending::Exited => None,
+    };
+    let code = match (stopped, progress.result.take()) {
+        (Some(code), _) => code,
+        (None, Some(result)) => {
+            if !status.success() {
+                eprintln!("miq-automate run: ruby ended with {status} after the run");
+            }
+            return finish(&args, &result);
+        }
+        (None, None) => match progress.running.last() {
+            Some(fqname) => {
+                eprintln!("miq-automate run: {}", fate(fqname, status));
+                EXIT_PARTIAL
+            }
+            None => {
+                // Exit 1 is Ruby refusing the request; it said why on stderr.
+                if status.code() != Some(1) {
+                    eprintln!("miq-automate run: ruby ended with {status} before the run finished");
+                }
+                EXIT_ERROR
+            }
+        },
+    };
+    if progress.started > 0 || !progress.logs.is_empty() {
+        eprint!("{}", progress.report());
+    }
+    if let Some(path) = args.log.as_deref().filter(|_| !progress.logs.is_empty()) {
+        std::fs::write(path, progress.log_file())
+            .with_context(|| format!("cannot write the log {}", path.display()))?;
+    }
+    Ok(code)
+}
+
+/// How the run's Ruby went.
+struct Supervised {
+    /// Why the wait for it ended.
+    ending: Ending,
+    /// The method that held the run when the wait ended, in words.
+    holder: String,
+    status: ExitStatus,
+    /// What it said on the channel.
+    progress: Progress,
+}
+
+/// Runs Ruby on `request` until it ends, `deadline` passes or SIGINT/SIGTERM comes, and
+/// leaves nothing of it behind: its process group ended if it had not, the processes it
+/// orphaned ended, its temporary directory removed.
+fn supervise(request: &Value, deadline: Option<Instant>) -> anyhow::Result<Supervised> {
+    // Registered before Ruby starts, so a signal never leaves it behind: from here on
+    // SIGINT/SIGTERM only set this flag, which the wait reads.
+    let signal = Arc::new(AtomicUsize::new(0));
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        signal_hook::flag::register_usize(sig, signal.clone(), sig as usize)
+            .context("cannot handle SIGINT/SIGTERM")?;
+    }
+    // Ruby's temporary files (a method's Tempfile, the process isolation's sockets) go in
+    // a directory of the run's, removed when the run ends however Ruby ended.
+    let tmp = tempfile::Builder::new()
+        .prefix("miq-automate-run-")
+        .tempdir()
+        .context("cannot create a temporary directory")?;
+    adopt_orphans();
+    let (mut child, channel) = start_ruby(request, tmp.path())?;
+    let events = read_channel(channel);
+    let mut progress = Progress::default();
+    let ending = wait(&mut child, &events, &mut progress, deadline, &signal);
+    // Taken now: ending Ruby unwinds the method, which then reports its end.
+    let holder = progress.holder_text();
+    if !matches!(ending, Ending::Exited) {
+        stop(&child);
+    }
+    // Everything left in Ruby's group goes too (a method's fork or background command):
+    // its leader is not reaped yet, so the group's id cannot have been reused.
+    signal_group(&child, libc::SIGKILL);
+    drain(&events, &mut progress);
+    let status = child.wait().context("cannot wait for ruby")?;
+    end_orphans();
+    drop(tmp);
+    Ok(Supervised {
+        ending,
+        holder,
+        status,
+        progress,
+    })
+}
+
+/// The run went to its end: the delivery printed, logged and judged.
+fn finish(args: &Args, result: &Value) -> anyhow::Result<u8> {
+    // A method's --timeout aborted the delivery: say which, whatever the output.
+    if let Some(message) = result.get("timed_out").and_then(Value::as_str) {
+        eprintln!("miq-automate run: {message}");
+    }
+    let started = result
+        .get("started_at")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(Utc::now);
+    let delivery = result.get("delivery").cloned().unwrap_or_else(|| json!({}));
+    if let Some(path) = &args.log {
+        write_log(path, &delivery, started)
+            .with_context(|| format!("cannot write the log {}", path.display()))?;
+    }
+    let mut out = std::io::stdout().lock();
+    match args.output {
+        Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&delivery)?)?,
+        Output::Text => write!(out, "{}", table(&delivery))?,
+    }
+    out.flush()?;
+    Ok(exit_status(&delivery))
+}
+
+/// Why a file cannot be written there, checked without creating it: its directory must exist.
+fn check_output(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err("it is a directory".into());
+    }
+    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) if !dir.is_dir() => Err(format!("{} is not a directory", dir.display())),
+        _ => Ok(()),
+    }
+}
+
+/// Starts the run's Ruby: stdin /dev/null (ManageIQ closes a method's stdin; a method
+/// reading it gets "" at once), stdout onto our stderr (ours is the result's), a process
+/// group of its own, and the channel's other end at [`CHANNEL_FD`].
+fn start_ruby(request: &Value, tmp: &Path) -> anyhow::Result<(Child, UnixStream)> {
+    // Both ends are close-on-exec: only this Ruby gets one, at CHANNEL_FD (give_channel).
+    let (ours, theirs) = UnixStream::pair().context("cannot open a channel to ruby")?;
     let ruby = std::env::var_os("MIQ_AUTOMATE_RUBY").unwrap_or_else(|| "ruby".into());
     let mut command = Command::new(&ruby);
     if let Some(lib) = ruby_lib() {
@@ -124,45 +362,323 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             "exit MiqAutomate::RunCommand.main(ARGV)",
         ])
         .arg(request.to_string())
-        .arg(result.path())
+        .arg(CHANNEL_FD.to_string())
+        .env("TMPDIR", tmp)
+        .stdin(Stdio::null())
         // Ruby's own output is not ours to print on stdout (it would spoil --output json).
         .stdout(Stdio::from(std::io::stderr()))
-        .stderr(Stdio::inherit());
-    let status = command.status().with_context(|| {
+        .stderr(Stdio::inherit())
+        // A group of its own: a terminal's Ctrl-C reaches only this side, which then ends
+        // Ruby and all it started in order, rather than racing Ruby's own Interrupt.
+        .process_group(0);
+    let fd = theirs.as_raw_fd();
+    // SAFETY: give_channel only makes async-signal-safe calls (fcntl, dup2, prctl).
+    unsafe { command.pre_exec(move || give_channel(fd)) };
+    let child = command.spawn().with_context(|| {
         format!(
             "cannot start {} (set MIQ_AUTOMATE_RUBY to the ruby to use)",
             ruby.to_string_lossy()
         )
     })?;
-    if !status.success() {
-        if status.code() != Some(1) {
-            eprintln!("miq-automate run: ruby ended with {status}");
+    // Only Ruby (and its forks) hold the other end now: when they are gone, we read EOF.
+    drop(theirs);
+    Ok((child, ours))
+}
+
+/// In the child, between fork and exec: the channel at CHANNEL_FD, kept open across exec,
+/// and (on Linux) SIGKILL when this process dies, so a killed CLI leaves no Ruby running.
+fn give_channel(fd: RawFd) -> std::io::Result<()> {
+    // SAFETY: plain descriptor and process-attribute calls on descriptors this process owns.
+    let failed = unsafe {
+        if fd == CHANNEL_FD {
+            // dup2 onto itself would keep close-on-exec: clear it instead.
+            libc::fcntl(fd, libc::F_SETFD, 0) == -1
+        } else {
+            libc::dup2(fd, CHANNEL_FD) == -1
         }
-        return Ok(EXIT_ERROR);
+    };
+    if failed {
+        return Err(std::io::Error::last_os_error());
     }
-    let text = std::fs::read_to_string(result.path()).context("cannot read Ruby's result")?;
-    let outcome: Value = serde_json::from_str(&text).context("Ruby's result is not JSON")?;
-    let started = outcome
-        .get("started_at")
-        .and_then(Value::as_str)
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(Utc::now);
-    let delivery = outcome
-        .get("delivery")
-        .cloned()
-        .unwrap_or_else(|| json!({}));
-    if let Some(path) = &args.log {
-        write_log(path, &delivery, started)
-            .with_context(|| format!("cannot write the log {}", path.display()))?;
+    #[cfg(target_os = "linux")]
+    // SAFETY: sets an attribute of this (child) process only.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } == -1 {
+        return Err(std::io::Error::last_os_error());
     }
-    let mut out = std::io::stdout().lock();
-    match args.output {
-        Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&delivery)?)?,
-        Output::Text => write!(out, "{}", table(&delivery))?,
+    Ok(())
+}
+
+/// Linux: this process adopts what Ruby leaves behind when it ends (a method's process in a
+/// group of its own, out of reach of Ruby's group), so that [`end_orphans`] ends it.
+fn adopt_orphans() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: sets an attribute of this process only. Failing, orphans go to init as before.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     }
-    out.flush()?;
-    Ok(exit_status(&delivery))
+}
+
+/// Ends and reaps the processes Ruby left behind, which [`adopt_orphans`] made ours. Each
+/// round's kills may leave their own children to us: a few rounds.
+fn end_orphans() {
+    for _ in 0..5 {
+        let orphans = children();
+        if orphans.is_empty() {
+            return;
+        }
+        for &(pid, group) in &orphans {
+            // SAFETY: kill(2) and waitpid(2) on our own unreaped children: their pids and
+            // the groups they lead cannot be another process's.
+            unsafe {
+                if group == pid {
+                    libc::kill(-pid, libc::SIGKILL);
+                }
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+        for &(pid, _) in &orphans {
+            // SAFETY: as above; a null status pointer is allowed.
+            unsafe {
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+        }
+    }
+}
+
+/// This process's children (pid, process group), from /proc (Ruby, once reaped, is not one).
+fn children() -> Vec<(libc::pid_t, libc::pid_t)> {
+    let me = std::process::id().to_string();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| {
+            let stat = std::fs::read_to_string(e.ok()?.path().join("stat")).ok()?;
+            // `pid (comm) state ppid pgrp …`: comm may hold spaces and parentheses.
+            let mut fields = stat.get(stat.rfind(')')? + 2..)?.split(' ').skip(1);
+            let (ppid, group) = (fields.next()?, fields.next()?);
+            let pid = stat.split(' ').next()?.parse().ok()?;
+            (ppid == me).then_some((pid, group.parse().ok()?))
+        })
+        .collect()
+}
+
+/// A line from Ruby's channel, or its end.
+enum Event {
+    Message(Value),
+    Closed,
+}
+
+/// Reads the channel on a thread of its own, so the wait can look at the clock and signals
+/// while Ruby is silent.
+fn read_channel(channel: UnixStream) -> Receiver<Event> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(channel).lines() {
+            let Ok(line) = line else { break };
+            match serde_json::from_str(&line) {
+                Ok(message) => {
+                    if tx.send(Event::Message(message)).is_err() {
+                        return;
+                    }
+                }
+                // Only the run's Ruby writes there, but a method could reach the descriptor.
+                Err(_) => eprintln!("miq-automate run: ignored a line from ruby that is not JSON"),
+            }
+        }
+        let _ = tx.send(Event::Closed);
+    });
+    rx
+}
+
+/// Why the wait ended.
+enum Ending {
+    /// Ruby ended (not reaped yet).
+    Exited,
+    /// `--deadline` passed.
+    Deadline,
+    /// SIGINT or SIGTERM came.
+    Signal(i32),
+}
+
+/// Takes Ruby's messages until it ends, the deadline passes or a signal comes.
+fn wait(
+    child: &mut Child,
+    events: &Receiver<Event>,
+    progress: &mut Progress,
+    deadline: Option<Instant>,
+    signal: &AtomicUsize,
+) -> Ending {
+    let mut open = true;
+    loop {
+        if open {
+            match events.recv_timeout(TICK) {
+                Ok(Event::Message(message)) => progress.take(message),
+                Ok(Event::Closed) | Err(RecvTimeoutError::Disconnected) => open = false,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        } else {
+            std::thread::sleep(TICK);
+        }
+        let sig = signal.load(Ordering::SeqCst);
+        if sig != 0 {
+            return Ending::Signal(sig as i32);
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ending::Deadline;
+        }
+        if has_exited(child) {
+            return Ending::Exited;
+        }
+    }
+}
+
+/// The messages Ruby wrote before it ended that are still on their way.
+fn drain(events: &Receiver<Event>, progress: &mut Progress) {
+    while let Ok(Event::Message(message)) = events.recv_timeout(DRAIN) {
+        progress.take(message);
+    }
+}
+
+/// Whether Ruby has ended, without reaping it: while it is a zombie its pid and its group's
+/// id stay ours, so signalling the group cannot hit another process.
+fn has_exited(child: &Child) -> bool {
+    // SAFETY: waitid fills `info`, a zeroed siginfo_t owned here.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let found = libc::waitid(
+            libc::P_PID,
+            child.id(),
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        );
+        found == 0 && info.si_pid() != 0
+    }
+}
+
+/// Ends Ruby's group: SIGTERM, then SIGKILL after [`GRACE`] if Ruby is still there.
+fn stop(child: &Child) {
+    signal_group(child, libc::SIGTERM);
+    let until = Instant::now() + GRACE;
+    while Instant::now() < until && !has_exited(child) {
+        std::thread::sleep(TICK);
+    }
+    signal_group(child, libc::SIGKILL);
+}
+
+/// Sends `sig` to Ruby's process group (Ruby leads it: its id is Ruby's pid).
+fn signal_group(child: &Child, sig: i32) {
+    // SAFETY: kill(2) has no memory effects; Ruby is not reaped, so the group is still ours.
+    unsafe {
+        libc::kill(-(child.id() as libc::pid_t), sig);
+    }
+}
+
+fn signal_name(sig: i32) -> String {
+    signal_hook::low_level::signal_name(sig)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("signal {sig}"))
+}
+
+/// What became of Ruby while `fqname` ran, as its exit status tells.
+fn fate(fqname: &str, status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!(
+            "the method [{fqname}]'s process ended with exit status {code} before the run finished (exit! inside a method?)"
+        ),
+        (_, Some(sig)) => format!(
+            "the method [{fqname}]'s process was killed by {} before the run finished",
+            signal_name(sig)
+        ),
+        _ => format!("the method [{fqname}]'s process ended ({status}) before the run finished"),
+    }
+}
+
+/// A log line as it arrived.
+struct Received {
+    at: DateTime<Local>,
+    level: LogLevel,
+    message: String,
+}
+
+/// What Ruby told so far.
+#[derive(Default)]
+struct Progress {
+    logs: Vec<Received>,
+    /// Methods started and not ended yet, outermost first (a method may instantiate another).
+    running: Vec<String>,
+    started: usize,
+    ended: usize,
+    result: Option<Value>,
+}
+
+impl Progress {
+    fn take(&mut self, message: Value) {
+        if let Some(log) = message.get("log") {
+            self.logs.push(Received {
+                at: Local::now(),
+                level: text(log, "level").parse().unwrap_or(LogLevel::Info),
+                message: text(log, "message"),
+            });
+        } else if let Some(method) = message.get("method") {
+            let fqname = text(method, "fqname");
+            match text(method, "event").as_str() {
+                "start" => {
+                    self.started += 1;
+                    self.running.push(fqname);
+                }
+                "end" => {
+                    self.ended += 1;
+                    if let Some(at) = self.running.iter().rposition(|f| *f == fqname) {
+                        self.running.truncate(at);
+                    }
+                }
+                _ => {}
+            }
+        } else if let Some(result) = message.get("result") {
+            // Only the run's own Ruby process writes one, once.
+            if self.result.is_some() {
+                eprintln!("miq-automate run: ignored a second result from ruby");
+            } else {
+                self.result = Some(result.clone());
+            }
+        }
+    }
+
+    /// The method holding the run (the innermost one started and not ended), in words.
+    fn holder_text(&self) -> String {
+        match self.running.last() {
+            Some(fqname) => format!("the method [{fqname}] was running"),
+            None => "no method was running".into(),
+        }
+    }
+
+    /// How far the run got: the methods, and every log line received.
+    fn report(&self) -> String {
+        let mut out = format!(
+            "miq-automate run: {} method{} started, {} ended",
+            self.started,
+            if self.started == 1 { "" } else { "s" },
+            self.ended
+        );
+        if !self.running.is_empty() {
+            out.push_str(&format!("; still running: {}", self.running.join(" > ")));
+        }
+        out.push_str(&format!("\nlog lines received ({}):\n", self.logs.len()));
+        for line in &self.logs {
+            out.push_str(&format!("  {:<5} {}\n", line.level.label(), line.message));
+        }
+        out
+    }
+
+    /// The log lines received, as automation.log lines stamped with when they arrived.
+    fn log_file(&self) -> String {
+        let pid = std::process::id();
+        self.logs
+            .iter()
+            .map(|l| automation_line(l.level, l.at, pid, "0", &l.message) + "\n")
+            .collect()
+    }
 }
 
 /// 0 when the request is done (`ok`, or anything but `error`/`retry`), 2 when it ended in

@@ -3,12 +3,18 @@
 # The Ruby half of `miq-automate run`: the CLI (Rust, free of libruby) validates its
 # arguments and starts one Ruby for the whole run:
 #
-#   ruby -I <ruby/lib> -r miq_automate/run_command -e 'exit MiqAutomate::RunCommand.main(ARGV)' REQUEST_JSON RESULT_FILE
+#   ruby -I <ruby/lib> -r miq_automate/run_command -e 'exit MiqAutomate::RunCommand.main(ARGV)' REQUEST_JSON CHANNEL_FD
 #
 # REQUEST_JSON: {"uri", "datastores": [dirs], "attrs": {k: v}, "model": file|null,
-# "scenario": file|null, "stubs": [[path, what]], "max_deliveries": n, "max_time": s|null}.
-# The delivery (MiqAutomate::Delivery#to_json) and the virtual clock's start are written to
-# RESULT_FILE as {"started_at": ISO 8601, "delivery": {…}}; the CLI prints and logs them.
+# "scenario": file|null, "stubs": [[path, what]], "max_deliveries": n, "max_time": s|null,
+# "timeout": seconds|null, "isolation": "vm"|"process"}.
+# CHANNEL_FD: a descriptor the CLI handed down, on which this process writes one JSON
+# object a line as the run goes: {"log": {"level", "message"}} for every log line as it is
+# written, {"method": {"event": "start"|"end", "fqname", "status"}} around each method or
+# stub, and at the end {"result": {"started_at": ISO 8601, "delivery": {…}, "timed_out"}}
+# (the delivery is MiqAutomate::Delivery#to_json; timed_out the message of the method
+# timeout that aborted it, else null). So the CLI knows how far a run got that never
+# ends, or that ends inside a method.
 # Exit 0 when delivered (whatever the result), 1 when the request cannot run (a datastore
 # that does not load, a bad model file or stub), the reason on stderr.
 
@@ -22,33 +28,93 @@ module MiqAutomate
 
     STUB_FORMS = "ok, error, retry, retry:N, retry:N@INTERVAL, stop, abort or an exit code"
 
+    # The CLI's end of the run: JSON lines on the inherited descriptor.
+    class Channel
+      def initialize(fd)
+        # Only this process speaks for the run: a method that forks must not (its child
+        # ends with the method, and never writes the result).
+        @pid = Process.pid
+        @io = IO.for_fd(fd, "w", autoclose: true)
+        # Not for a method's subprocesses (system, spawn, backticks): only this process.
+        @io.close_on_exec = true
+        @io.sync = true
+      end
+
+      def log(level, message)
+        write(log: { level: level.to_s, message: utf8(message) })
+      end
+
+      def method_event(event, fqname, status)
+        status = utf8(status) unless status.nil? || status.is_a?(Integer)
+        write(method: { event: event.to_s, fqname: utf8(fqname), status: status })
+      end
+
+      # `timed_out`: the message of a method's timeout that aborted the delivery, or nil.
+      def result(started_at, delivery, timed_out)
+        write_line(%({"result":{"started_at":#{started_at.iso8601.to_json},"delivery":#{delivery.to_json},) +
+                   %("timed_out":#{timed_out && utf8(timed_out).to_json || 'null'}}}))
+      end
+
+      private
+
+      def write(object)
+        write_line(JSON.generate(object))
+      end
+
+      # One write a line (Ruby's lock on the IO keeps threads' lines whole), never cut
+      # half-way by a Thread#raise (a method's timeout) or a signal's exception.
+      def write_line(line)
+        return unless Process.pid == @pid
+
+        Thread.handle_interrupt(Object => :never) { @io.write("#{line}\n") }
+      rescue Errno::EPIPE, IOError
+        # The CLI is gone (killed): nobody reads this run any more.
+        Process.exit!(1)
+      end
+
+      # JSON needs UTF-8; a method may log bytes that are not.
+      def utf8(text)
+        text.to_s.encode(Encoding::UTF_8, invalid: :replace, undef: :replace).scrub
+      end
+    end
+
     module_function
 
     def main(argv)
-      request_json, result_path = argv
-      raise UsageError, "usage: MiqAutomate::RunCommand.main([REQUEST_JSON, RESULT_FILE])" unless request_json && result_path
+      request_json, channel_fd = argv
+      unless request_json && channel_fd.to_s.match?(/\A\d+\z/)
+        raise UsageError, "usage: MiqAutomate::RunCommand.main([REQUEST_JSON, CHANNEL_FD])"
+      end
 
+      channel = Channel.new(channel_fd.to_i)
       request = JSON.parse(request_json)
-      started_at, delivery = run(request)
-      File.write(result_path, %({"started_at":#{started_at.iso8601.to_json},"delivery":#{delivery.to_json}}))
+      started_at, delivery, timed_out = run(request, channel)
+      channel.result(started_at, delivery, timed_out)
       0
     rescue UsageError, MiqAutomate::Error, ArgumentError, JSON::ParserError, SystemCallError => e
       warn "miq-automate run: #{e.message}"
       1
     end
 
-    # Delivers the request; returns [the clock at the start, the MiqAutomate::Delivery].
-    def run(request)
+    # Delivers the request, telling `channel` each log line and method as they come;
+    # returns [the clock at the start, the MiqAutomate::Delivery, the timeout's message or
+    # nil]. A method that timed out aborted the delivery, which is the result all the same.
+    def run(request, channel)
       root, models = load_model(request["model"])
       (request["attrs"] || {}).each { |k, v| root[k.to_s] = v }
       vmdb = request["scenario"] && MiqAutomate::MockManageIQ.start(request["scenario"])
-      engine = MiqAutomate::Engine.new(datastore: request.fetch("datastores"), models: models, vmdb: vmdb)
+      engine = MiqAutomate::Engine.new(datastore: request.fetch("datastores"), models: models, vmdb: vmdb,
+                                       timeout: request["timeout"], isolation: (request["isolation"] || "vm").to_sym)
+      engine.on_log { |level, message| channel.log(level, message) }
+      engine.on_method { |event, fqname, status| channel.method_event(event, fqname, status) }
       (request["stubs"] || []).each { |path, what| stub(engine, path, what) }
       started_at = engine.clock.now
       delivery = engine.deliver(request.fetch("uri"), root: root,
                                                       max_deliveries: request["max_deliveries"] || 100,
                                                       max_time: request["max_time"])
-      [started_at, delivery]
+      [started_at, delivery, nil]
+    rescue MiqAutomate::MethodTimeout => e
+      [started_at, e.delivery, e.message]
     ensure
       vmdb&.stop
     end
