@@ -86,9 +86,9 @@ pub struct Args {
     /// lines so far (exit 2). For a method that --timeout cannot stop.
     #[arg(long, value_name = "SECONDS", value_parser = seconds)]
     deadline: Option<f64>,
-    /// Where each method runs: vm, in the run's one Ruby process (cheap; a method's exit! or
-    /// kill ends the run, reported as the method's fate), or process, in a process of its
-    /// own forked from it (exit!, a kill or a crash end only that method).
+    /// Where each method runs: vm, in the run's one Ruby process (cheap; a method's
+    /// Process.exit! or kill ends the run, reported as the method's fate), or process, in a
+    /// process of its own forked from it (exit!, a kill or a crash end only that method).
     #[arg(long, value_enum, default_value_t = Isolation::Vm)]
     isolation: Isolation,
 }
