@@ -42,7 +42,7 @@ use crate::{EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_SIGNAL};
 Exit status: 0 the request is done; 2 it ended in error or retry (a limit), a method timed \
 out (--timeout), the run passed its --deadline, or Ruby ended inside a method (exit!, a \
 kill); 1 bad usage, a datastore that does not load, Ruby failing outside any method; \
-130/143 interrupted by SIGINT/SIGTERM (Ruby ended first).")]
+130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP (Ruby ended first).")]
 pub struct Args {
     /// The URI to deliver (`/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template`,
     /// with `?query` arguments and a `#message` as the engine takes them).
@@ -264,16 +264,16 @@ struct Supervised {
     progress: Progress,
 }
 
-/// Runs Ruby on `request` until it ends, `deadline` passes or SIGINT/SIGTERM comes, and
+/// Runs Ruby on `request` until it ends, `deadline` passes or SIGINT/SIGTERM/SIGHUP comes, and
 /// leaves nothing of it behind: its process group ended if it had not, the processes it
 /// orphaned ended, its temporary directory removed.
 fn supervise(request: &Value, deadline: Option<Instant>) -> anyhow::Result<Supervised> {
     // Registered before Ruby starts, so a signal never leaves it behind: from here on
-    // SIGINT/SIGTERM only set this flag, which the wait reads.
+    // SIGINT/SIGTERM (and SIGHUP, a closed terminal) only set this flag, which the wait reads.
     let signal = Arc::new(AtomicUsize::new(0));
-    for sig in [libc::SIGINT, libc::SIGTERM] {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         signal_hook::flag::register_usize(sig, signal.clone(), sig as usize)
-            .context("cannot handle SIGINT/SIGTERM")?;
+            .context("cannot handle SIGINT/SIGTERM/SIGHUP")?;
     }
     // Ruby's temporary files (a method's Tempfile, the process isolation's sockets) go in
     // a directory of the run's, removed when the run ends however Ruby ended.
@@ -347,7 +347,7 @@ fn check_output(path: &Path) -> Result<(), String> {
 /// reading it gets "" at once), stdout onto our stderr (ours is the result's), a process
 /// group of its own, and the channel's other end at [`CHANNEL_FD`].
 fn start_ruby(request: &Value, tmp: &Path) -> anyhow::Result<(Child, UnixStream)> {
-    // Both ends are close-on-exec: only this Ruby gets one, at CHANNEL_FD (give_channel).
+    // Both ends are close-on-exec: only this Ruby gets one, at CHANNEL_FD (prepare_ruby).
     let (ours, theirs) = UnixStream::pair().context("cannot open a channel to ruby")?;
     let ruby = std::env::var_os("MIQ_AUTOMATE_RUBY").unwrap_or_else(|| "ruby".into());
     let mut command = Command::new(&ruby);
@@ -372,8 +372,8 @@ fn start_ruby(request: &Value, tmp: &Path) -> anyhow::Result<(Child, UnixStream)
         // Ruby and all it started in order, rather than racing Ruby's own Interrupt.
         .process_group(0);
     let fd = theirs.as_raw_fd();
-    // SAFETY: give_channel only makes async-signal-safe calls (fcntl, dup2, prctl).
-    unsafe { command.pre_exec(move || give_channel(fd)) };
+    // SAFETY: prepare_ruby only makes async-signal-safe calls (fcntl, dup2, signal, prctl).
+    unsafe { command.pre_exec(move || prepare_ruby(fd)) };
     let child = command.spawn().with_context(|| {
         format!(
             "cannot start {} (set MIQ_AUTOMATE_RUBY to the ruby to use)",
@@ -385,9 +385,11 @@ fn start_ruby(request: &Value, tmp: &Path) -> anyhow::Result<(Child, UnixStream)
     Ok((child, ours))
 }
 
-/// In the child, between fork and exec: the channel at CHANNEL_FD, kept open across exec,
-/// and (on Linux) SIGKILL when this process dies, so a killed CLI leaves no Ruby running.
-fn give_channel(fd: RawFd) -> std::io::Result<()> {
+/// In the child, between fork and exec: the channel at CHANNEL_FD, kept open across exec;
+/// SIGTTOU ignored (in a group of its own Ruby is not the terminal's foreground, and a
+/// terminal with `tostop` would stop it at its first warning); and (on Linux) SIGKILL when
+/// this process dies, so a killed CLI leaves no Ruby running.
+fn prepare_ruby(fd: RawFd) -> std::io::Result<()> {
     // SAFETY: plain descriptor and process-attribute calls on descriptors this process owns.
     let failed = unsafe {
         if fd == CHANNEL_FD {
@@ -399,6 +401,10 @@ fn give_channel(fd: RawFd) -> std::io::Result<()> {
     };
     if failed {
         return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: an ignored disposition, which exec keeps; async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGTTOU, libc::SIG_IGN);
     }
     #[cfg(target_os = "linux")]
     // SAFETY: sets an attribute of this (child) process only.
@@ -497,7 +503,7 @@ enum Ending {
     Exited,
     /// `--deadline` passed.
     Deadline,
-    /// SIGINT or SIGTERM came.
+    /// SIGINT, SIGTERM or SIGHUP came.
     Signal(i32),
 }
 
