@@ -949,6 +949,58 @@ mod tests {
     }
 
     #[test]
+    fn seconds_are_positive_and_finite() {
+        assert_eq!(seconds("0.5"), Ok(0.5));
+        assert_eq!(seconds("30"), Ok(30.0));
+        for bad in ["0", "-1", "inf", "NaN", "soon"] {
+            assert!(seconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_output_needs_an_existing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(check_output(&dir.path().join("a.log")).is_ok());
+        assert!(check_output(Path::new("a.log")).is_ok());
+        assert!(check_output(&dir.path().join("no/a.log")).is_err());
+        assert!(check_output(dir.path()).is_err());
+    }
+
+    #[test]
+    fn the_holder_is_the_innermost_method_not_ended() {
+        let mut p = Progress::default();
+        let method =
+            |event: &str, fqname: &str| json!({"method": {"event": event, "fqname": fqname}});
+        assert_eq!(p.holder_text(), "no method was running");
+        p.take(method("start", "/D/ns/C/outer"));
+        p.take(method("start", "/D/ns/C/inner"));
+        p.take(json!({"log": {"level": "warn", "message": "careful"}}));
+        assert_eq!(p.holder_text(), "the method [/D/ns/C/inner] was running");
+        p.take(method("end", "/D/ns/C/inner"));
+        assert_eq!(p.holder_text(), "the method [/D/ns/C/outer] was running");
+        assert_eq!((p.started, p.ended), (2, 1));
+        assert_eq!(p.logs[0].level, LogLevel::Warn);
+        let report = p.report();
+        assert!(report.contains("2 methods started, 1 ended; still running: /D/ns/C/outer"));
+        assert!(report.contains("  WARN  careful"), "{report}");
+        p.take(json!({"result": {"delivery": {"ae_result": "ok"}}}));
+        p.take(json!({"result": {"delivery": {"ae_result": "error"}}}));
+        assert_eq!(p.result.unwrap()["delivery"]["ae_result"], "ok");
+    }
+
+    #[test]
+    fn a_methods_fate_by_exit_status() {
+        assert_eq!(
+            fate("/D/m", ExitStatus::from_raw(0)),
+            "the method [/D/m]'s process ended with exit status 0 before the run finished (exit! inside a method?)"
+        );
+        assert_eq!(
+            fate("/D/m", ExitStatus::from_raw(libc::SIGKILL)),
+            "the method [/D/m]'s process was killed by SIGKILL before the run finished"
+        );
+    }
+
+    #[test]
     fn attributes_are_key_value() {
         assert_eq!(key_value("a=b=c"), Ok(("a".into(), "b=c".into())));
         assert!(key_value("=x").is_err());
