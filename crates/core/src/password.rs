@@ -1,10 +1,16 @@
-//! Password attribute values, readable only through an explicit `decrypt`, and the masking of
-//! secrets in any text (ManageIQ's `ManageIQ::Password.sanitize_string`).
+//! Password attribute values, readable only through an explicit `decrypt`, the masking of
+//! secrets in any text (ManageIQ's `ManageIQ::Password.sanitize_string`), and, with the
+//! appliance's key ([`V2Key`]), ManageIQ's `v2:{…}` encryption.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::LazyLock;
 
 use regex::Regex;
+
+mod v2;
+
+pub use v2::{is_encrypted, InvalidKey, KeyFileError, PasswordError, V2Key, ALGORITHM};
 
 /// What a password attribute reads as, everywhere but `decrypt`.
 pub const MASK: &str = "********";
@@ -22,9 +28,29 @@ impl Password {
         Password(plaintext.into())
     }
 
-    /// The plaintext, as `$evm.object.decrypt(attr)` gives it.
+    /// The text it was made with, as `$evm.object.decrypt(attr)` gives it without a key.
     pub fn decrypt(&self) -> &str {
         &self.0
+    }
+
+    /// `$evm.object.decrypt(attr)` with the appliance's key, as `MiqAePassword.new(text)`
+    /// then `decrypt` on the appliance: text that [`is_encrypted`] (`v2:{…}`) is decrypted
+    /// with the key (a bogus one is a [`PasswordError`]); other text is the plaintext.
+    /// Without a key, the text as it is.
+    pub fn decrypt_with(&self, key: Option<&V2Key>) -> Result<Cow<'_, str>, PasswordError> {
+        match key {
+            Some(key) if is_encrypted(&self.0) => key.decrypt(&self.0).map(Cow::Owned),
+            _ => Ok(Cow::Borrowed(&self.0)),
+        }
+    }
+
+    /// [`Password::decrypt_with`] as bytes: decrypted plaintext that is not UTF-8 is given
+    /// as it is, as the gem gives it (a Ruby String tagged UTF-8).
+    pub fn decrypt_bytes_with(&self, key: Option<&V2Key>) -> Result<Cow<'_, [u8]>, PasswordError> {
+        match key {
+            Some(key) if is_encrypted(&self.0) => key.decrypt_bytes(&self.0).map(Cow::Owned),
+            _ => Ok(Cow::Borrowed(self.0.as_bytes())),
+        }
     }
 }
 
