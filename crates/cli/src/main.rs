@@ -5,6 +5,7 @@ mod diagram;
 mod html;
 mod mock_server;
 mod output;
+mod password;
 mod retire_bundle;
 mod rollback;
 mod run;
@@ -60,6 +61,9 @@ enum Command {
     /// on a virtual clock; print the state trace. Exit 0 ok, 2 error, a limit, a timeout or a
     /// method ending Ruby, 1 unusable, 130/143 interrupted.
     Run(run::Args),
+    /// Encrypt or decrypt ManageIQ `v2:{…}` passwords with an appliance's key file.
+    #[command(subcommand)]
+    Password(password::Command),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
             Command::Trace(command) => trace::run(command),
             Command::Diagram(args) => diagram::run(args),
             Command::Run(args) => run::run(args),
+            Command::Password(command) => password::run(command),
         }
     });
     match result {
