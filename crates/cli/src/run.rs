@@ -200,10 +200,10 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         .map(|s| Instant::now() + Duration::from_secs_f64(s));
     let Supervised {
         ending,
-        holder,
         status,
         mut progress,
     } = supervise(&request, deadline)?;
+    let holder = progress.holder_text();
     let stopped = match ending {
         Ending::Signal(sig) => {
             eprintln!(
@@ -257,8 +257,6 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
 struct Supervised {
     /// Why the wait for it ended.
     ending: Ending,
-    /// The method that held the run when the wait ended, in words.
-    holder: String,
     status: ExitStatus,
     /// What it said on the channel.
     progress: Progress,
@@ -286,21 +284,19 @@ fn supervise(request: &Value, deadline: Option<Instant>) -> anyhow::Result<Super
     let events = read_channel(channel);
     let mut progress = Progress::default();
     let ending = wait(&mut child, &events, &mut progress, deadline, &signal);
-    // Taken now: ending Ruby unwinds the method, which then reports its end.
-    let holder = progress.holder_text();
     if !matches!(ending, Ending::Exited) {
         stop(&child);
     }
     // Everything left in Ruby's group goes too (a method's fork or background command):
     // its leader is not reaped yet, so the group's id cannot have been reused.
     signal_group(&child, libc::SIGKILL);
-    drain(&events, &mut progress);
     let status = child.wait().context("cannot wait for ruby")?;
     end_orphans();
+    // With every holder of the channel gone, what it still holds is read to its end.
+    drain(&events, &mut progress);
     drop(tmp);
     Ok(Supervised {
         ending,
-        holder,
         status,
         progress,
     })
@@ -611,7 +607,8 @@ struct Received {
 #[derive(Default)]
 struct Progress {
     logs: Vec<Received>,
-    /// Methods started and not ended yet, outermost first (a method may instantiate another).
+    /// Methods started and not ended with a status, outermost first (a method may
+    /// instantiate another).
     running: Vec<String>,
     started: usize,
     ended: usize,
@@ -633,7 +630,9 @@ impl Progress {
                     self.started += 1;
                     self.running.push(fqname);
                 }
-                "end" => {
+                // An end without a status is a method unwound by what stopped the run (a
+                // signal's exception): it still held the run.
+                "end" if !method.get("status").is_none_or(Value::is_null) => {
                     self.ended += 1;
                     if let Some(at) = self.running.iter().rposition(|f| *f == fqname) {
                         self.running.truncate(at);
@@ -969,8 +968,10 @@ mod tests {
     #[test]
     fn the_holder_is_the_innermost_method_not_ended() {
         let mut p = Progress::default();
-        let method =
-            |event: &str, fqname: &str| json!({"method": {"event": event, "fqname": fqname}});
+        let method = |event: &str, fqname: &str| {
+            let status = (event == "end").then_some(0);
+            json!({"method": {"event": event, "fqname": fqname, "status": status}})
+        };
         assert_eq!(p.holder_text(), "no method was running");
         p.take(method("start", "/D/ns/C/outer"));
         p.take(method("start", "/D/ns/C/inner"));
@@ -979,6 +980,9 @@ mod tests {
         p.take(method("end", "/D/ns/C/inner"));
         assert_eq!(p.holder_text(), "the method [/D/ns/C/outer] was running");
         assert_eq!((p.started, p.ended), (2, 1));
+        // Unwound by a signal: no status, still the holder.
+        p.take(json!({"method": {"event": "end", "fqname": "/D/ns/C/outer", "status": null}}));
+        assert_eq!(p.holder_text(), "the method [/D/ns/C/outer] was running");
         assert_eq!(p.logs[0].level, LogLevel::Warn);
         let report = p.report();
         assert!(report.contains("2 methods started, 1 ended; still running: /D/ns/C/outer"));
