@@ -39,12 +39,17 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
                     let ms = start.elapsed().as_secs_f64() * 1000.0;
                     let s = ds.stats();
                     for d in ds.domains() {
-                        println!(
-                            "domain {} (priority {}, {})",
-                            d.name,
-                            d.priority,
-                            if d.enabled { "enabled" } else { "disabled" }
-                        );
+                        if d.enabled {
+                            println!("domain {} (priority {}, enabled)", d.name, d.priority);
+                        } else {
+                            // A blank `enabled:` is disabled too, as ManageIQ imports it: say
+                            // what that means, since the export did not say it.
+                            println!("domain {} (priority {}, disabled)", d.name, d.priority);
+                            println!(
+                                "  unreachable by paths without a domain (the overlay skips it); only /{}/... reaches it: `enabled:` is false or blank in its __domain__.yaml (ManageIQ imports a blank one as disabled)",
+                                d.name
+                            );
+                        }
                     }
                     println!("{s}");
                     println!("loaded in {ms:.1} ms");

@@ -6,6 +6,7 @@
 //! order, so the result does not depend on thread timing. Every bad file is reported
 //! (file + YAML path + what was expected), not just the first one.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::fs;
@@ -62,7 +63,8 @@ pub struct Domain {
     pub name: String,
     /// Higher priority wins in the overlay.
     pub priority: i64,
-    /// Disabled domains are skipped by domain-less lookups.
+    /// Disabled domains are skipped by domain-less lookups. A blank `enabled:` is disabled
+    /// (as ManageIQ's importer creates it), unless the domain is a system one.
     pub enabled: bool,
     /// `system`, `user`, …
     pub source: Option<String>,
@@ -664,6 +666,7 @@ fn parse_task(task: &Task) -> Result<Parsed, Vec<LoadError>> {
             message: format!("not valid YAML: {e}"),
         }]
     })?;
+    let doc = untag_non_specific(doc);
     let mut r = Reader {
         file: &task.file,
         errors: Vec::new(),
@@ -692,21 +695,53 @@ fn parse_task(task: &Task) -> Result<Parsed, Vec<LoadError>> {
     }
 }
 
+/// Older exports write scalars under YAML's non-specific tag (`description: ! 'Event '`,
+/// `value: ! "..."`); Psych reads them as the plain scalar, and so do we. Any other tag
+/// (or `!` on a list or mapping) stays, and is refused with its YAML path where the value
+/// is read.
+fn untag_non_specific(v: Yaml) -> Yaml {
+    match v {
+        Yaml::Tagged(t) if t.tag == "!" && is_scalar(&t.value) => t.value,
+        Yaml::Tagged(mut t) => {
+            t.value = untag_non_specific(t.value);
+            Yaml::Tagged(t)
+        }
+        Yaml::Sequence(items) => {
+            Yaml::Sequence(items.into_iter().map(untag_non_specific).collect())
+        }
+        Yaml::Mapping(m) => Yaml::Mapping(
+            m.into_iter()
+                .map(|(k, v)| (untag_non_specific(k), untag_non_specific(v)))
+                .collect(),
+        ),
+        scalar => scalar,
+    }
+}
+
+fn is_scalar(v: &Yaml) -> bool {
+    matches!(
+        v,
+        Yaml::Null | Yaml::Bool(_) | Yaml::Number(_) | Yaml::String(_)
+    )
+}
+
 /// Reads export documents, recording each problem with its YAML path.
 struct Reader<'a> {
     file: &'a Path,
     errors: Vec<LoadError>,
 }
 
-fn kind_of(v: &Yaml) -> &'static str {
+fn kind_of(v: &Yaml) -> Cow<'static, str> {
     match v {
-        Yaml::Null => "nothing",
-        Yaml::Bool(_) => "a boolean",
-        Yaml::Number(_) => "a number",
-        Yaml::String(_) => "a string",
-        Yaml::Sequence(_) => "a list",
-        Yaml::Mapping(_) => "a mapping",
-        Yaml::Tagged(_) => "a tagged value",
+        Yaml::Null => "nothing".into(),
+        Yaml::Bool(_) => "a boolean".into(),
+        Yaml::Number(_) => "a number".into(),
+        Yaml::String(_) => "a string".into(),
+        Yaml::Sequence(_) => "a list".into(),
+        Yaml::Mapping(_) => "a mapping".into(),
+        // Tag's Display doubles the bang of the non-specific tag (`!!`).
+        Yaml::Tagged(t) if t.tag == "!" => "a value tagged !".into(),
+        Yaml::Tagged(t) => format!("a value tagged {}", t.tag).into(),
     }
 }
 
@@ -814,8 +849,16 @@ impl<'a> Reader<'a> {
         let at = "object.attributes";
         let name = self.required_name(a, at);
         let priority = self.integer(a, "priority", at).unwrap_or(0);
-        let enabled = self.boolean(a, "enabled", at).unwrap_or(false);
         let source = self.opt_string(a, "source", at);
+        // A blank `enabled` is what ManageIQ's importer leaves unset: the domain is created
+        // disabled (MiqAeDomain's default), except the system domains the importer always
+        // enables (ManageIQ's own, and any whose source is `system`).
+        let enabled = self.boolean(a, "enabled", at).unwrap_or_else(|| {
+            source.as_deref() == Some("system")
+                || name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case("ManageIQ"))
+        });
         let description = self.opt_string(a, "description", at);
         Some(Domain {
             name: name?,

@@ -1,6 +1,7 @@
-//! What the modules share: the repository's test domains (`tests/domains/`) and the
-//! state-machine helpers ([`sm`]).
+//! What the modules share: the repository's test domains (`tests/domains/`), domains
+//! written by a test into a temp dir ([`build`]) and the state-machine helpers ([`sm`]).
 
+pub mod build;
 pub mod sm;
 
 use std::path::PathBuf;
