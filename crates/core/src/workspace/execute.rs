@@ -38,7 +38,32 @@ impl Workspace {
         Ok(Value::Nil)
     }
 
-    /// `$evm.execute` calls so far.
+    /// A call a built-in method makes on a VMDB object (`event_stream.refresh("ems", false)`):
+    /// recorded with the executions as `(method, args)`, so a test sees it as it sees an
+    /// `$evm.execute`, then made through the broker when one is set (the embedder's object
+    /// answers). Without a broker nothing is refreshed or enforced offline: it returns nil.
+    /// Only service models and foreign objects have such methods: any other receiver is
+    /// Ruby's `NoMethodError`, and nothing is recorded.
+    pub fn execute_on(
+        &mut self,
+        receiver: &Value,
+        method: &str,
+        args: Vec<Value>,
+    ) -> Result<Value, AeError> {
+        if !matches!(receiver, Value::ServiceModel(_) | Value::Foreign(_)) {
+            return Err(AeError::NoMethod {
+                receiver: receiver.masked().inspect(),
+                method: method.to_string(),
+            });
+        }
+        self.executions.push((method.to_string(), args.clone()));
+        match &mut self.broker {
+            Some(broker) => broker.call(receiver, method, &args),
+            None => Ok(Value::Nil),
+        }
+    }
+
+    /// `$evm.execute` calls so far (and the calls built-ins made with [`Self::execute_on`]).
     pub fn executions(&self) -> &[(String, Vec<Value>)] {
         &self.executions
     }
@@ -47,7 +72,7 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use crate::error::AeError;
-    use crate::value::Value;
+    use crate::value::{ServiceModelRef, Value};
     use crate::Workspace;
 
     #[test]
@@ -59,5 +84,22 @@ mod tests {
             ws.execute("nope", vec![]),
             Err(AeError::MethodNotFound(_))
         ));
+    }
+
+    #[test]
+    fn execute_on_records_model_calls_and_refuses_plain_values() {
+        let mut ws = Workspace::new();
+        let event = Value::ServiceModel(ServiceModelRef::new("ems_event", 1));
+        let args = vec![Value::from("ems"), Value::Bool(false)];
+        assert_eq!(
+            ws.execute_on(&event, "refresh", args.clone()),
+            Ok(Value::Nil)
+        );
+        assert_eq!(ws.executions(), &[("refresh".to_string(), args)]);
+        assert!(matches!(
+            ws.execute_on(&Value::from("x"), "refresh", vec![]),
+            Err(AeError::NoMethod { .. })
+        ));
+        assert_eq!(ws.executions().len(), 1);
     }
 }
