@@ -46,7 +46,7 @@ RSpec.describe "MiqAutomate::Engine#deliver" do
     d = deliver(engine, machine, root: root)
     expect(d).to be_a(MiqAutomate::Delivery)
     expect(d).to have_ae_result("ok")
-    expect(d.deliveries).to eq(3)
+    expect(d.deliveries.size).to eq(3)
     expect(d.clock).to eq(120)
     expect(engine.clock.now - started).to eq(120)
     expect(d).to have_passed_states(all_states)
@@ -80,7 +80,7 @@ RSpec.describe "MiqAutomate::Engine#deliver" do
   it "runs the real network methods once, and the state-machine hooks with them" do
     d = deliver(engine, machine, root: root)
     expect(d).to have_ae_result("ok")
-    expect(d.deliveries).to eq(1)
+    expect(d.deliveries.size).to eq(1)
     expect(d.clock).to eq(0)
     expect(d).to have_logged(:info, "<AEMethod register_dns> Registered DNS [web01.example.com → 192.0.2.10] for VM [web01]")
     expect(task.options.values_at(:ip_addr, :dhcp_reservation, :dns_fqdn)).to eq(["192.0.2.10", "dhcp-web01", "web01.example.com"])
@@ -125,10 +125,10 @@ RSpec.describe "MiqAutomate::Engine#deliver" do
   it "stops a request that keeps retrying at max_deliveries or max_time" do
     retry_check(engine, 1000, interval: "1.hour")
     d = engine.deliver(machine, root: root, max_deliveries: 3)
-    expect([d.ae_result, d.limit, d.deliveries, d.clock]).to eq(["retry", "max_deliveries", 3, 7200])
+    expect([d.ae_result, d.limit, d.deliveries.size, d.clock]).to eq(["retry", "max_deliveries", 3, 7200])
     expect(d).to have_logged(:warn, "Not delivering again: max_deliveries [3] reached")
     d = engine.deliver(machine, root: root, max_time: 5 * 3600)
-    expect([d.ae_result, d.limit, d.deliveries, d.clock]).to eq(["retry", "max_virtual_time", 6, 5 * 3600])
+    expect([d.ae_result, d.limit, d.deliveries.size, d.clock]).to eq(["retry", "max_virtual_time", 6, 5 * 3600])
     expect { engine.deliver(machine, max_deliveries: 0) }.to raise_error(ArgumentError, /max_deliveries/)
     expect { engine.deliver(machine, max_time: -1) }.to raise_error(ArgumentError, /max_time/)
   end
@@ -167,7 +167,7 @@ RSpec.describe "MiqAutomate::Engine#deliver" do
     d = deliver(engine, machine, root: root)
     expect(d).to have_ae_result("error")
     expect(d.error).to eq("MiqAeException::AbortInstantiation: Invalid state specified <NoSuchState>")
-    expect(d.deliveries).to eq(1)
+    expect(d.deliveries.size).to eq(1)
   end
 
   it "raises MethodTimeout with the delivery when a method outlives the timeout" do

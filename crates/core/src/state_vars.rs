@@ -225,6 +225,7 @@ mod tests {
         let date = Value::Foreign(crate::value::ForeignRef {
             id: 1,
             label: "Date".into(),
+            text: None,
         });
         let err = vars.set(&date, Value::Nil).unwrap_err().to_string();
         assert_eq!(

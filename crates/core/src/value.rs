@@ -58,6 +58,10 @@ pub struct ForeignRef {
     pub id: u64,
     /// A human-readable description (class name), used in messages and `inspect`.
     pub label: Arc<str>,
+    /// What the object's own `to_s` gave when it was handed over, when the issuer could ask
+    /// (not for a DRb proxy): Ruby's `to_s` of the value, so `${/#vm}` and an
+    /// `ae_retry_interval` of `1.minute` (an ActiveSupport Duration: "60") read as in Ruby.
+    pub text: Option<Arc<str>>,
 }
 
 /// A Ruby-compatible attribute value.
@@ -189,6 +193,9 @@ impl Value {
             Value::String(s) | Value::Symbol(s) => s.clone(),
             Value::Time(t) => ruby_time_to_s(t),
             Value::Password(_) => MASK.into(),
+            Value::Foreign(ForeignRef {
+                text: Some(text), ..
+            }) => text.to_string(),
             other => other.inspect(),
         }
     }
@@ -377,7 +384,12 @@ impl Value {
             }
             Value::ServiceModel(r) => json!({ "$service_model": { "model": r.model, "id": r.id } }),
             Value::Object(id) => json!({ "$object": id.0 }),
-            Value::Foreign(f) => json!({ "$foreign": { "id": f.id, "label": &*f.label } }),
+            Value::Foreign(f) => match &f.text {
+                Some(text) => {
+                    json!({ "$foreign": { "id": f.id, "label": &*f.label, "text": &**text } })
+                }
+                None => json!({ "$foreign": { "id": f.id, "label": &*f.label } }),
+            },
         }
     }
 
@@ -480,9 +492,11 @@ fn tagged_from_json(tag: &str, inner: &Json, depth: usize) -> Result<Value, Valu
         "$foreign" => {
             let id = inner.get("id").and_then(Json::as_u64).ok_or_else(bad)?;
             let label = inner.get("label").and_then(Json::as_str).ok_or_else(bad)?;
+            let text = inner.get("text").and_then(Json::as_str).map(Arc::from);
             Value::Foreign(ForeignRef {
                 id,
                 label: label.into(),
+                text,
             })
         }
         _ => return Err(ValueError::UnknownTag(tag.to_string())),

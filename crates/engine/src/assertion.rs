@@ -1,7 +1,9 @@
 //! Assertion expressions. The engine `eval`s the substituted text as Ruby; offline we
 //! evaluate the forms assertions use: literals (`true`, `false`, `nil`, numbers, quoted
 //! strings), `==`, `!=`, `<`, `<=`, `>`, `>=`, `=~ /re/`, `!`, `&&`, `||` and parentheses.
-//! Anything else is an error (the engine's "Assertion Evaluation Failed").
+//! Anything else is an error (the engine's "Assertion Evaluation Failed"). Where a Ruby
+//! runner is present it evaluates assertions as Ruby instead
+//! ([`MethodRunner::evaluate_assertion`](crate::MethodRunner::evaluate_assertion)).
 
 use std::cmp::Ordering;
 
@@ -17,6 +19,15 @@ impl Lit {
     fn truthy(&self) -> bool {
         !matches!(self, Lit::Nil | Lit::Bool(false))
     }
+}
+
+/// Why an assertion could not be evaluated, as the engine tells the two apart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AssertionError {
+    /// The text is not valid Ruby: "Syntax Error in Assertion".
+    Syntax(String),
+    /// Evaluating it raised: "Assertion Evaluation Failed".
+    Evaluation(String),
 }
 
 /// `true` when the assertion holds.

@@ -146,6 +146,10 @@ pub struct Delivery {
     /// The last workspace itself.
     #[serde(skip)]
     pub run: Option<Run>,
+    /// The workspaces of the deliveries before the last, in order (a spec looks at the
+    /// k-th delivery's notifications, executions or objects).
+    #[serde(skip)]
+    pub earlier_runs: Vec<Run>,
 }
 
 impl Delivery {
@@ -303,6 +307,7 @@ impl Engine {
             state_vars: Value::Hash(Vec::new()),
             logs: Vec::new(),
             run: None,
+            earlier_runs: Vec::new(),
         };
         loop {
             n += 1;
@@ -358,7 +363,9 @@ impl Engine {
                     let Aborted { run, .. } = *aborted;
                     entry.events = run.trace.clone();
                     trace.push(entry);
-                    outcome.run = Some(run);
+                    if let Some(earlier) = outcome.run.replace(run) {
+                        outcome.earlier_runs.push(earlier);
+                    }
                     break;
                 }
                 Ok(run) => run,
@@ -376,7 +383,9 @@ impl Engine {
                     ),
                 );
                 trace.push(entry);
-                outcome.run = Some(run);
+                if let Some(earlier) = outcome.run.replace(run) {
+                    outcome.earlier_runs.push(earlier);
+                }
                 break;
             }
             let ae_result = match run.root_get("ae_result") {
@@ -399,7 +408,9 @@ impl Engine {
                     );
                 }
                 trace.push(entry);
-                outcome.run = Some(run);
+                if let Some(earlier) = outcome.run.replace(run) {
+                    outcome.earlier_runs.push(earlier);
+                }
                 break;
             }
             let interval_text = run.root_get("ae_retry_interval").to_ruby_s();
@@ -414,7 +425,9 @@ impl Engine {
                     outcome.ae_result = "error".into();
                     outcome.error = Some(format!("NoMethodError: {message}"));
                     trace.push(entry);
-                    outcome.run = Some(run);
+                    if let Some(earlier) = outcome.run.replace(run) {
+                        outcome.earlier_runs.push(earlier);
+                    }
                     break;
                 }
             };
@@ -468,7 +481,9 @@ impl Engine {
             );
             entry.requeue = Some(requeue);
             trace.push(entry);
-            outcome.run = Some(run);
+            if let Some(earlier) = outcome.run.replace(run) {
+                outcome.earlier_runs.push(earlier);
+            }
             if n >= options.max_deliveries {
                 outcome.limit = Some(DeliveryLimit::MaxDeliveries);
                 log.line(

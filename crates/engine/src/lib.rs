@@ -30,7 +30,7 @@
 //! ```
 #![warn(missing_docs)]
 
-mod assertion;
+pub mod assertion;
 pub mod builtin;
 pub mod clock;
 pub mod datastore;

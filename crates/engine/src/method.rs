@@ -153,6 +153,15 @@ pub struct MethodInvocation {
 pub trait MethodRunner: Send + Sync {
     /// Runs one method.
     fn run(&self, rt: &mut Runtime<'_>, method: &MethodInvocation) -> Result<i32, AeError>;
+
+    /// Evaluates a substituted assertion as ManageIQ does (Ruby's `eval`), when this runner
+    /// can; `None` leaves it to the engine's small evaluator.
+    fn evaluate_assertion(
+        &self,
+        _assertion: &str,
+    ) -> Option<Result<bool, crate::assertion::AssertionError>> {
+        None
+    }
 }
 
 /// A closure as a runner.

@@ -536,12 +536,29 @@ impl Runtime<'_> {
             LogLevel::Info,
             format!("Evaluating substituted assertion [{assertion}]"),
         );
-        match crate::assertion::evaluate(&assertion) {
+        use crate::assertion::AssertionError;
+        let outcome = self
+            .engine
+            .runner()
+            .and_then(|r| r.evaluate_assertion(&assertion))
+            .unwrap_or_else(|| {
+                crate::assertion::evaluate(&assertion).map_err(AssertionError::Evaluation)
+            });
+        match outcome {
             Ok(true) => Ok(()),
             Ok(false) => Err(EngineError::AssertionFailure(format!(
                 "Assertion Failed: <{assertion}>"
             ))),
-            Err(e) => {
+            Err(AssertionError::Syntax(e)) => {
+                self.ws.log_line(
+                    LogLevel::Error,
+                    format!("Assertion had the following Syntax Error: '{e}'"),
+                );
+                Err(EngineError::AssertionFailure(format!(
+                    "Syntax Error in Assertion: <{assertion}>"
+                )))
+            }
+            Err(AssertionError::Evaluation(e)) => {
                 self.ws
                     .log_line(LogLevel::Error, format!("'{e}', evaluating assertion"));
                 Err(EngineError::AssertionFailure(format!(

@@ -247,9 +247,23 @@ fn contains_foreign(value: &Core) -> bool {
 fn foreign(side: &dyn Side, value: Value) -> Core {
     let label = value.class().to_string();
     Core::Foreign(ForeignRef {
+        text: foreign_text(value, &label),
         id: side.registry().add(value),
         label: label.into(),
     })
+}
+
+/// The object's `to_s`, for substitution (`${/#vm}`) and retry intervals (`1.minute`):
+/// not asked of a DRb proxy (a round trip, and its `to_s` is the proxy's), and kept only
+/// when it is UTF-8 text of a reasonable size.
+fn foreign_text(value: Value, label: &str) -> Option<std::sync::Arc<str>> {
+    const MAX_TEXT: usize = 4096;
+    if label == "DRb::DRbObject" {
+        return None;
+    }
+    let text: RString = value.funcall("to_s", ()).ok()?;
+    let text = text.to_string().ok()?;
+    (text.len() <= MAX_TEXT).then(|| text.into())
 }
 
 /// A core value as a Ruby value. A value nested deeper than [`MAX_DEPTH`] (only one built by

@@ -27,6 +27,7 @@ use magnus::{
 // MIQ_ABORT is the exit status a timed-out method is reported with: the run is aborted,
 // as ManageIQ's queue timeout aborts the delivery.
 use miq_automate_core::{AeError, LogLevel, Value as Core, MIQ_ABORT};
+use miq_automate_engine::assertion::AssertionError;
 use miq_automate_engine::{
     Clock, Datastore, DeliverOptions, Engine, EngineError, MethodInvocation, MethodRunner, Runtime,
     Stub, VirtualClock,
@@ -343,6 +344,33 @@ impl MethodRunner for RubyRunner {
             )
         })
     }
+
+    fn evaluate_assertion(&self, assertion: &str) -> Option<Result<bool, AssertionError>> {
+        Some(RubyRunner::assert_in_ruby(assertion))
+    }
+}
+
+impl RubyRunner {
+    /// `Engine._assert(text)`: the assertion evaluated as Ruby, as ManageIQ `eval`s it.
+    fn assert_in_ruby(assertion: &str) -> Result<bool, AssertionError> {
+        let ruby =
+            Ruby::get().map_err(|_| AssertionError::Evaluation("not on a Ruby thread".into()))?;
+        let class = engine_class(&ruby).map_err(|e| AssertionError::Evaluation(e.to_string()))?;
+        let answer: Result<RArray, Error> = class.funcall("_assert", (assertion,));
+        let answer =
+            answer.map_err(|e| AssertionError::Evaluation(errors::from_ruby(&e).to_string()))?;
+        let kind: String = answer
+            .entry(0)
+            .map_err(|e| AssertionError::Evaluation(e.to_string()))?;
+        let value: Value = answer
+            .entry(1)
+            .map_err(|e| AssertionError::Evaluation(e.to_string()))?;
+        match kind.as_str() {
+            "value" => Ok(value.to_bool()),
+            "syntax" => Err(AssertionError::Syntax(value.to_string())),
+            _ => Err(AssertionError::Evaluation(value.to_string())),
+        }
+    }
 }
 
 fn load(ruby: &Ruby, dirs: Vec<String>) -> Result<Obj<RbEngine>, Error> {
@@ -583,9 +611,10 @@ fn instantiate(
 }
 
 /// `Engine#_deliver(workspace, uri, max_deliveries, max_time, timeout, object_type,
-/// object_id)`: `Engine::deliver` with this VM's runner; the last delivery's workspace goes
-/// into `workspace`. Returns `[delivery JSON, the clock at the start (epoch seconds), the
-/// message of the first method that timed out or nil]`.
+/// object_id, state, state_data)`: `Engine::deliver` with this VM's runner; the last
+/// delivery's workspace goes into `workspace`. Returns `[delivery JSON, the clock at the
+/// start (epoch seconds), the message of the first method that timed out or nil, the
+/// workspaces of the earlier deliveries]`.
 #[allow(clippy::too_many_arguments)]
 fn deliver(
     ruby: &Ruby,
@@ -597,16 +626,23 @@ fn deliver(
     timeout: Option<f64>,
     object_type: Option<String>,
     object_id: Option<i64>,
+    state: Option<String>,
+    state_data: Option<RHash>,
 ) -> Result<RArray, Error> {
     guard(|| {
         let (evm, root_attrs, engine) = prepare(rb_self, ws)?;
         let started = engine.clock().now().timestamp();
+        let state_data = match state_data {
+            Some(hash) => Some(WsSide(ws).core_at(hash.as_value(), &|| "state_data".to_string())?),
+            None => None,
+        };
         let options = DeliverOptions {
             max_deliveries: max_deliveries.max(1),
             max_virtual_time: max_time,
             object_type,
             object_id,
-            ..DeliverOptions::default()
+            state,
+            state_data,
         };
         let run = RunGuard::start(ws, evm, timeout);
         let mut delivery = engine.deliver(&uri, root_attrs, options);
@@ -617,12 +653,17 @@ fn deliver(
         if let Some(last) = delivery.run.take() {
             *ws.core_mut()? = last.workspace;
         }
+        let earlier = ruby.ary_new_capa(delivery.earlier_runs.len());
+        for run in std::mem::take(&mut delivery.earlier_runs) {
+            earlier.push(RbWorkspace::sibling(ruby, ws, run.workspace))?;
+        }
         let json = serde_json::to_string(&delivery)
             .map_err(|e| errors::internal(&format!("the delivery does not serialise: {e}")))?;
-        let out = ruby.ary_new_capa(3);
+        let out = ruby.ary_new_capa(4);
         out.push(json)?;
         out.push(started)?;
         out.push(timed_out)?;
+        out.push(earlier)?;
         Ok(out)
     })
 }
@@ -736,7 +777,7 @@ pub fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_private_method("_on_log", method!(on_log, 1))?;
     class.define_private_method("_stats", method!(stats, 0))?;
     class.define_private_method("_instantiate", method!(instantiate, 3))?;
-    class.define_private_method("_deliver", method!(deliver, 7))?;
+    class.define_private_method("_deliver", method!(deliver, 9))?;
     class.define_private_method("_clock_now", method!(clock_now, 0))?;
     class.define_private_method("_follow_clock", method!(follow_clock, 1))?;
     class.define_private_method("_clock_advance", method!(clock_advance, 1))?;

@@ -20,7 +20,9 @@ use crate::service::RbService;
 #[magnus(class = "MiqAutomate::Workspace", free_immediately, mark)]
 pub struct RbWorkspace {
     core: RefCell<Workspace>,
-    registry: Registry,
+    // Shared with the workspaces of a delivery's earlier passes (their values name the same
+    // Ruby objects).
+    registry: std::sync::Arc<Registry>,
     handlers: RefCell<Vec<(Opaque<Value>, Opaque<Value>)>>,
 }
 
@@ -132,10 +134,22 @@ fn allocate(ruby: &Ruby) -> Result<Obj<RbWorkspace>, Error> {
     guard(|| {
         Ok(ruby.obj_wrap(RbWorkspace {
             core: RefCell::new(Workspace::new()),
-            registry: Registry::default(),
+            registry: std::sync::Arc::new(Registry::default()),
             handlers: RefCell::new(Vec::new()),
         }))
     })
+}
+
+impl RbWorkspace {
+    /// A workspace holding `core`, whose values name the Ruby objects of `of` (an earlier
+    /// pass of the same delivery).
+    pub fn sibling(ruby: &Ruby, of: Obj<RbWorkspace>, core: Workspace) -> Obj<RbWorkspace> {
+        ruby.obj_wrap(RbWorkspace {
+            core: RefCell::new(core),
+            registry: std::sync::Arc::clone(&of.registry),
+            handlers: RefCell::new(Vec::new()),
+        })
+    }
 }
 
 fn setup(

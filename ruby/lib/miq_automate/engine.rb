@@ -110,15 +110,21 @@ module MiqAutomate
     # why. A method that outlives `timeout:` raises MethodTimeout (#delivery, #workspace).
     # `object_type:`/`object_id:` name the request's object in the log lines (by default
     # the root's vmdb_object_type model).
-    def deliver(uri, root: {}, max_deliveries: 100, max_time: nil, timeout: @timeout, object_type: nil, object_id: nil)
+    #
+    # `state:` and `state_data:` are the queue message's for the first delivery, as a
+    # requeue carries them: the state to resume (`ae_state`) and the state vars (a Hash).
+    def deliver(uri, root: {}, max_deliveries: 100, max_time: nil, timeout: @timeout, object_type: nil, object_id: nil,
+                state: nil, state_data: nil)
       raise ArgumentError, "max_deliveries must be a positive Integer, not #{max_deliveries.inspect}" unless max_deliveries.is_a?(Integer) && max_deliveries.positive?
       raise ArgumentError, "max_time must be a non-negative Integer (virtual seconds), not #{max_time.inspect}" unless max_time.nil? || (max_time.is_a?(Integer) && !max_time.negative?)
+      raise ArgumentError, "state_data must be a Hash (the state vars), not #{state_data.class}" unless state_data.nil? || state_data.is_a?(Hash)
 
       object_type, object_id = Engine.request_object(root) if object_type.nil? && object_id.nil?
       ws = new_workspace(root)
-      json, started, timed_out = _deliver(ws, uri.to_s, max_deliveries, max_time, Engine.check_timeout(timeout),
-                                          object_type&.to_s, object_id&.to_i)
-      delivery = Delivery.new(json, ws, started_at: Time.at(started).utc)
+      json, started, timed_out, earlier = _deliver(ws, uri.to_s, max_deliveries, max_time, Engine.check_timeout(timeout),
+                                                   object_type&.to_s, object_id&.to_i, state&.to_s, state_data)
+      earlier.each { |w| w.send(:_share_settings, ws) }
+      delivery = Delivery.new(json, ws, started_at: Time.at(started).utc, earlier: earlier)
       if timed_out
         error = MethodTimeout.new(timed_out)
         error.instance_variable_set(:@workspace, ws)
@@ -378,10 +384,22 @@ module MiqAutomate
       # The method's scripts in one fresh binding (a new `main`). A top-level `return` ends
       # the method there with MIQ_OK, as it ends a script file.
       def run_scripts(scripts)
+        Thread.current[:miq_automate_scripts] = scripts.map(&:first)
         scope = MiqAutomate::FRESH_BINDING.call
         scripts.each { |name, source| scope.eval(source, name, 1) }
       rescue LocalJumpError => e
         raise unless e.reason == :return && scripts.any? { |name, _| e.backtrace&.first.to_s.start_with?("#{name}:") }
+      end
+
+      # Called by the native runner for an assertion: its substituted text evaluated as Ruby,
+      # as ManageIQ's engine `eval`s it (`%w(a b).include?("x")`). ["value", result],
+      # ["syntax", message] or ["error", message].
+      def _assert(text)
+        ["value", MiqAutomate::FRESH_BINDING.call.eval(text, "(assertion)", 1) ? true : false]
+      rescue SyntaxError => e
+        ["syntax", e.message]
+      rescue Exception => e # rubocop:disable Lint/RescueException -- the engine reports any error of an assertion
+        ["error", e.message]
       end
 
       # The request's object for the delivery's log lines: the root's vmdb_object_type and
@@ -428,12 +446,16 @@ module MiqAutomate
         depth = Thread.current[:miq_automate_method_depth].to_i
         begin
           Thread.current[:miq_automate_method_depth] = depth + 1
+          saved_scripts = Thread.current[:miq_automate_scripts]
+          Thread.current[:miq_automate_scripts] = nil
           Time.zone = "UTC" if environment && saved_zone&.name != "UTC"
           $evm = evm
           set_args(evm.inputs)
           $stdin = StringIO.new(+"")
           $stdout = out
           $stderr = err
+          # ManageIQ's preamble points the STDOUT and STDERR constants at the log too.
+          saved_consts = MethodIsolation.swap_std_constants(out, err)
           status, added = MethodIsolation::CoreWatch.watch { outcome(evm, name, seconds, &body) }
           added.each do |what|
             workspace.send(:_log_line, :warn, "method [#{name}] left #{what} defined: it would not survive on the appliance")
@@ -443,6 +465,7 @@ module MiqAutomate
           # A method that forked: its child ends with the method, never running the rest
           # of the delivery (ManageIQ's method process is not the engine's).
           exit!(0) if Process.pid != pid
+          MethodIsolation.swap_std_constants(*saved_consts) if saved_consts
           $stdin = saved_stdin
           $stdout = saved_stdout
           $stderr = saved_stderr
@@ -452,6 +475,7 @@ module MiqAutomate
           $evm = saved_evm
           Time.zone = saved_zone if environment && saved_zone && Time.zone != saved_zone
           Thread.current[:miq_automate_method_depth] = depth
+          Thread.current[:miq_automate_scripts] = saved_scripts
           MethodIsolation.restore_globals(saved_globals)
         end
       end
@@ -530,10 +554,29 @@ module MiqAutomate
         1
       end
 
+      # As ManageIQ's postscript logs an uncaught exception: its class and message, then its
+      # backtrace but the last frame, joined by a literal `\n` (the postscript's '\n' is
+      # single-quoted); then, as the method's process dies of it, Ruby's own report on the
+      # method's stderr ("Method STDERR: …"). The method's top-level frames read `<main>`,
+      # as in ManageIQ's script.
+      # A stub's block (no script) keeps all its frames.
       def postscript(evm, error)
+        scripts = Thread.current[:miq_automate_scripts]
+        frames = method_frames(error)
+        frames = frames.map { |frame| MethodIsolation.main_label(frame, scripts) } if scripts
         evm.log(:error, "The following error occurred during method evaluation:")
         evm.log(:error, "  #{error.class}: #{error.message}")
-        evm.log(:error, "  #{method_frames(error).join("\n  ")}")
+        evm.log(:error, "  #{(scripts ? frames[0..-2] : frames).join('\n')}")
+        $stderr.write(uncaught_report(error, frames))
+        $stderr.flush
+      end
+
+      # Ruby's report of an uncaught exception (as `ruby` prints it when not at a terminal).
+      def uncaught_report(error, frames)
+        first, *more = error.message.to_s.lines.map(&:chomp)
+        head = first.to_s.empty? ? "unhandled exception" : "#{first} (#{error.class})"
+        lines = ["#{frames.first || '-'}: #{head}", *more] + frames.drop(1).map { |frame| "\tfrom #{frame}" }
+        "#{lines.join("\n")}\n"
       end
 
       def timed_out(evm, name, seconds, where, unstoppable = false)

@@ -34,6 +34,34 @@ module MiqAutomate
       main
     end
 
+    # Points the STDOUT and STDERR constants at `out` and `err` (no "already initialized
+    # constant" warning); returns what they were.
+    def self.swap_std_constants(out, err)
+      saved = [::STDOUT, ::STDERR]
+      ::Object.send(:remove_const, :STDOUT)
+      ::Object.const_set(:STDOUT, out)
+      ::Object.send(:remove_const, :STDERR)
+      ::Object.const_set(:STDERR, err)
+      saved
+    end
+
+    # A backtrace frame of a method's own code as ManageIQ's script has it: the method's
+    # top-level code is `<main>` (here it runs in blocks of the fresh binding).
+    TOP_LEVEL = /in `block \((\d+) levels\) in <top \(required\)>'\z/.freeze
+
+    def self.main_label(frame, scripts)
+      return frame unless scripts.any? { |name| frame.start_with?("#{name}:") }
+
+      frame.sub(TOP_LEVEL) do
+        depth = Regexp.last_match(1).to_i - 2
+        case depth
+        when 0 then "in `<main>'"
+        when 1 then "in `block in <main>'"
+        else "in `block (#{depth} levels) in <main>'"
+        end
+      end
+    end
+
     # The globals a method may change, with their values.
     def self.save_globals
       (global_variables - RUBY_GLOBALS).to_h { |name| [name, global_get(name)] }

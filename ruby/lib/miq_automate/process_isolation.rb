@@ -205,6 +205,7 @@ module MiqAutomate
       def fork_method(host, evm_ref, inputs, scripts, out_w, err_w, out_r, err_r)
         Process.fork do
           status = 1
+          Thread.current[:miq_automate_method_depth] = 1
           begin
             Process.setpgid(0, 0)
             out_r.close
@@ -255,7 +256,7 @@ module MiqAutomate
         inbox = host.inbox
         readers = outputs.map do |io, level, prefix|
           Thread.new do
-            io.each_line { |line| inbox.push([:line, level, "#{prefix} #{line.scrub.chomp}"]) }
+            io.each_line { |line| inbox.push([:line, level, "#{prefix} #{line.scrub.strip}"]) }
           rescue IOError, SystemCallError
             nil
           end

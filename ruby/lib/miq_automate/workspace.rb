@@ -16,6 +16,17 @@ module MiqAutomate
       ws
     end
 
+    # An earlier delivery's workspace reads the service models and the mock VMDB of the
+    # delivery's own.
+    def _share_settings(other)
+      @models = other.send(:models)
+      @mock_vmdb = other.instance_variable_get(:@mock_vmdb)
+      extend(Engine::Run) if other.is_a?(Engine::Run)
+      @engine = other.instance_variable_get(:@engine)
+      self
+    end
+    private :_share_settings
+
     # The `$evm` of this workspace (one object, as ManageIQ gives one per method run).
     def evm
       @evm ||= _service
