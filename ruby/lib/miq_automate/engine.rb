@@ -454,8 +454,9 @@ module MiqAutomate
           $stdin = StringIO.new(+"")
           $stdout = out
           $stderr = err
-          # ManageIQ's preamble points the STDOUT and STDERR constants at the log too.
-          saved_consts = MethodIsolation.swap_std_constants(out, err)
+          # ManageIQ's preamble points the STDOUT and STDERR constants at the log too, and
+          # its method process reads a closed stdin: the constants follow.
+          saved_consts = MethodIsolation.swap_std_constants($stdin, out, err)
           status, added = MethodIsolation::CoreWatch.watch { outcome(evm, name, seconds, &body) }
           added.each do |what|
             workspace.send(:_log_line, :warn, "method [#{name}] left #{what} defined: it would not survive on the appliance")

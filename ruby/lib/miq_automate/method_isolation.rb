@@ -34,14 +34,14 @@ module MiqAutomate
       main
     end
 
-    # Points the STDOUT and STDERR constants at `out` and `err` (no "already initialized
-    # constant" warning); returns what they were.
-    def self.swap_std_constants(out, err)
-      saved = [::STDOUT, ::STDERR]
-      ::Object.send(:remove_const, :STDOUT)
-      ::Object.const_set(:STDOUT, out)
-      ::Object.send(:remove_const, :STDERR)
-      ::Object.const_set(:STDERR, err)
+    # Points the STDIN, STDOUT and STDERR constants at `input`, `out` and `err` (no "already
+    # initialized constant" warning); returns what they were.
+    def self.swap_std_constants(input, out, err)
+      saved = [::STDIN, ::STDOUT, ::STDERR]
+      { STDIN: input, STDOUT: out, STDERR: err }.each do |name, io|
+        ::Object.send(:remove_const, name)
+        ::Object.const_set(name, io)
+      end
       saved
     end
 
