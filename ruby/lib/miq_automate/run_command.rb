@@ -18,6 +18,12 @@
 # Exit 0 when delivered (whatever the result), 1 when the request cannot run (a datastore
 # that does not load, a bad model file or stub), the reason on stderr.
 
+# Until the engine is built, a SIGTERM (the CLI stopping the run) ends this process at
+# once, in the kernel: there is nothing to unwind yet, and a SignalException raised
+# inside a `require` (ActiveSupport loading) once crashed Ruby 3.1 with [BUG]
+# Segmentation fault. RunCommand.run gives SIGTERM back to Ruby once methods may run.
+Signal.trap("TERM", "SYSTEM_DEFAULT")
+
 require "json"
 require "miq_automate"
 
@@ -107,6 +113,9 @@ module MiqAutomate
                                        timeout: request["timeout"], isolation: (request["isolation"] || "vm").to_sym)
       engine.on_log { |level, message| channel.log(level, message) }
       engine.on_method { |event, fqname, status| channel.method_event(event, fqname, status) }
+      # From here a method may be running: SIGTERM unwinds it as on the appliance (its
+      # ensure blocks run; the CLI sends SIGKILL to one that swallows it).
+      Signal.trap("TERM", "DEFAULT")
       (request["stubs"] || []).each { |path, what| stub(engine, path, what) }
       started_at = engine.clock.now
       delivery = engine.deliver(request.fetch("uri"), root: root,
