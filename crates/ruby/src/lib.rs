@@ -13,6 +13,7 @@ mod errors;
 mod mock;
 mod nogvl;
 mod object;
+mod password;
 mod rollback;
 mod runtime;
 mod service;
@@ -33,6 +34,7 @@ fn init(ruby: &Ruby) -> Result<(), Error> {
     workspace::define(ruby, module)?;
     service::define(ruby, module)?;
     object::define(ruby, module)?;
+    password::define(ruby, module)?;
     adapter::define(ruby, module)?;
     api::define(ruby, module)?;
     rollback::define(ruby, module)?;

@@ -9,6 +9,7 @@ use miq_automate_core::{AeObject, Value as Core};
 
 use crate::convert;
 use crate::errors::guard;
+use crate::password;
 use crate::workspace::{RbWorkspace, WsSide};
 
 /// The native part of `MiqAutomate::Object`.
@@ -120,10 +121,28 @@ fn attributes(rb_self: &RbObject) -> Result<Value, Error> {
     })
 }
 
-fn decrypt(rb_self: &RbObject, key: Value) -> Result<Option<String>, Error> {
+/// `decrypt(attr)`: a password's plaintext. With the workspace's key (`v2_key:`), a
+/// `v2:{…}` password is decrypted as on the appliance (a bogus one raises
+/// `ManageIQ::Password::PasswordError`); without it, the password's text as it is. Other
+/// values give their `to_s`, nil gives nil.
+fn decrypt(ruby: &Ruby, rb_self: &RbObject, key: Value) -> Result<Value, Error> {
     guard(|| {
         let key = convert::text(key)?;
-        rb_self.read(|o| o.decrypt(&key))
+        let password = rb_self.read(|o| match o.get(&key) {
+            Some(Core::Password(p)) => Some(p.clone()),
+            _ => None,
+        })?;
+        let Some(password) = password else {
+            return Ok(match rb_self.read(|o| o.decrypt(&key))? {
+                Some(text) => ruby.str_new(&text).as_value(),
+                None => ruby.qnil().as_value(),
+            });
+        };
+        let v2_key = password::key_of(rb_self.workspace())?;
+        let bytes = password
+            .decrypt_bytes_with(v2_key.as_deref())
+            .map_err(password::password_error)?;
+        Ok(password::plaintext(ruby, &bytes).as_value())
     })
 }
 
