@@ -44,8 +44,9 @@ module MiqAutomate
     # datastore: a domain directory (with __domain__.yaml), a directory of domains, or a list
     # of them. models: service models `$evm.vmdb` and typed fields find; vmdb: a
     # MiqAutomate::MockManageIQ answering for services and VMs; timeout: seconds any one
-    # method may run (nil: no limit, as the engine); isolation: :vm or :process (ISOLATIONS).
-    def self.new(datastore:, models: [], vmdb: nil, timeout: nil, isolation: :vm)
+    # method may run (nil: no limit, as the engine); isolation: :vm or :process (ISOLATIONS);
+    # v2_key: the key file `decrypt` reads `v2:{…}` passwords with (see Workspace.new).
+    def self.new(datastore:, models: [], vmdb: nil, timeout: nil, isolation: :vm, v2_key: nil)
       dirs = Array(datastore).map { |d| File.expand_path(d.to_s) }
       raise ArgumentError, "Engine.new needs at least one datastore directory" if dirs.empty?
       unless ISOLATIONS.include?(isolation.to_s.to_sym) && !isolation.to_s.empty?
@@ -53,6 +54,7 @@ module MiqAutomate
       end
 
       engine = _load(dirs)
+      engine.instance_variable_set(:@v2_key, V2Key.resolve(v2_key) || false)
       engine.send(:setup, models, vmdb, timeout, isolation.to_s.to_sym)
       engine
     end
@@ -170,7 +172,7 @@ module MiqAutomate
     private
 
     def new_workspace(root)
-      ws = Workspace.new(root: root, models: @models, vmdb: @vmdb)
+      ws = Workspace.new(root: root, models: @models, vmdb: @vmdb, v2_key: @v2_key)
       ws.extend(Run)
       ws.instance_variable_set(:@engine, self)
       ws.instance_variable_set(:@evm, Engine._service_for(ws))

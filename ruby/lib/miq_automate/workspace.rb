@@ -8,13 +8,21 @@ module MiqAutomate
   class Workspace
     # vmdb: a MiqAutomate::MockManageIQ whose services and VMs `$evm.vmdb` finds (after the
     # registered models), sharing state with its REST API.
-    def self.new(root: {}, inputs: {}, state_vars: {}, current_method: nil, models: [], vmdb: nil)
+    # v2_key: the appliance's key file (a path or a MiqAutomate::V2Key) `decrypt` reads
+    # `v2:{…}` passwords with; nil (the default): the file $MIQ_V2_KEY names, if any; false:
+    # none, a password's text as it is.
+    def self.new(root: {}, inputs: {}, state_vars: {}, current_method: nil, models: [], vmdb: nil, v2_key: nil)
+      key = V2Key.resolve(v2_key)
       ws = _allocate
       ws.send(:_setup, root, inputs, state_vars, current_method&.to_s)
       models.each { |m| ws.add_model(m) }
       ws.instance_variable_set(:@mock_vmdb, vmdb)
+      ws.instance_variable_set(:@v2_key, key)
       ws
     end
+
+    # The MiqAutomate::V2Key `decrypt` uses, or nil.
+    attr_reader :v2_key
 
     # An earlier delivery's workspace reads the service models and the mock VMDB of the
     # delivery's own.
