@@ -283,7 +283,7 @@ fn supervise(request: &Value, deadline: Option<Instant>) -> anyhow::Result<Super
     let (mut child, channel) = start_ruby(request, tmp.path())?;
     let events = read_channel(channel);
     let mut progress = Progress::default();
-    let ending = wait(&mut child, &events, &mut progress, deadline, &signal);
+    let ending = wait(&child, &events, &mut progress, deadline, &signal);
     if !matches!(ending, Ending::Exited) {
         stop(&child);
     }
@@ -505,7 +505,7 @@ enum Ending {
 
 /// Takes Ruby's messages until it ends, the deadline passes or a signal comes.
 fn wait(
-    child: &mut Child,
+    child: &Child,
     events: &Receiver<Event>,
     progress: &mut Progress,
     deadline: Option<Instant>,
@@ -554,7 +554,8 @@ fn has_exited(child: &Child) -> bool {
             &mut info,
             libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
         );
-        found == 0 && info.si_pid() != 0
+        // Failing (nothing to wait for) counts as ended: the wait must not spin for ever.
+        found != 0 || info.si_pid() != 0
     }
 }
 
