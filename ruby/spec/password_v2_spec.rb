@@ -195,6 +195,21 @@ RSpec.describe "v2 passwords with the appliance's key" do
       expect(ws.root["plain"]).to eq("s3cret")
     end
 
+    it "keeps the key in the workspaces of earlier deliveries" do
+      engine = MiqAutomate::Engine.new(datastore: @domain, v2_key: key_path)
+      # The first delivery retries once (a state var carries over the requeue).
+      engine.stub("/Demo/Creds/again") do |evm|
+        unless evm.state_var_exist?(:again)
+          evm.set_state_var(:again, true)
+          evm.root["ae_result"] = "retry"
+          evm.root["ae_retry_interval"] = 1
+        end
+      end
+      delivery = engine.deliver("/Demo/Creds/again", root: root)
+      expect(delivery.deliveries.size).to eq(2)
+      expect(delivery.deliveries.map { |d| d.workspace.root.decrypt("root_password") }).to eq(%w[s3cret s3cret])
+    end
+
     it "refuses a key file it cannot read when it is built" do
       expect { MiqAutomate::Engine.new(datastore: @domain, v2_key: other_key_path + ".missing") }
         .to raise_error(MiqAutomate::V2KeyError, /cannot read v2 key file/)

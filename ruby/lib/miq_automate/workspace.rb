@@ -29,6 +29,7 @@ module MiqAutomate
     def _share_settings(other)
       @models = other.send(:models)
       @mock_vmdb = other.instance_variable_get(:@mock_vmdb)
+      @v2_key = other.v2_key
       extend(Engine::Run) if other.is_a?(Engine::Run)
       @engine = other.instance_variable_get(:@engine)
       self
