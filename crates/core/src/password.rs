@@ -100,7 +100,7 @@ fn mask(text: &str, ends_value: impl Fn(char) -> bool) -> String {
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
     for found in PASSWORD_ARG.find_iter(text) {
-        if found.start() < copied {
+        if found.start() < copied || !starts_argument(&text[..found.start()]) {
             continue;
         }
         let rest = &text[found.end()..];
@@ -123,6 +123,22 @@ fn mask(text: &str, ends_value: impl Fn(char) -> bool) -> String {
     }
     out.push_str(&text[copied..]);
     ENCRYPTED.replace_all(&out, MASK).into_owned()
+}
+
+/// Whether `password::` after `before` can be a typed argument: not inside a Ruby constant
+/// path (`ManageIQ::Password::PasswordError`) or a longer name (`MiqPassword::`), which an
+/// argument never is (it follows `?`, `&`, `=`, a separator, or an escape such as `%1F`).
+fn starts_argument(before: &str) -> bool {
+    let bytes = before.as_bytes();
+    let escaped = bytes.len() >= 3
+        && bytes[bytes.len() - 3] == b'%'
+        && bytes[bytes.len() - 2..].iter().all(u8::is_ascii_hexdigit);
+    match bytes.last() {
+        None => true,
+        Some(b':') => false,
+        Some(b) if b.is_ascii_alphanumeric() || *b == b'_' => escaped,
+        Some(_) => true,
+    }
 }
 
 #[cfg(test)]
@@ -181,6 +197,19 @@ mod tests {
         assert_eq!(
             sanitize_uri("/A?password::pw=v2:{abc}"),
             "/A?password::pw=********"
+        );
+    }
+
+    // Issue 19: the class names of the password gem are not arguments.
+    #[test]
+    fn password_class_names_are_not_masked() {
+        let line = "ManageIQ::Password::PasswordError: cannot decrypt encrypted string";
+        assert_eq!(sanitize(line), line);
+        assert_eq!(sanitize("MiqPassword::X y"), "MiqPassword::X y");
+        assert_eq!(sanitize("a=Password::b c"), "a=Password::******** c");
+        assert_eq!(
+            sanitize_uri("/A?x=1&password%3A%3Apw=s&Array::l=a%1fpassword::t"),
+            "/A?x=1&password%3A%3Apw=********&Array::l=a%1fpassword::********"
         );
     }
 }
