@@ -91,6 +91,10 @@ pub struct Args {
     /// process of its own forked from it (exit!, a kill or a crash end only that method).
     #[arg(long, value_enum, default_value_t = Isolation::Vm)]
     isolation: Isolation,
+    /// The appliance's key file (certs/v2_key): a method's `decrypt` gives a `v2:{…}`
+    /// password's plaintext. Without one, a password's text as it is.
+    #[arg(long = "v2-key", value_name = "FILE", env = "MIQ_V2_KEY")]
+    v2_key: Option<PathBuf>,
 }
 
 /// What `run` prints.
@@ -193,6 +197,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         "max_time": args.max_time,
         "timeout": args.timeout,
         "isolation": args.isolation.name(),
+        "v2_key": args.v2_key.as_deref().map(absolute),
     });
 
     let deadline = args

@@ -152,6 +152,7 @@ fn help_shows_no_key() {
         &["password", "--help"][..],
         &["password", "encrypt", "--help"],
         &["password", "decrypt", "--help"],
+        &["run", "--help"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_miq-automate"))
             .current_dir(root())
@@ -162,9 +163,118 @@ fn help_shows_no_key() {
         assert_eq!(out.status.code(), Some(0));
         let help = stdout(&out);
         assert!(!help.contains(secret), "{help}");
+        assert!(
+            help.contains("--v2-key <FILE>") || args.len() == 2,
+            "{help}"
+        );
         if args.len() == 3 {
             assert!(help.contains("--v2-key <FILE>"), "{help}");
             assert!(help.contains("standard input"), "{help}");
         }
     }
+}
+
+/// A domain export whose instances `good` and `bogus` hold a password field and run a method
+/// that checks its plaintext (`decrypt` raises for a bogus value: nothing rescues it).
+fn creds_domain(dir: &std::path::Path) -> PathBuf {
+    let domain = dir.join("Spec");
+    let class = domain.join("Demo/Creds.class");
+    std::fs::create_dir_all(class.join("__methods__")).unwrap();
+    let write = |path: PathBuf, text: &str| std::fs::write(path, text).unwrap();
+    let object = |kind: &str, body: &str| {
+        format!("---\nobject_type: {kind}\nversion: 1.0\nobject:\n  attributes:\n{body}")
+    };
+    write(
+        domain.join("__domain__.yaml"),
+        &object(
+            "domain",
+            "    name: Spec\n    priority: 10\n    enabled: true\n",
+        ),
+    );
+    write(
+        domain.join("Demo/__namespace__.yaml"),
+        &object("namespace", "    name: Demo\n"),
+    );
+    write(
+        class.join("__class__.yaml"),
+        &object(
+            "class",
+            "    name: Creds\n  schema:\n  - field:\n      aetype: attribute\n      name: password\n      datatype: password\n      priority: 1\n  - field:\n      aetype: method\n      name: execute\n      datatype: string\n      priority: 2\n",
+        ),
+    );
+    for (instance, value) in [
+        ("good", "v2:{mvAEkOZjpzMQN3Q2ZpEoOw==}"),
+        ("bogus", "v2:{55555}"),
+    ] {
+        write(
+            class.join(format!("{instance}.yaml")),
+            &object(
+                "instance",
+                &format!("    name: {instance}\n  fields:\n  - password:\n      value: \"{value}\"\n  - execute:\n      value: check\n"),
+            ),
+        );
+    }
+    write(
+        class.join("__methods__/check.yaml"),
+        &object(
+            "method",
+            "    name: check\n    language: ruby\n    location: inline\n    scope: instance\n",
+        ),
+    );
+    write(
+        class.join("__methods__/check.rb"),
+        "plain = $evm.object.decrypt('password')\n$evm.root['ae_result'] = plain == 's3cret' ? 'ok' : 'error'\n",
+    );
+    domain
+}
+
+fn run_creds(instance: &str, extra: &[&str]) -> (Output, serde_json::Value) {
+    let extension = root().join("ruby/lib/miq_automate/miq_automate.so");
+    assert!(
+        extension.is_file(),
+        "the Ruby extension is not built: run `make ruby-ext` first"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let domain = creds_domain(dir.path());
+    let uri = format!("/Demo/Creds/{instance}");
+    let mut args = vec!["run", &uri, "--datastore", domain.to_str().unwrap()];
+    args.extend(["--output", "json"]);
+    args.extend(extra);
+    let out = miq(&args, b"");
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out, json)
+}
+
+#[test]
+fn run_decrypts_with_the_v2_key() {
+    let (out, json) = run_creds("good", &["--v2-key", KEY]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json["ae_result"], "ok", "{json}");
+    // Without a key the method sees the password's text as it is.
+    let (out, json) = run_creds("good", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(json["ae_result"], "error", "{json}");
+}
+
+#[test]
+fn run_with_a_bogus_value_raises_the_gems_error_in_the_method() {
+    let (out, json) = run_creds("bogus", &["--v2-key", KEY]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let logs = json["logs"].to_string();
+    assert!(
+        logs.contains("ManageIQ::Password::PasswordError")
+            && logs.contains("cannot decrypt encrypted string"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn run_names_a_missing_key_file() {
+    let (out, _) = run_creds("good", &["--v2-key", "tests/passwords/nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot read v2 key file") && err.contains("tests/passwords/nope"),
+        "{err}"
+    );
 }

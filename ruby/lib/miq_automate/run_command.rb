@@ -110,7 +110,8 @@ module MiqAutomate
       (request["attrs"] || {}).each { |k, v| root[k.to_s] = v }
       vmdb = request["scenario"] && MiqAutomate::MockManageIQ.start(request["scenario"])
       engine = MiqAutomate::Engine.new(datastore: request.fetch("datastores"), models: models, vmdb: vmdb,
-                                       timeout: request["timeout"], isolation: (request["isolation"] || "vm").to_sym)
+                                       timeout: request["timeout"], isolation: (request["isolation"] || "vm").to_sym,
+                                       v2_key: request["v2_key"])
       engine.on_log { |level, message| channel.log(level, message) }
       engine.on_method { |event, fqname, status| channel.method_event(event, fqname, status) }
       # From here a method may be running: SIGTERM unwinds it as on the appliance (its
