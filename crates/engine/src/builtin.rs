@@ -206,7 +206,20 @@ fn category_for(rt: &mut Runtime<'_>, key: &str) -> Option<String> {
 fn parse_provider_category(rt: &mut Runtime<'_>) -> Result<Value, AeError> {
     let mut category = None;
     for key in CATEGORY_KEYS {
-        category = category_for(rt, key);
+        // `detect_category` asks whether the root's miq_request is a
+        // PhysicalServerProvisionRequest before it asks for the request's source; the class
+        // is the service model's (`physical_server_provision_request`) or the embedder's.
+        let physical = key == "miq_request"
+            && rt
+                .workspace()
+                .root_get(key)
+                .ruby_class()
+                .ends_with("PhysicalServerProvisionRequest");
+        category = if physical {
+            Some("physicalinfrastructure".into())
+        } else {
+            category_for(rt, key)
+        };
         if category.is_some() {
             break;
         }
