@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use indexmap::IndexMap;
-use miq_automate_core::substitution::substitute;
+use miq_automate_core::substitution::{null_coalesce, substitute};
 use miq_automate_core::{AeError, LogLevel, MethodOutcome, ObjectId, Value};
 use regex::Regex;
 
@@ -14,6 +14,7 @@ use crate::datastore::{ClassId, Field};
 use crate::domain_search::{find_first, Target};
 use crate::engine::{Runtime, Stub};
 use crate::error::EngineError;
+use crate::object::NULL_COALESCING;
 
 static RE_METHOD_CALL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\s*([./\w]+)\s*(?:\((.*)\))?\s*$").expect("valid regex"));
@@ -471,6 +472,12 @@ impl Runtime<'_> {
                 let attr = self.ws.obj(object).attributes().get(key).cloned();
                 value = match attr {
                     Some(v) if v.is_truthy() => v,
+                    // `get_value`: a null-coalescing input takes the first non-blank part
+                    // of its default, as an attribute field does.
+                    _ if f.datatype.as_deref() == Some(NULL_COALESCING) => {
+                        null_coalesce(&mut self.ws, None, f.default_value.as_deref())
+                            .map_or(Value::Nil, Value::String)
+                    }
                     _ => match &f.default_value {
                         Some(d) => Value::String(substitute(&mut self.ws, d)?),
                         None => Value::Nil,
@@ -637,7 +644,18 @@ impl Runtime<'_> {
             let name = parts.pop().unwrap_or("");
             let class = parts.pop().unwrap_or("");
             let ns = parts.join("/");
-            let matched = find_first(ds, &ns, class, Target::Method(name)).unwrap_or(ns);
+            // `overlay_method`: found in a domain, it is logged as the engine's domain
+            // search logs it (`ns/Class/method`, then the namespace with its domain).
+            let matched = match find_first(ds, &ns, class, Target::Method(name)) {
+                Some(updated) => {
+                    self.ws.log_line(
+                        LogLevel::Info,
+                        format!("Updated namespace [{ns}/{class}/{name}  {updated}]"),
+                    );
+                    updated
+                }
+                None => ns,
+            };
             let found = ds.class_by_fqname(&matched, class).and_then(|id| {
                 ds.class(id)
                     .method(name)

@@ -241,10 +241,13 @@ impl Runtime<'_> {
         let instance_name = found
             .as_ref()
             .map_or(instance_text.clone(), |f| f.instance.clone());
+        // A trailing `/` names no instance: ManageIQ names the object `/ns/Class/` (its
+        // `object_name`) and gives it the class defaults (`.default`). The core object has
+        // one name, taken from its instance, so the instance stays unset here.
         let object = AeObject::new(
             Some(&ns_text),
             Some(&class_text),
-            Some(&instance_name),
+            instance.is_some().then_some(instance_name.as_str()),
             &message,
         );
         let object_name =

@@ -125,6 +125,16 @@ pub struct ClassDir {
 }
 
 impl ClassDir {
+    /// Sets an attribute of the class (`inherits`, `description`, …).
+    pub fn attribute(&self, key: &str, value: &str) -> &Self {
+        let file = self.dir.join("__class__.yaml");
+        let mut doc: Json =
+            serde_json::from_str(&fs::read_to_string(&file).expect("the class")).expect("JSON");
+        doc["object"]["attributes"][key] = json!(value);
+        fs::write(file, serde_json::to_string_pretty(&doc).expect("JSON")).expect("written");
+        self
+    }
+
     /// An instance setting these field values.
     pub fn instance(&self, name: &str, values: &[(&str, &str)]) -> &Self {
         let fields: Vec<(&str, Vec<(&str, &str)>)> = values

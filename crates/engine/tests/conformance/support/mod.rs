@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod sm;
+pub mod vmdb;
 
 use std::path::PathBuf;
 
