@@ -1,7 +1,17 @@
 //! Built-in methods (`MiqAeBuiltinMethod`): `location: builtin` methods run here, as
-//! `miq_` + (data or name). Offline we have log_object, log_workspace, send_email
-//! (recorded like `$evm.execute`), parse_provider_category and parse_automation_request;
-//! any other is `MethodNotFound`. An error inside one aborts, as the engine does.
+//! `miq_` + (data or name); any other name is `MethodNotFound`. An error inside one aborts
+//! the instantiation with its message, as the engine does (even a StopInstantiation).
+//!
+//! Here: log_object, log_workspace, send_email (recorded like `$evm.execute`),
+//! parse_provider_category and parse_automation_request. In the submodules: the
+//! `/System/event_handlers` calls on the root's event stream and check_policy_prevent
+//! (`event_handlers`), parse_event_stream (`event_stream`), host_and_storage_least_utilized
+//! (`placement`) and snmp_trap_v1/v2 (`snmp`).
+
+mod event_handlers;
+mod event_stream;
+mod placement;
+mod snmp;
 
 use std::sync::LazyLock;
 
@@ -13,12 +23,28 @@ use crate::engine::Runtime;
 use crate::error::EngineError;
 
 /// The built-ins this runtime has.
-pub const BUILTINS: [&str; 5] = [
+pub const BUILTINS: [&str; 21] = [
     "log_object",
     "log_workspace",
     "send_email",
+    "snmp_trap_v1",
+    "snmp_trap_v2",
     "parse_provider_category",
     "parse_automation_request",
+    "host_and_storage_least_utilized",
+    "refresh",
+    "refresh_sync",
+    "event_action_refresh",
+    "event_action_refresh_sync",
+    "event_action_policy",
+    "event_action_scan",
+    "src_vm_as_template",
+    "change_event_target_state",
+    "src_vm_destroy_all_snapshots",
+    "src_vm_disconnect_storage",
+    "event_enforce_policy",
+    "check_policy_prevent",
+    "parse_event_stream",
 ];
 
 /// send_email's mail fields, built once.
@@ -63,11 +89,29 @@ pub(crate) fn invoke(
         "log_object" => log_object(rt, object),
         "log_workspace" => log_workspace(rt),
         "send_email" => send_email(rt, inputs),
+        "snmp_trap_v1" => snmp::snmp_trap(rt, "v1", inputs),
+        "snmp_trap_v2" => snmp::snmp_trap(rt, "v2", inputs),
         "parse_provider_category" => parse_provider_category(rt),
-        _ => parse_automation_request(rt, object),
+        "parse_automation_request" => parse_automation_request(rt, object),
+        "host_and_storage_least_utilized" => placement::host_and_storage_least_utilized(rt, object),
+        "refresh" => event_handlers::refresh(rt, false),
+        "refresh_sync" => event_handlers::refresh(rt, true),
+        "event_action_refresh" => event_handlers::event_action_refresh(rt, inputs, false),
+        "event_action_refresh_sync" => event_handlers::event_action_refresh(rt, inputs, true),
+        "event_action_policy" => event_handlers::event_action_policy(rt, inputs),
+        "event_action_scan" => event_handlers::event_action_scan(rt, inputs),
+        "src_vm_as_template" => event_handlers::src_vm_as_template(rt, inputs),
+        "change_event_target_state" => event_handlers::change_event_target_state(rt, inputs),
+        "src_vm_destroy_all_snapshots" => event_handlers::src_vm_destroy_all_snapshots(rt),
+        "src_vm_disconnect_storage" => event_handlers::src_vm_disconnect_storage(),
+        "event_enforce_policy" => event_handlers::event_enforce_policy(rt),
+        "check_policy_prevent" => event_handlers::check_policy_prevent(rt),
+        _ => event_stream::parse_event_stream(rt),
     };
+    // The engine rescues every StandardError of a built-in, MiqAeException's own included,
+    // and raises AbortInstantiation with its message.
     result.map_err(|e| match e {
-        AeError::StopInstantiation(_) | AeError::AbortInstantiation(_) => e.into(),
+        AeError::AbortInstantiation(_) => e.into(),
         other => AeError::AbortInstantiation(other.to_string()).into(),
     })
 }
