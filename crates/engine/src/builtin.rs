@@ -295,6 +295,10 @@ fn parse_automation_request(rt: &mut Runtime<'_>, object: ObjectId) -> Result<Va
             Some(["Configured_System", "Lifecycle", "Provisioning"])
         }
         "physical_server_provision" => Some(["PhysicalServer", "Lifecycle", "Provisioning"]),
+        "provision_via_automation_manager" => {
+            ws.root_set("ae_provider_category", Value::from("AutomationManagement"));
+            Some(["AutomationManager", "Lifecycle", "Provisioning"])
+        }
         _ => None,
     };
     for (i, key) in ["target_component", "target_class", "target_instance"]
