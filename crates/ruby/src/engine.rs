@@ -490,11 +490,14 @@ impl miq_automate_core::workspace::ObjectBroker for RubyBroker {
         let side = WsSide(ws);
         let call = || -> Result<Core, Error> {
             let target = side.ruby(receiver)?;
-            let mut argv = vec![ruby.to_symbol(method).as_value()];
+            let argv = ruby.ary_new_capa(args.len());
             for a in args {
-                argv.push(side.ruby(a)?);
+                argv.push(side.ruby(a)?)?;
             }
-            let result: Value = target.funcall("public_send", argv.as_slice())?;
+            // Through Ruby, so a trailing Hash of Symbol keys reaches a method that takes
+            // keywords as keywords (`manager_refresh(sync: true)`).
+            let result: Value =
+                engine_class(&ruby)?.funcall("_broker_call", (target, method, argv))?;
             side.core_at(result, &|| format!("the result of {method}"))
         };
         call().map_err(|e| errors::from_ruby(&e))

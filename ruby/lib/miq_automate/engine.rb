@@ -404,6 +404,18 @@ module MiqAutomate
         ["error", e.message]
       end
 
+      # Called by the engine for a method call on a Ruby object (a substitution
+      # `${/#miq_provision.source.vendor}`, a built-in's call on the event stream): as Ruby
+      # code would make it, a trailing Hash of Symbol keys given as keywords.
+      def _broker_call(target, name, args)
+        options = args.last
+        if options.is_a?(Hash) && !options.empty? && options.keys.all?(Symbol)
+          target.public_send(name, *args[0..-2], **options)
+        else
+          target.public_send(name, *args)
+        end
+      end
+
       # The request's object for the delivery's log lines: the root's vmdb_object_type and
       # the model under that name (`[MiqProvision.1]`), else none.
       def request_object(root)
