@@ -1,5 +1,5 @@
 //! Follows `spec/engine/miq_ae_state_machine_multi_spec.rb`: three nested machines
-//! (`tests/domains/state_machines/SM/Nested`).
+//! (`tests/domains/state_machines/SM/Nested`). Every example is ported.
 
 use miq_automate_core::{AeError, Value};
 use miq_automate_engine::{

@@ -1,5 +1,8 @@
-//! Follows `spec/engine/miq_ae_state_machine_retry_spec.rb`: retries re-delivered (on the
-//! engine's virtual clock instead of MiqQueue).
+//! Follows `spec/engine/miq_ae_state_machine_retry_spec.rb`: retries re-delivered by
+//! [`miq_automate_engine::Engine::deliver`] on the engine's virtual clock, where the peer
+//! puts MiqQueue rows and travels in time. Every example is ported: "check restart without
+//! next state" and "… with next state" are one case, as are "retry with server affinity
+//! set", "… without …" and "it can preserve old state data".
 
 use std::sync::Arc;
 

@@ -1,5 +1,11 @@
 //! Follows `spec/engine/miq_ae_state_machine_steps_spec.rb`: a 3-state machine whose hooks
-//! and works are steered by their inputs (`tests/domains/state_machines/SM/Steps`).
+//! and works are steered by their inputs (`tests/domains/state_machines/SM/Steps`; the
+//! peer tweaks one instance per example, we keep one instance per tweak). Every example is
+//! ported; some cases hold several: "one of the state raises an exception" and "… has an
+//! error" (main_raising_or_setting_error…), "goto a specific state from on_exit" and "…
+//! from main state" (on_exit_or_main_setting_next_state…), the three "non existent …
+//! method" (missing_hook_methods), the three retry/async_launch ones
+//! (retry_in_main_and_on_exit_and_async_launch).
 
 use miq_automate_core::{AeError, Value};
 use miq_automate_engine::{EngineError, TraceEvent};
