@@ -2,8 +2,9 @@
 //! `/Base/Test/Process/automation` of `tests/domains/engine` (its fields call
 //! parse_automation_request, parse_provider_category and send_email).
 //!
-//! Not ported: `.miq_check_policy_prevent` ("with policy not prevented", "with policy
-//! prevented"): the event stream and its policy outcome are database rows.
+//! Not ported here: `.miq_check_policy_prevent` ("with policy not prevented", "with policy
+//! prevented"): the event built-ins have their own cases, with the event stream a fake
+//! VMDB's (`tests/builtins.rs`).
 
 use miq_automate_core::{ServiceModelRef, Value};
 

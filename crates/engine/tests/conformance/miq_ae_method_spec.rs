@@ -7,8 +7,11 @@
 //!   `vm['id']`, `vm.id`, `vm.name`, `vm.normalized_name` on a service model backed by a
 //!   database row.
 //!
-//! From `spec/engine/miq_ae_method_spec.rb` (they run a Ruby body in a child Ruby, which
-//! only the Ruby runner does; the exit codes are covered below with a scripted body):
+//! From `spec/engine/miq_ae_method_spec.rb`, "ends normally", "exits", "exits with an
+//! unknown return code", "exits MIQ_OK", "MIQ_WARN", "MIQ_STOP" and "MIQ_ABORT" are
+//! `exit_codes_map_to_ok_warn_stop_abort_and_unknown` (a scripted body exits with the
+//! code); the embedded-method examples are the `embedded_…`/`…embed…` cases. Not ported
+//! (they run a Ruby body in a child Ruby, which only the Ruby runner does):
 //! - "with a script that tries to YAML.load with aliases", "… YAML.safe_load with aliases":
 //!   Ruby's YAML inside a method.
 //! - "with a script that raises", "with a script that raises in a nested method": the
