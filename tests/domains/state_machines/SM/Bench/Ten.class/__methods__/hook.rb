@@ -1,2 +1,2 @@
-# hook: scripted in Rust by tests/state_machines.rs
+# hook: scripted in Rust by crates/engine/tests/conformance (support/sm.rs)
 exit MIQ_OK

@@ -1,2 +1,2 @@
-# work: scripted in Rust by tests/state_machines.rs
+# work: scripted in Rust by crates/engine/tests/conformance (support/sm.rs)
 exit MIQ_OK

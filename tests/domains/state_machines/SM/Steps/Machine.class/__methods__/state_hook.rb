@@ -1,2 +1,2 @@
-# state_hook: scripted in Rust by tests/state_machines.rs
+# state_hook: scripted in Rust by crates/engine/tests/conformance (support/sm.rs)
 exit MIQ_OK
