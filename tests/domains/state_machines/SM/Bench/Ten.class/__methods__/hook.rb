@@ -1,2 +1,2 @@
-# hook: scripted in Rust by crates/engine/tests/conformance (support/sm.rs)
+# hook: scripted in Rust by crates/engine/benches/state_machine.rs
 exit MIQ_OK

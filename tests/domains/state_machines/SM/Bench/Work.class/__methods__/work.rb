@@ -1,2 +1,2 @@
-# work: scripted in Rust by crates/engine/tests/conformance (support/sm.rs)
+# work: scripted in Rust by crates/engine/benches/state_machine.rs
 exit MIQ_OK
