@@ -275,8 +275,12 @@ fn supervise(request: &Value, deadline: Option<Instant>) -> anyhow::Result<Super
     // SIGINT/SIGTERM (and SIGHUP, a closed terminal) only set this flag, which the wait reads.
     let signal = Arc::new(AtomicUsize::new(0));
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        signal_hook::flag::register_usize(sig, signal.clone(), sig as usize)
-            .context("cannot handle SIGINT/SIGTERM/SIGHUP")?;
+        // One ignored by whoever started us stays ignored: `nohup` (SIGHUP) and a script's
+        // background job (SIGINT) are meant to outlive the terminal and its Ctrl-C.
+        if !ignored(sig) {
+            signal_hook::flag::register_usize(sig, signal.clone(), sig as usize)
+                .context("cannot handle SIGINT/SIGTERM/SIGHUP")?;
+        }
     }
     // Ruby's temporary files (a method's Tempfile, the process isolation's sockets) go in
     // a directory of the run's, removed when the run ends however Ruby ended.
@@ -561,6 +565,15 @@ fn has_exited(child: &Child) -> bool {
         );
         // Failing (nothing to wait for) counts as ended: the wait must not spin for ever.
         found != 0 || info.si_pid() != 0
+    }
+}
+
+/// Whether `sig` is ignored in this process.
+fn ignored(sig: i32) -> bool {
+    // SAFETY: sigaction(2) only reads the disposition into `old`, a zeroed struct owned here.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
     }
 }
 

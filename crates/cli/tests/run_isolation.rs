@@ -385,6 +385,34 @@ fn sigint_ends_the_run_with_130_and_leaves_no_child() {
 }
 
 #[test]
+fn sighup_ends_the_run_with_129_unless_it_was_ignored_as_nohup_does() {
+    let run = interrupted("spin", libc::SIGHUP);
+    assert_eq!(run.status.code(), Some(129), "{}", run.stderr);
+
+    // Started with SIGHUP ignored (nohup): the run goes on, here to its --deadline.
+    let fx = Fixture::new();
+    let mut command = fx.command("spin", &["--deadline", "4"]);
+    // SAFETY: signal(2) in the child before exec; async-signal-safe.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let started = Instant::now();
+    let child = command.spawn().unwrap();
+    fx.wait_for_pid("spin");
+    send(&child, libc::SIGHUP);
+    let run = fx.finish(child, started, BOUND);
+    assert_eq!(run.status.code(), Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the deadline (4 s) passed"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn process_exit_bang_in_a_method_is_reported_as_its_fate_with_earlier_log_lines() {
     let fx = Fixture::new();
     let log = fx.path("automation.log");
