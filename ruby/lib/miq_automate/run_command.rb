@@ -7,7 +7,7 @@
 #
 # REQUEST_JSON: {"uri", "datastores": [dirs], "attrs": {k: v}, "model": file|null,
 # "scenario": file|null, "stubs": [[path, what]], "max_deliveries": n, "max_time": s|null,
-# "timeout": seconds|null, "isolation": "vm"|"process"}.
+# "timeout": seconds|null, "isolation": "vm"|"process", "v2_key": file|null}.
 # CHANNEL_FD: a descriptor the CLI handed down, on which this process writes one JSON
 # object a line as the run goes: {"log": {"level", "message"}} for every log line as it is
 # written, {"method": {"event": "start"|"end", "fqname", "status"}} around each method or
