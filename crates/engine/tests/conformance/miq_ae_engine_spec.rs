@@ -27,8 +27,8 @@
 //! - `.return_result` (2): a `MiqAeEngine.deliver` option this engine has no API for.
 //! - "#before_ae_starts", "raises RecordNotFound for missing vmdb_object": the VMDB
 //!   object a delivery is for.
-//! - The password of "instantiates attributes properly" is a `v2:{}` token encrypted with
-//!   ManageIQ's key; offline there is no key, so our fixture writes the plaintext.
+//! - The password of "instantiates attributes properly" is encrypted with a key of ours
+//!   (ManageIQ's spec data uses the appliance's test key).
 
 use miq_automate_core::{AeError, ServiceModelRef, Value};
 use miq_automate_engine::{DeliverOptions, Engine, EngineError, Run, ScriptedRunner};
@@ -36,7 +36,7 @@ use miq_automate_engine::{DeliverOptions, Engine, EngineError, Run, ScriptedRunn
 use crate::support::build::{assertion, attribute, method, relationship, TempDomains};
 use crate::support::sm::{self, endless_retry, retry_engine, state_hook};
 use crate::support::vmdb::Vmdb;
-use crate::support::{engine, has_log, no_attrs};
+use crate::support::{decrypted, engine, has_log, no_attrs, v2_key};
 
 // miq_ae_engine_spec.rb: .missing gives _missing_instance; nothing found → no root, no raise.
 #[test]
@@ -267,7 +267,10 @@ fn attributes_read_other_instances_through_miqaedb_and_fall_back_to_defaults() {
             "test4",
             &[("aTTr1", "${miqaedb:///EVM/AUTOMATE/test1/attr1}")],
         )
-        .instance("test_password", &[("password", "secret")]);
+        .instance(
+            "test_password",
+            &[("password", &v2_key().encrypt("secret"))],
+        );
     let e = t.engine(ScriptedRunner::new());
     for (uri, attr1) in [
         ("/EVM/AUTOMATE/test3", "Gregg TEST2 Oleg"),
@@ -282,7 +285,7 @@ fn attributes_read_other_instances_through_miqaedb_and_fall_back_to_defaults() {
         .instantiate("/EVM/AUTOMATE/test_password", no_attrs())
         .unwrap();
     let root = run.workspace.obj(run.root.unwrap());
-    assert_eq!(root.decrypt("password").as_deref(), Some("secret"));
+    assert_eq!(decrypted(root.get("password").unwrap()), "secret");
     assert_eq!(root.read("password"), Value::from("********"));
 }
 

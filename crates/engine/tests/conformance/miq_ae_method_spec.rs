@@ -31,7 +31,7 @@ use miq_automate_engine::{Engine, EngineError, MethodInvocation, Runtime, Script
 use serde_json::json;
 
 use crate::support::build::{attribute, input, method, relationship, Field, TempDomains};
-use crate::support::{datastore, has_log, no_attrs};
+use crate::support::{datastore, decrypted, has_log, no_attrs, v2_key};
 
 // miq_ae_method_spec.rb: inputs from call arguments, attributes, defaults, typed; a
 // missing one is MethodParmMissing; builtins: non_existent is MethodNotFound, Log_Object runs.
@@ -379,12 +379,19 @@ fn a_password_reads_masked_and_decrypts_on_request() {
             ],
         )
         .method("test", &[])
-        .instance("test1", &[("password", "secret"), ("method1", "test")]);
+        .instance(
+            "test1",
+            &[
+                ("password", &v2_key().encrypt("secret")),
+                ("method1", "test"),
+            ],
+        );
     let runner = ScriptedRunner::new().on("test", |rt, _| {
         let ws = rt.workspace();
         let current = ws.current();
         let masked = ws.obj(current).read("password");
-        let plain = ws.obj(current).decrypt("password").unwrap_or_default();
+        // `$evm.current.decrypt('password')`, with the appliance's key.
+        let plain = decrypted(ws.obj(current).get("password").unwrap());
         ws.root_set("encrypted", masked);
         ws.root_set("decrypted", Value::from(plain.as_str()));
         Ok(0)

@@ -7,6 +7,7 @@ pub mod vmdb;
 
 use std::path::PathBuf;
 
+use miq_automate_core::password::V2Key;
 use miq_automate_core::Value;
 use miq_automate_engine::{Datastore, Engine, Run, ScriptedRunner};
 
@@ -56,4 +57,21 @@ pub fn has_log(lines: impl LogLines, line: &str) -> bool {
 /// The fully qualified method names a [`ScriptedRunner`] ran, in order.
 pub fn recorded(runner: &ScriptedRunner) -> Vec<String> {
     runner.calls().into_iter().map(|(fq, _)| fq).collect()
+}
+
+/// A v2 key of our own (not ManageIQ's), to encrypt fixture passwords as an appliance does.
+pub fn v2_key() -> V2Key {
+    V2Key::parse(":algorithm: aes-256-cbc\n:key: a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=\n")
+        .expect("a valid key")
+}
+
+/// The plaintext of a password attribute, decrypted with [`v2_key`].
+pub fn decrypted(value: &Value) -> String {
+    match value {
+        Value::Password(p) => p
+            .decrypt_with(Some(&v2_key()))
+            .expect("decryptable")
+            .into_owned(),
+        other => panic!("not a password: {other:?}"),
+    }
 }
