@@ -478,8 +478,10 @@ impl Runtime<'_> {
                         null_coalesce(&mut self.ws, None, f.default_value.as_deref())
                             .map_or(Value::Nil, Value::String)
                     }
+                    // `get_field_value`: `${}` only when the field substitutes.
                     _ => match &f.default_value {
-                        Some(d) => Value::String(substitute(&mut self.ws, d)?),
+                        Some(d) if f.substitute => Value::String(substitute(&mut self.ws, d)?),
+                        Some(d) => Value::String(d.clone()),
                         None => Value::Nil,
                     },
                 };

@@ -269,6 +269,33 @@ fn a_null_coalescing_input_takes_the_first_non_blank_part_of_its_default() {
     }
 }
 
+/// `get_field_value`: an input's default is substituted only when its `substitute` is set;
+/// with `substitute: false` the method gets the text as written.
+#[test]
+fn an_input_default_is_substituted_only_when_the_field_substitutes() {
+    let t = TempDomains::new();
+    t.domain("TEST_DOMAIN", 10)
+        .class(
+            "EVM/AUTOMATE",
+            &[attribute("where").default("lab"), method("execute")],
+        )
+        .method(
+            "test",
+            &[
+                input("subst").default("in ${#where}"),
+                input("raw")
+                    .default("in ${#where}")
+                    .set("substitute", "false"),
+            ],
+        )
+        .instance("test1", &[("execute", "test")]);
+    let e = t.engine(ScriptedRunner::new().on("test", inputs_to_root));
+    let run = e.instantiate("/EVM/AUTOMATE/test1", no_attrs()).unwrap();
+    let result = run.root_get("result");
+    assert_eq!(result.hash_fetch("subst"), Some(&Value::from("in lab")));
+    assert_eq!(result.hash_fetch("raw"), Some(&Value::from("in ${#where}")));
+}
+
 /// The peer's `method2` data, rewritten: method fields and method URIs of one class.
 fn method2() -> TempDomains {
     let t = TempDomains::new();
