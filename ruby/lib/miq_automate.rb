@@ -22,6 +22,7 @@ end
 
 require_relative "miq_automate/password"
 require_relative "miq_automate/service_model"
+require_relative "miq_automate/world"
 require_relative "miq_automate/workspace"
 require_relative "miq_automate/rollback"
 require_relative "miq_automate/api"
