@@ -105,9 +105,14 @@ module MiqAutomate
         WorldError.new(@file, path, message)
       end
 
+      # "; did you mean `power_state`?" (a close spelling, or a longer name it starts),
+      # else the names it could be.
       def suggest(word, candidates)
-        best = DidYouMean::SpellChecker.new(dictionary: candidates.to_a).correct(word.to_s).first if defined?(DidYouMean)
-        best ? "; did you mean `#{best}`?" : "; known: #{candidates.to_a.sort.first(40).join(', ')}"
+        names = candidates.to_a.map(&:to_s)
+        word = word.to_s
+        best = DidYouMean::SpellChecker.new(dictionary: names).correct(word).first if defined?(DidYouMean)
+        best ||= names.select { |n| n.start_with?(word) && !word.empty? }.min_by(&:size)
+        best ? "; did you mean `#{best}`?" : "; known: #{names.sort.first(40).join(', ')}"
       end
 
       def object_at(path, value, keys = nil)
@@ -626,7 +631,7 @@ module MiqAutomate
           begin
             key = @world.resolve_model(model).key
           rescue NameError
-            raise invalid(path, "no model #{model}#{suggest(model, Catalogue::MODELS.keys + @generic.keys)}")
+            raise invalid(path, "no model #{model}#{suggest(model, Catalogue::MODELS.keys + Catalogue::KNOWN_OTHER_MODELS + @generic.keys)}")
           end
           @world.answers[key] = object_at(path, methods).to_h { |name, answers| [name, answers("#{path}.#{name}", answers)] }
         end
