@@ -53,13 +53,13 @@ module MiqAutomate
         # last one means a re-sort the next time the table is listed.
         @sorted[record.table] = false if !rows.empty? && rows.keys.last > record.id
         rows[record.id] = record
-        @indexes[record.table].each { |column, index| add(index, Store.key(column, record.attrs[column]), record) }
+        @indexes[record.table].each { |column, index| add(index, Store.key(column, Store.value(record, column)), record) }
         record
       end
 
       def delete(record)
         @rows[record.table].delete(record.id)
-        @indexes[record.table].each { |column, index| remove(index, Store.key(column, record.attrs[column]), record) }
+        @indexes[record.table].each { |column, index| remove(index, Store.key(column, Store.value(record, column)), record) }
         record.deleted = true
       end
 
@@ -104,7 +104,12 @@ module MiqAutomate
         found = lookup(table, column, value)
         return found if rest.empty?
 
-        found.select { |record| rest.all? { |c, v| Store.match?(c, record.attrs[c], v) } }
+        found.select { |record| rest.all? { |c, v| Store.match?(c, Store.value(record, c), v) } }
+      end
+
+      # A row's column, its id included.
+      def self.value(record, column)
+        column == "id" ? record.id : record.attrs[column]
       end
 
       # A column's value as an index key: what ActiveRecord casts it to for comparison
@@ -129,7 +134,7 @@ module MiqAutomate
       private
 
       def lookup(table, column, value)
-        return rows(table).select { |r| Store.match?(column, r.attrs[column], value) } if value.is_a?(Range)
+        return rows(table).select { |r| Store.match?(column, Store.value(r, column), value) } if value.is_a?(Range)
 
         index = index(table, column)
         keys = value.is_a?(Array) ? value.map { |v| Store.key(column, v) }.uniq : [Store.key(column, value)]
@@ -139,7 +144,7 @@ module MiqAutomate
 
       def index(table, column)
         @indexes[table][column] ||= rows(table).each_with_object({}) do |record, index|
-          (index[Store.key(column, record.attrs[column])] ||= []) << record
+          (index[Store.key(column, Store.value(record, column))] ||= []) << record
         end
       end
 
