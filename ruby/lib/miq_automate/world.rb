@@ -69,6 +69,7 @@ module MiqAutomate
       @generic_models = {}
       @timeline = Timeline.new(self)
       Loader.new(self, doc, file).load
+      @timeline.start(now)
     end
 
     # The clock's time now (a UTC Time).
@@ -80,6 +81,7 @@ module MiqAutomate
     # `$evm.vmdb(model, id)`: the row, or nil when there is none. An unknown model raises
     # NameError as ManageIQ's (`uninitialized constant MiqAeMethodService::MiqAeServiceFoo`).
     def vmdb(model, id = nil)
+      tick
       klass = model_class(model)
       id.nil? ? klass : klass.lookup(id)
     end
@@ -115,7 +117,7 @@ module MiqAutomate
     end
 
     # Applies what is due on the clock (the steps of hooks and timelines). Every call on
-    # the world, its models and classes does it first.
+    # the world, its models and classes does it first, so no clock needs to call back.
     def tick
       @timeline.tick(now)
     end

@@ -8,8 +8,8 @@ module MiqAutomate
     #   {"after": 120, "set": {"state": "provisioned"}, "provider": {"status": "CREATE_COMPLETE"},
     #    "create": {"vms": [{…}]}, "delete": true, "refresh": true}
     #
-    # `after` seconds after the call (for a hook) or after the world's first tick (for a
-    # timeline): `set` changes VMDB columns; `provider` changes what the provider says
+    # `after` seconds after the call (for a hook) or after the world was loaded (for a
+    # timeline: `started_at`, the clock's time then): `set` changes VMDB columns; `provider` changes what the provider says
     # (an orchestration stack's live status, a VM gone from the provider: `"exists": false`),
     # which reaches the VMDB at the next refresh; `create` adds rows (declared and checked
     # with the file); `delete` removes the row from the VMDB; `refresh` completes a refresh.
@@ -30,11 +30,10 @@ module MiqAutomate
         @started_at = nil
       end
 
-      # When the run started: the clock at the world's first tick.
+      # When the timelines started: the clock's time when the world was loaded.
       attr_reader :started_at
 
       def tick(now)
-        start(now) unless @started_at
         while (event = @events.first) && event.at <= now
           @events.shift
           apply(event)
@@ -70,7 +69,7 @@ module MiqAutomate
       # Runs `block` (or applies `step`) for `record` at `time`.
       def at(time, record, step = nil, &block)
         event = Event.new(time, @seq += 1, record, step || block)
-        index = @events.bsearch_index { |e| [e.at, e.seq] > [event.at, event.seq] } || @events.size
+        index = @events.bsearch_index { |e| e.at > event.at || (e.at == event.at && e.seq > event.seq) } || @events.size
         @events.insert(index, event)
       end
 
@@ -98,8 +97,7 @@ module MiqAutomate
         end
       end
 
-      private
-
+      # Schedules every row's timeline from `now` (World.new does it once loaded).
       def start(now)
         @started_at = now
         @world.store.rows_with_hooks.each do |record|
@@ -107,6 +105,8 @@ module MiqAutomate
           schedule(record, steps, now) if steps
         end
       end
+
+      private
 
       def apply(event)
         record = event.record
