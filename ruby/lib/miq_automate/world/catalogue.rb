@@ -14,11 +14,14 @@ module MiqAutomate
       # key, {column => value} filter]. `keys`: what a record may say besides columns (tags,
       # inline hardware…). `auto_id`: records may leave out their id.
       # `column_set`: its columns with the foreign keys and id; `record_keys`: every key a
-      # record of this table may have in the file.
+      # record of this table may have in the file; `id_columns` and `time_columns`: the
+      # columns whose values are ids and times; `converted_columns`: those and `options`.
+      # (Hashes of name => true: the load looks every key of every row up in them.)
       Table = Struct.new(:name, :singular, :class_name, :columns, :belongs_to, :polymorphic, :has_many,
-                         :keys, :defaults, :auto_id, :column_set, :record_keys, keyword_init: true) do
+                         :keys, :defaults, :auto_id, :column_set, :record_keys, :id_columns, :time_columns,
+                         :converted_columns, keyword_init: true) do
         def column?(name)
-          column_set.include?(name)
+          column_set.key?(name)
         end
       end
 
@@ -26,16 +29,23 @@ module MiqAutomate
       # World::Timeline) and columns the catalogue does not list (`columns`).
       COMMON_KEYS = %w[on timeline columns].freeze
 
+      # Columns whose ISO 8601 strings are read as Times.
+      TIME_COLUMN = /(_on|_at|_date|_time)\z|\Alastlogon\z|\Aretirement_last_warn\z/.freeze
+
       RETIREMENT = %w[retired retirement_state retires_on retirement_warn retirement_last_warn retirement_requester].freeze
       TAGGABLE = %w[tags custom_attributes].freeze
 
       def self.table(name, singular:, class_name:, columns:, belongs_to: {}, polymorphic: {}, has_many: {}, keys: [],
                      defaults: {}, auto_id: false)
-        column_set = (columns + belongs_to.values.map(&:first) + polymorphic.values.flatten + ["id"]).to_set.freeze
+        names = columns + belongs_to.values.map(&:first) + polymorphic.values.flatten + ["id"]
+        set = ->(list) { list.to_h { |n| [n, true] }.freeze }
         Table.new(name: name, singular: singular, class_name: class_name, columns: columns.uniq.freeze,
                   belongs_to: belongs_to.freeze, polymorphic: polymorphic.freeze, has_many: has_many.freeze,
-                  keys: keys.freeze, defaults: defaults.freeze, auto_id: auto_id, column_set: column_set,
-                  record_keys: (column_set + keys + COMMON_KEYS).freeze).freeze
+                  keys: keys.freeze, defaults: defaults.freeze, auto_id: auto_id, column_set: set.call(names),
+                  record_keys: set.call(names + keys + COMMON_KEYS),
+                  id_columns: set.call(names.select { |c| c.end_with?("_id") }),
+                  time_columns: set.call(names.select { |c| TIME_COLUMN.match?(c) }),
+                  converted_columns: set.call(names.select { |c| c == "id" || c == "options" || c.end_with?("_id") || TIME_COLUMN.match?(c) })).freeze
       end
 
       TABLES = [

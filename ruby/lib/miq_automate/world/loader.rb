@@ -29,7 +29,8 @@ module MiqAutomate
       ANSWER_KEYS = %w[args returns returns_record raises].freeze
       SERVER_KEYS = %w[id name version guid profile].freeze
       SETTINGS_KEYS = %w[token_ttl_seconds retirement_step_seconds].freeze
-      TIME_COLUMN = /(_on|_at|_date|_time)\z|\Alastlogon\z|\Aretirement_last_warn\z/.freeze
+      TIME_COLUMN = Catalogue::TIME_COLUMN
+      NO_ALIASES = {}.freeze
       # Loaded before the tables that point at them, so references resolve in one pass.
       ORDER = %w[tenants miq_groups users ext_management_systems ems_clusters storages hosts vms service_templates
                  services orchestration_stacks miq_requests miq_request_tasks miq_tasks classifications].freeze
@@ -176,41 +177,53 @@ module MiqAutomate
         record
       end
 
-      # One record of `spec`'s table from its JSON object.
-      def build(spec, raw, path, section: spec.name, defaults: {}, pending: false)
+      # One record of `spec`'s table from its JSON object. (The load's hot path: the row
+      # is copied in one merge, and only the keys that need more than a copy are visited
+      # again: ids, times, options, aliases, what is not a column, what is unknown.)
+      def build(spec, raw, path, section: spec.name, pending: false)
         raise invalid(path, "must be an object, not #{Loader.kind(raw)}") unless raw.is_a?(Hash)
 
-        aliases = Catalogue::COLUMN_ALIASES.fetch(spec.name, {})
-        keys = spec.record_keys
+        aliases = Catalogue::COLUMN_ALIASES.fetch(spec.name, NO_ALIASES)
+        columns = spec.column_set
+        converted = spec.converted_columns
+        attrs = (section == "templates" ? TEMPLATE_DEFAULTS : spec.defaults).merge(raw)
         id = nil
-        attrs = spec.defaults.merge(defaults)
-        attrs = attrs.merge("template" => true, "type" => "ManageIQ::Providers::Vmware::InfraManager::Template") if section == "templates"
-        extra = {}
-        spelled = {}
+        extra = nil
+        spelled = nil
         raw.each do |key, value|
-          column = aliases.fetch(key, key)
-          spelled[column] = key if column != key
+          # A plain column, or an id already an Integer: the merge copied it as it is.
+          next if columns.key?(key) && (!converted.key?(key) || (value.is_a?(Integer) && value.positive? && key != "id"))
+
+          attrs.delete(key)
+          column = aliases.empty? ? key : aliases.fetch(key, key)
+          (spelled ||= {})[column] = key unless column.equal?(key)
           if column == "id"
-            id = parse_id("#{path}.id", value)
-          elsif !keys.include?(column)
-            raise invalid("#{path}.#{key}", "unknown key for #{spec.singular}#{suggest(key, keys + aliases.keys)}")
-          elsif spec.column?(column)
-            attrs[column] = convert("#{path}.#{key}", column, value)
+            id = value.is_a?(Integer) && value.positive? ? value : parse_id("#{path}.id", value)
+          elsif columns.key?(column)
+            attrs[column] = convert(spec, column, value, path, key)
+          elsif spec.record_keys.key?(column)
+            (extra ||= {})[column] = value
           else
-            extra[column] = value
+            raise invalid("#{path}.#{key}", "unknown key for #{spec.singular}#{suggest(key, spec.record_keys.keys + aliases.keys)}")
           end
         end
-        if id.nil? && !spec.auto_id
-          raise invalid(path, "a #{spec.singular} needs an id")
-        end
+        raise invalid(path, "a #{spec.singular} needs an id") if id.nil? && !spec.auto_id
+
         record = Record.new(spec.name, id, attrs)
-        @spelled[record] = spelled unless spelled.empty?
+        @spelled[record] = spelled if spelled
+        return record unless extra
+
         if pending && (inline = (extra.keys & INLINE_KEYS)).any?
           raise invalid("#{path}.#{inline.first}", "a row a step creates cannot have #{inline.first}: declare it in its section")
         end
         apply_extra(spec, record, extra, path)
         record
       end
+
+      # What a `templates` row is by default.
+      TEMPLATE_DEFAULTS = Catalogue::TABLES["vms"].defaults.merge(
+        "template" => true, "type" => "ManageIQ::Providers::Vmware::InfraManager::Template"
+      ).freeze
 
       # Ids are positive whole numbers; as in the mock's scenarios, a string of digits too.
       def parse_id(path, value)
@@ -220,23 +233,50 @@ module MiqAutomate
         id
       end
 
-      def convert(path, column, value)
-        if column.end_with?("_id")
-          value.nil? ? nil : parse_id(path, value)
+      # A column's value as the world keeps it: ids Integers, times UTC Times, options
+      # with Symbol keys. `key` is the column as the file spells it (for errors).
+      def convert(spec, column, value, path, key = column)
+        if spec.id_columns.key?(column)
+          value.nil? || (value.is_a?(Integer) && value.positive?) ? value : parse_id("#{path}.#{key}", value)
         elsif column == "options"
-          raise invalid(path, "options are an object, not #{Loader.kind(value)}") unless value.is_a?(Hash)
+          raise invalid("#{path}.#{key}", "options are an object, not #{Loader.kind(value)}") unless value.is_a?(Hash)
 
           # As ManageIQ stores them: top-level keys are symbols (get_option(:vm_target_name)),
           # nested ones as written (options[:dialog]["dialog_x"]).
           value.to_h { |k, v| [k.to_sym, v] }
-        elsif value.is_a?(String) && TIME_COLUMN.match?(column)
-          begin
-            Time.iso8601(value).utc
-          rescue ArgumentError
-            raise invalid(path, "#{value.inspect} is not an ISO 8601 time (2024-06-01T08:00:00Z)")
-          end
+        elsif value.is_a?(String) && spec.time_columns.key?(column)
+          time("#{path}.#{key}", value)
         else
           value
+        end
+      end
+
+      # A column of a row the catalogue does not describe (`columns`, `models`): by its name.
+      def convert_free(path, column, value)
+        if column.end_with?("_id") then value.nil? ? nil : parse_id(path, value)
+        elsif value.is_a?(String) && TIME_COLUMN.match?(column) then time(path, value)
+        else value
+        end
+      end
+
+      def time(path, value)
+        Time.iso8601(value).utc
+      rescue ArgumentError
+        raise invalid(path, "#{value.inspect} is not an ISO 8601 time (2024-06-01T08:00:00Z)")
+      end
+
+      # An inline row's link to its owner: now when the owner has its id, else once ids
+      # are assigned (#link).
+      def own(row, owner)
+        owner.id ? link_owned(row, owner) : (@owned ||= []) << [row, owner]
+      end
+
+      def link_owned(row, owner)
+        case row.table
+        when "custom_attributes" then row.attrs["resource_id"] = owner.id
+        when "hardwares" then row.attrs[owner.table == "hosts" ? "host_id" : "vm_or_template_id"] = owner.id
+        when "disks" then row.attrs["hardware_id"] = owner.id
+        when "classifications" then row.attrs["parent_id"] = owner.id
         end
       end
 
@@ -246,26 +286,26 @@ module MiqAutomate
           at = "#{path}.#{key}"
           case key
           when "columns"
-            object_at(at, value).each { |k, v| record.attrs[k] = convert("#{at}.#{k}", k, v) }
+            object_at(at, value).each { |k, v| record.attrs[k] = convert_free("#{at}.#{k}", k, v) }
           when "tags" then record.tags = tag_list(at, value)
           when "custom_attributes", "ems_custom_attributes"
             object_at(at, value).each do |name, v|
               source = key == "custom_attributes" ? "EVM" : "VC"
               attribute = Record.new("custom_attributes", nil, "name" => name.to_s, "value" => v, "source" => source,
                                                               "resource_type" => World.base_class(record.table), "resource_id" => nil)
-              (@owned ||= []) << [attribute, record]
+              own(attribute, record)
               insert(attribute, "#{at}.#{name}")
             end
           when "hardware"
             hardware = build(Catalogue::TABLES["hardwares"], value, at)
-            (@owned ||= []) << [hardware, record]
+            own(hardware, record)
             insert(hardware, at)
           when "disks"
             raise invalid(at, "must be an array, not #{Loader.kind(value)}") unless value.is_a?(Array)
 
             value.each_with_index do |raw, i|
               disk = build(Catalogue::TABLES["disks"], raw, "#{at}[#{i}]")
-              (@owned ||= []) << [disk, record]
+              own(disk, record)
               insert(disk, "#{at}[#{i}]")
             end
           when "entries"
@@ -273,7 +313,7 @@ module MiqAutomate
 
             value.each_with_index do |raw, i|
               entry = build(Catalogue::TABLES["classifications"], raw, "#{at}[#{i}]")
-              (@owned ||= []) << [entry, record]
+              own(entry, record)
               insert(entry, "#{at}[#{i}]")
             end
           when "storage_ids", "groups"
@@ -283,9 +323,9 @@ module MiqAutomate
           when "service_id"
             record.attrs["service_id"] = value.nil? ? nil : parse_id(at, value)
           when "on"
-            object_at(at, value).each { |name, hook| record.hooks[name.to_s] = parse_hook("#{at}.#{name}", record, spec, hook) }
+            object_at(at, value).each { |name, hook| record.add_hook(name.to_s, parse_hook("#{at}.#{name}", record, spec, hook)) }
           when "timeline"
-            record.hooks[:timeline] = { "steps" => parse_steps(at, record, spec, value) }
+            record.add_hook(:timeline, { "steps" => parse_steps(at, record, spec, value) })
           end
         end
       end
@@ -293,13 +333,13 @@ module MiqAutomate
       def tag_list(path, value)
         raise invalid(path, "must be an array of \"category/name\" strings") unless value.is_a?(Array)
 
-        value.each_with_index.map do |tag, i|
-          unless tag.is_a?(String) && tag.match?(%r{\A[^/]+/[^/]+\z})
-            raise invalid("#{path}[#{i}]", "a tag is \"category/name\", not #{tag.inspect}")
-          end
-          (@tag_paths ||= {})[tag] ||= "#{path}[#{i}]"
-          tag
+        value.each_with_index do |tag, i|
+          slash = tag.is_a?(String) && tag.index("/")
+          next if slash&.positive? && slash < tag.size - 1 && !tag.index("/", slash + 1)
+
+          raise invalid("#{path}[#{i}]", "a tag is \"category/name\", not #{tag.inspect}")
         end
+        value
       end
 
       # --- hooks and steps (World::Timeline runs them) ---
@@ -347,10 +387,10 @@ module MiqAutomate
           if provider && column == "exists"
             raise invalid("#{path}.exists", "must be true or false") unless [true, false].include?(v)
           elsif !spec.column?(column)
-            raise invalid("#{path}.#{key}", "unknown column of #{spec.singular}#{suggest(key, spec.column_set)}")
+            raise invalid("#{path}.#{key}", "unknown column of #{spec.singular}#{suggest(key, spec.column_set.keys)}")
           end
           (@step_refs ||= []) << [spec, column, v, "#{path}.#{key}"] if column.end_with?("_id") && !v.nil?
-          [column, column == "exists" ? v : convert("#{path}.#{key}", column, v)]
+          [column, column == "exists" ? v : convert(spec, column, v, path, key)]
         end
       end
 
@@ -414,7 +454,7 @@ module MiqAutomate
             raise invalid(at, "must be an object, not #{Loader.kind(raw)}") unless raw.is_a?(Hash)
             raise invalid(at, "a #{key} needs an id") unless raw.key?("id")
 
-            attrs = raw.reject { |k, _| k == "id" }.to_h { |k, v| [k, convert("#{at}.#{k}", k, v)] }
+            attrs = raw.reject { |k, _| k == "id" }.to_h { |k, v| [k, convert_free("#{at}.#{k}", k, v)] }
             insert(Record.new(table, parse_id("#{at}.id", raw["id"]), attrs), at)
           end
         end
@@ -423,27 +463,17 @@ module MiqAutomate
 
       # Rows written without an id (classification entries, hardware…) get the next free one.
       def assign_auto_ids
+        pending_max = @pending.each_with_object(Hash.new(0)) { |(r, _), max| max[r.table] = [max[r.table], r.id].max }
         (@auto || []).each do |record|
-          record.assign_id([store.next_id(record.table), pending_max(record.table) + 1].max)
+          record.assign_id([store.next_id(record.table), pending_max[record.table] + 1].max)
           store.insert(record)
         end
-      end
-
-      def pending_max(table)
-        @pending.select { |r, _| r.table == table }.map { |r, _| r.id }.max || 0
       end
 
       # Inline rows point at their owner; derived rows (service resources, a root tenant,
       # users' current groups, requesters) are made.
       def link
-        (@owned || []).each do |row, owner|
-          case row.table
-          when "custom_attributes" then row.attrs["resource_id"] = owner.id
-          when "hardwares" then row.attrs[owner.table == "hosts" ? "host_id" : "vm_or_template_id"] = owner.id
-          when "disks" then row.attrs["hardware_id"] = owner.id
-          when "classifications" then row.attrs["parent_id"] = owner.id
-          end
-        end
+        (@owned || []).each { |row, owner| link_owned(row, owner) }
         root_tenant
         store.rows("users").each { |user| link_user(user) }
         store.rows("miq_requests").each { |request| link_requester(request) }
@@ -490,20 +520,25 @@ module MiqAutomate
         declared = store.rows("classifications").any?
         all = Catalogue::TABLES.keys.flat_map { |t| store.rows(t) } + @pending.map(&:first)
         all.each do |record|
+          next if record.tags.empty?
+
           record.tags.each do |tag|
-            entry = @world.classification_entry(tag)
+            entry = entry_for(tag)
             if entry.nil? && declared
-              raise invalid(@tag_paths[tag], "no tag #{tag}: the world's categories do not have it")
+              raise invalid("#{@paths[record]}.tags[#{record.tags.index(tag)}]", "no tag #{tag}: the world's categories do not have it")
             end
 
-            entry ||= create_tag(tag)
-            if %w[miq_requests miq_request_tasks].include?(record.table)
+            entry ||= (@entries[tag] = create_tag(tag))
+            if OPTION_TAGS.include?(record.table)
               (record.attrs["options"][:tag_ids] ||= []) << entry.id
             end
           end
-          record.tags = [] if %w[miq_requests miq_request_tasks].include?(record.table)
+          record.tags = Record::NONE if OPTION_TAGS.include?(record.table)
         end
       end
+
+      # Tables whose tags live in their options (:tag_ids).
+      OPTION_TAGS = %w[miq_requests miq_request_tasks].freeze
 
       def create_tag(tag)
         category_name, name = tag.split("/", 2)
@@ -522,15 +557,13 @@ module MiqAutomate
       # As the mock derives them: a service's resources are its child services, then its
       # VMs, then its orchestration stacks.
       def service_resources
+        resources = Hash.new { |h, id| h[id] = [] }
+        [["services", "parent_id", "Service"], ["vms", "service_id", "VmOrTemplate"],
+         ["orchestration_stacks", "service_id", "OrchestrationStack"]].each do |table, column, type|
+          store.rows(table).each { |row| resources[row.attrs[column]] << [type, row.id] if row.attrs[column] }
+        end
         store.rows("services").each do |service|
-          [["services", "parent_id", "Service"], ["vms", "service_id", "VmOrTemplate"],
-           ["orchestration_stacks", "service_id", "OrchestrationStack"]].each do |table, column, type|
-            store.rows(table).each do |row|
-              next unless row.attrs[column] == service.id
-
-              @world.add_service_resource(service.id, type, row.id)
-            end
-          end
+          resources[service.id].each { |type, id| @world.add_service_resource(service.id, type, id) }
         end
       end
 
@@ -550,12 +583,22 @@ module MiqAutomate
         end
       end
 
+      # Rows written inside their owner: their links are made by the load.
+      OWNED = %w[hardwares custom_attributes].freeze
+
       def check_record(record)
+        return if OWNED.include?(record.table)
+
         spec = Catalogue::TABLES[record.table]
         path = @paths[record]
         return unless spec && path # derived rows are right by construction
 
-        spec.belongs_to.each_value { |fk, _| check_fk(spec, fk, record.attrs[fk], "#{path}.#{written(spec, fk, record)}") }
+        spec.belongs_to.each_value do |fk, table|
+          id = record.attrs[fk]
+          next if id.nil? || exists?(table, id) || lenient?(spec.name, fk, table)
+
+          raise invalid("#{path}.#{written(spec, fk, record)}", "no #{singular(table)} #{id}")
+        end
         spec.polymorphic.each_value do |id_column, type_column|
           id = record.attrs[id_column]
           type = record.attrs[type_column]
@@ -569,7 +612,7 @@ module MiqAutomate
           raise invalid("#{path}.#{id_column}", "no #{singular(table)} #{id}") unless exists?(table, id)
         end
         check_fk(spec, "service_id", record.attrs["service_id"], "#{path}.service_id", "services") if record.attrs["service_id"]
-        (record.attrs["storage_ids"] || []).each_with_index do |id, i|
+        record.attrs["storage_ids"]&.each_with_index do |id, i|
           raise invalid("#{path}.storage_ids[#{i}]", "no storage #{id}") unless exists?("storages", id)
         end
       end
@@ -598,6 +641,11 @@ module MiqAutomate
 
       def exists?(table, id)
         store.find(table, id) || @pending.any? { |r, _| r.table == table && r.id == id }
+      end
+
+      # The classification entry of a tag, looked up once per tag.
+      def entry_for(tag)
+        (@entries ||= {}).fetch(tag) { @entries[tag] = @world.classification_entry(tag) }
       end
 
       def singular(table)

@@ -7,17 +7,35 @@ module MiqAutomate
     # (World::Timeline); `provider` what the provider says that the VMDB does not know
     # until a refresh.
     class Record
+      NONE = [].freeze
+      EMPTY = {}.freeze
+
       attr_reader :table, :id, :attrs
-      attr_accessor :tags, :hooks, :provider, :deleted
+      attr_accessor :deleted
+      attr_writer :tags, :provider
 
       def initialize(table, id, attrs)
         @table = table
         @id = id
         @attrs = attrs
-        @tags = []
-        @hooks = {}
-        @provider = {}
         @deleted = false
+      end
+
+      # (Allocated when first set: most rows have no tags, hooks or provider news.)
+      def tags
+        @tags || NONE
+      end
+
+      def hooks
+        @hooks || EMPTY
+      end
+
+      def provider
+        @provider || EMPTY
+      end
+
+      def add_hook(name, hook)
+        (@hooks ||= {})[name] = hook
       end
 
       # A row written without an id gets one before it is stored.
@@ -45,13 +63,19 @@ module MiqAutomate
         @rows = Hash.new { |h, table| h[table] = {} }
         @indexes = Hash.new { |h, table| h[table] = {} }
         @sorted = Hash.new(true)
+        @max = {}
       end
 
       def insert(record)
         rows = @rows[record.table]
+        max = @max[record.table]
         # Rows stay in id order (as `first` and a query's results are): an id below the
-        # last one means a re-sort the next time the table is listed.
-        @sorted[record.table] = false if !rows.empty? && rows.keys.last > record.id
+        # highest means a re-sort the next time the table is listed.
+        if max.nil? || max < record.id
+          @max[record.table] = record.id
+        else
+          @sorted[record.table] = false
+        end
         rows[record.id] = record
         @indexes[record.table].each { |column, index| add(index, Store.key(column, Store.value(record, column)), record) }
         record
@@ -81,8 +105,9 @@ module MiqAutomate
         @rows[table].size
       end
 
+      # An id no row of `table` has (one above the highest; kept, not searched for).
       def next_id(table)
-        (@rows[table].keys.max || 0) + 1
+        (@max[table] || 0) + 1
       end
 
       # Sets a column, moving the row between the buckets of that column's index.

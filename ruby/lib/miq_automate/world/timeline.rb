@@ -115,7 +115,7 @@ module MiqAutomate
         return if record.deleted
 
         step["set"]&.each { |column, value| @world.write(record, column, Marshal.load(Marshal.dump(value))) }
-        record.provider.merge!(step["provider"]) if step["provider"]
+        record.provider = record.provider.merge(step["provider"]) if step["provider"]
         step["create"]&.each do |row|
           @world.insert(row)
           steps = row.hooks.dig(:timeline, "steps")
