@@ -153,6 +153,7 @@ RSpec.describe "MiqAutomate::World models" do
       expect(request.miq_request_tasks.map(&:id)).to eq([800, 801])
       expect(request.requester.userid).to eq("admin")
       expect(request.miq_request).to equal(request)
+      expect(request.resource).to equal(request)
       expect(task.miq_request).to eq(request)
       expect(task.source.name).to eq("rhel9")
       expect(task.destination.name).to eq("web01")
@@ -324,8 +325,9 @@ RSpec.describe "MiqAutomate::World models" do
       expect { vms.find }.to raise_error(MiqAutomate::ServiceNotFound) { |e| expect(e.cause.message).to eq("Couldn't find Vm without an ID") }
     end
 
-    it "gives $evm.vmdb(model, id) or nil" do
+    it "gives $evm.vmdb(model, id) or nil (recorded as the class's find)" do
       expect(world.vmdb(:vm, 600).name).to eq("web01")
+      expect(world.calls.first.to_a.first(3)).to eq(["Vm", :find, [600]])
       expect(world.vmdb(:vm, "600").name).to eq("web01")
       expect(world.vmdb(:vm, 5)).to be_nil
       expect(world.vmdb("VmOrTemplate", 500).name).to eq("rhel9")

@@ -83,7 +83,11 @@ module MiqAutomate
     def vmdb(model, id = nil)
       tick
       klass = model_class(model)
-      id.nil? ? klass : klass.lookup(id)
+      return klass if id.nil?
+
+      # What ManageIQ's `$evm.vmdb(model, id)` is: the class's find.
+      record_call(klass.spec.class_name, :find, [id])
+      klass.lookup(id)
     end
 
     # The model class for `model` (:vm, "Vm", "vm_or_template", "ManageIQ_Providers_…").
@@ -199,13 +203,9 @@ module MiqAutomate
       (@behaviour || {}).fetch(name, {}).fetch(key, default)
     end
 
-    # The base class ManageIQ names a row's type by in polymorphic columns.
+    # The base class ManageIQ names a row's type by in polymorphic columns ("VmOrTemplate").
     def self.base_class(table)
-      { "vms" => "VmOrTemplate", "services" => "Service", "ext_management_systems" => "ExtManagementSystem",
-        "hosts" => "Host", "ems_clusters" => "EmsCluster", "storages" => "Storage",
-        "orchestration_stacks" => "OrchestrationStack", "users" => "User", "miq_groups" => "MiqGroup",
-        "service_templates" => "ServiceTemplate", "miq_requests" => "MiqRequest",
-        "miq_request_tasks" => "MiqRequestTask", "tenants" => "Tenant" }.fetch(table) { Catalogue::TABLES[table]&.class_name || table }
+      Catalogue::TABLES[table]&.class_name || table
     end
 
     def inspect

@@ -5,8 +5,13 @@ module MiqAutomate
     # A request (MiqAeServiceMiqRequest): approval, its message and description, and its
     # tasks (`miq_request_tasks`, from the tasks' miq_request_id).
     module Request
-      # For backward compatibility, as ManageIQ's: a request is its own miq_request.
+      # For backward compatibility, as ManageIQ's: a request is its own miq_request, and
+      # its own resource (`prov.resource.vm_template` in content's validate_request).
       def miq_request
+        self
+      end
+
+      def resource
         self
       end
 
