@@ -207,6 +207,11 @@ RSpec.describe MiqAutomate::World do
       expect(load_error("{\"faults\": #{'[' * 101}#{']' * 101}}")).to eq("$: nested deeper than 100 levels")
     end
 
+    it "bounds the mock's settings as the mock does" do
+      expect(load_error("settings" => { "token_ttl_seconds" => 0 }))
+        .to eq("$.settings.token_ttl_seconds: must be whole seconds from 1 to 315360000 (10 years), not 0")
+    end
+
     it "bounds step delays to 10 years" do
       expect(load_error("vms" => [{ "id" => 1, "timeline" => [{ "after" => -1 }] }]))
         .to eq("$.vms[0].timeline[0].after: must be whole seconds from 0 to 315360000 (10 years), not -1")

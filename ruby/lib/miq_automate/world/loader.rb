@@ -85,12 +85,17 @@ module MiqAutomate
         check_sections
         load_server
         @world.settings = object_at("$.settings", @doc.fetch("settings", {}), SETTINGS_KEYS)
+        @world.settings.each do |key, value|
+          next if value.is_a?(Integer) && value.between?(1, MAX_SECONDS)
+
+          raise invalid("$.settings.#{key}", "must be whole seconds from 1 to #{MAX_SECONDS} (10 years), not #{value.inspect}")
+        end
         @world.description = @doc["description"]
         raise invalid("$.description", "must be a string") unless @world.description.nil? || @world.description.is_a?(String)
 
         @world.faults = object_at("$.faults", @doc.fetch("faults", {}))
-        ORDER.each { |table| load_table(table) }
         load_generic_models
+        ORDER.each { |table| load_table(table) }
         assign_auto_ids
         link
         check_references
@@ -323,9 +328,9 @@ module MiqAutomate
           when "service_id"
             record.attrs["service_id"] = value.nil? ? nil : parse_id(at, value)
           when "on"
-            object_at(at, value).each { |name, hook| record.add_hook(name.to_s, parse_hook("#{at}.#{name}", record, spec, hook)) }
+            object_at(at, value).each { |name, hook| record.add_hook(name.to_s, parse_hook("#{at}.#{name}", spec, hook)) }
           when "timeline"
-            record.add_hook(:timeline, { "steps" => parse_steps(at, record, spec, value) })
+            record.add_hook(:timeline, { "steps" => parse_steps(at, spec, value) })
           end
         end
       end
@@ -344,7 +349,7 @@ module MiqAutomate
 
       # --- hooks and steps (World::Timeline runs them) ---
 
-      def parse_hook(path, record, spec, hook)
+      def parse_hook(path, spec, hook)
         hook = { "steps" => hook } if hook.is_a?(Array)
         object_at(path, hook, HOOK_KEYS)
         given = %w[returns returns_record raises].select { |k| hook.key?(k) }
@@ -353,10 +358,10 @@ module MiqAutomate
         hook = hook.merge("returns_record" => reference("#{path}.returns_record", hook["returns_record"])) if hook.key?("returns_record")
         raise invalid("#{path}.raises", "must be a string (the error's message)") if hook.key?("raises") && !hook["raises"].is_a?(String)
 
-        hook.merge("steps" => parse_steps("#{path}.steps", record, spec, hook.fetch("steps", [])))
+        hook.merge("steps" => parse_steps("#{path}.steps", spec, hook.fetch("steps", [])))
       end
 
-      def parse_steps(path, record, spec, steps)
+      def parse_steps(path, spec, steps)
         raise invalid(path, "must be an array of steps, not #{Loader.kind(steps)}") unless steps.is_a?(Array)
 
         steps.each_with_index.map do |step, i|
@@ -597,7 +602,7 @@ module MiqAutomate
           id = record.attrs[fk]
           next if id.nil? || exists?(table, id) || lenient?(spec.name, fk, table)
 
-          raise invalid("#{path}.#{written(spec, fk, record)}", "no #{singular(table)} #{id}")
+          raise invalid("#{path}.#{written(fk, record)}", "no #{singular(table)} #{id}")
         end
         spec.polymorphic.each_value do |id_column, type_column|
           id = record.attrs[id_column]
@@ -618,7 +623,7 @@ module MiqAutomate
       end
 
       # The key as the file spells it (`request_id` for a task's miq_request_id).
-      def written(_spec, column, record)
+      def written(column, record)
         @spelled.dig(record, column) || column
       end
 
