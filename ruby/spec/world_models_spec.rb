@@ -195,8 +195,10 @@ RSpec.describe "MiqAutomate::World models" do
     end
 
     it "finds a row of any model from a <model>_id column" do
-      world = load_world(doc.merge("vms" => doc["vms"] + [{ "id" => 1, "columns" => { "flavor_id" => 9 } }]))
+      world = load_world(doc.merge("vms" => doc["vms"] + [{ "id" => 1, "columns" => { "flavor_id" => 9, "gadget_id" => 2 } }]))
       expect(world.vmdb(:vm, 1).flavor.name).to eq("m1.small")
+      expect(world.vmdb(:vm, 1).gadget_id).to eq(2)
+      expect { world.vmdb(:vm, 1).gadget }.to raise_error(NoMethodError)
     end
   end
 

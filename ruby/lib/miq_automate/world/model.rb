@@ -161,7 +161,16 @@ module MiqAutomate
       def association?(key)
         s = spec
         (s && (s.belongs_to.key?(key) || s.polymorphic.key?(key) || s.has_many.key?(key))) ||
-          @record.attrs.key?("#{key}_id")
+          (@record.attrs.key?("#{key}_id") && !target_model(key).nil?)
+      end
+
+      # The model a `<key>_id` column points at, or nil when there is no such model.
+      def target_model(key)
+        @world.resolve_model(key)
+      rescue NameError => e
+        raise if e.is_a?(NoMethodError)
+
+        nil
       end
 
       def read_attribute(key)
@@ -180,8 +189,7 @@ module MiqAutomate
           read(key)
         else
           # `flavor` from a `flavor_id` column: the row of that model, wherever it is.
-          target = @world.resolve_model(key)
-          model(@world.store.find(target.table, read("#{key}_id")))
+          model(@world.store.find(target_model(key).table, read("#{key}_id")))
         end
       end
     end
