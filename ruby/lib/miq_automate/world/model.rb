@@ -15,7 +15,7 @@ module MiqAutomate
       # Columns no service model exposes (ManageIQ's EXPOSED_ATTR_BLACK_LIST).
       HIDDEN = /password|\Aauth_key\z/.freeze
       # What `normalized_<method>` replaces in a String (ManageIQ's URI-unsafe characters).
-      UNSAFE = /[<>#%"{}|\\^\[\]`\s\x00-\x1f\x7f]/.freeze
+      UNSAFE = /[<>#%"{}|\\^\[\]` \x00-\x1f\x7f]/.freeze
 
       # The model object for `record`, of its kind's class.
       def self.build(world, record)
