@@ -192,8 +192,7 @@ RSpec.describe "MiqAutomate::Engine method isolation" do
       marker = File.join(@tmp, "forked")
       after = File.join(@tmp, "after")
       engine.instantiate("/Demo/Run/fork_and_go", root: { "marker" => marker })
-      File.write(after, "#{Process.pid}\n", mode: "a")
-      Process.waitall
+      File.write(after, "#{Process.pid}\n", mode: "a") # the method waited for its child
       expect(File.readlines(marker).size).to eq(2) # the method's rest ran in both
       expect(File.readlines(after)).to eq(["#{Process.pid}\n"]) # what follows, once
     end
@@ -217,6 +216,9 @@ RSpec.describe "MiqAutomate::Engine method isolation" do
       engine.instantiate("/Demo/Run/count_calls")
       expect(events).to eq([[:start, "/Spec/Demo/Run/count_calls", nil], [:end, "/Spec/Demo/Run/count_calls", 0]])
       expect(lines).to include(%w[info <AEMethod\ count_calls>\ counted])
+      lines.clear
+      engine.deliver("/Demo/Run/count_calls")
+      expect(lines.map(&:last)).to include(a_string_starting_with("Delivering "), "<AEMethod count_calls> counted") # deliver's own lines too
     end
   end
 

@@ -247,6 +247,9 @@ impl Log<'_> {
             time: self.engine.clock().now(),
         };
         emit(&record);
+        if let Some(sink) = self.engine.log_sink() {
+            sink(&record);
+        }
         self.push(delivery, &record);
     }
 

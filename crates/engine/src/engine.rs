@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
+use miq_automate_core::workspace::LogSink;
 use miq_automate_core::{AeError, LogLevel, ObjectId, Value, Workspace};
 
 use crate::clock::{Clock, SharedClock, VirtualClock};
@@ -68,6 +69,7 @@ pub struct Engine {
     stubs: Vec<(String, Stub)>,
     clock: SharedClock,
     workspace_setup: Option<WorkspaceSetup>,
+    log_sink: Option<LogSink>,
 }
 
 impl fmt::Debug for Engine {
@@ -144,7 +146,19 @@ impl Engine {
             stubs: Vec::new(),
             clock: Arc::new(VirtualClock::starting_now()),
             workspace_setup: None,
+            log_sink: None,
         }
+    }
+
+    /// Sees every log line of later runs as it is written: the workspaces' lines and
+    /// deliver's own (`Delivering …`, `Requeuing …`). For a caller that streams the log.
+    pub fn set_log_sink(&mut self, sink: LogSink) {
+        self.log_sink = Some(sink);
+    }
+
+    /// The sink set by [`Engine::set_log_sink`].
+    pub(crate) fn log_sink(&self) -> Option<&LogSink> {
+        self.log_sink.as_ref()
     }
 
     /// Runs `setup` on every workspace the engine builds (each instantiation, each
@@ -336,6 +350,9 @@ impl<'e> Runtime<'e> {
         ws.set_datastore(Box::new(crate::object::Reader {
             datastore: Arc::clone(&engine.datastore),
         }));
+        if let Some(sink) = &engine.log_sink {
+            ws.set_log_sink(Arc::clone(sink));
+        }
         if let Some(setup) = &engine.workspace_setup {
             setup(&mut ws);
         }

@@ -563,12 +563,11 @@ fn prepare(rb_self: &RbEngine, ws: Obj<RbWorkspace>) -> Result<(Value, RootAttrs
         .map_err(|_| errors::error("the engine is busy"))?
         .clone();
     let handle: Opaque<Value> = ws.as_value().into();
-    let sink = *rb_self.log_sink.borrow();
+    if let Some(sink) = *rb_self.log_sink.borrow() {
+        engine.set_log_sink(std::sync::Arc::new(move |record| log_to_ruby(sink, record)));
+    }
     engine.set_workspace_setup(std::sync::Arc::new(move |w| {
         w.set_broker(Box::new(RubyBroker { ws: handle }));
-        if let Some(sink) = sink {
-            w.set_log_sink(std::sync::Arc::new(move |record| log_to_ruby(sink, record)));
-        }
     }));
     Ok((evm, root_attrs, engine))
 }

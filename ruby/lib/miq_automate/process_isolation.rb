@@ -183,6 +183,7 @@ module MiqAutomate
         evm_ref = host.export(evm)
         out_r, out_w = IO.pipe
         err_r, err_w = IO.pipe
+        prctl # looked up here, before the fork
         pid = fork_method(host, evm_ref, evm.inputs, scripts, out_w, err_w, out_r, err_r)
         begin
           Process.setpgid(pid, pid) # as the child does: no window where a kill misses it
@@ -208,6 +209,7 @@ module MiqAutomate
           Thread.current[:miq_automate_method_depth] = 1
           begin
             Process.setpgid(0, 0)
+            die_with_parent
             out_r.close
             err_r.close
             STDIN.reopen(File::NULL)
@@ -238,6 +240,30 @@ module MiqAutomate
             File.unlink("#{host.dir}/method-#{Process.pid}.sock") rescue nil # rubocop:disable Style/RescueModifier
             exit!(status.is_a?(Integer) ? status & 0xff : 1)
           end
+        end
+      end
+
+      # Linux: the kernel kills this child when the thread that forked it (the engine's)
+      # dies, so a method that will not stop never outlives a killed engine. Elsewhere the
+      # engine's own clean-up (watch's ensure) is all there is.
+      PR_SET_PDEATHSIG = 1
+
+      def die_with_parent
+        prctl&.call(PR_SET_PDEATHSIG, Signal.list.fetch("KILL"))
+      rescue StandardError
+        nil
+      end
+
+      # libc's prctl, looked up once in the engine's process (a child would pay for loading
+      # Fiddle on every method); nil where there is none.
+      def prctl
+        return @prctl if defined?(@prctl)
+
+        @prctl = begin
+          require "fiddle"
+          Fiddle::Function.new(Fiddle.dlopen(nil)["prctl"], [Fiddle::TYPE_INT, Fiddle::TYPE_LONG], Fiddle::TYPE_INT)
+        rescue LoadError, StandardError
+          nil
         end
       end
 
@@ -304,6 +330,13 @@ module MiqAutomate
         fate(workspace, fqname, status, killed_at && seconds)
       ensure
         outer&.pop
+        # Left early (an exception on the engine's thread: Ctrl-C, a kill): the method's
+        # process group goes too, and nothing is left behind.
+        unless status
+          kill_group(pid, :KILL)
+          readers&.each(&:kill)
+          waiter&.kill
+        end
       end
 
       # One item of the inbox: a call carried out, a line logged; the child's status when
