@@ -77,8 +77,11 @@ static PASSWORD_ARG: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Replaces every secret in a message or log line with `********`: encrypted tokens
-/// (`v2:{…}`, also URL-encoded) and the value of every `password::` argument (also
-/// URL-encoded), up to the next `&`, whitespace or quote.
+/// (`v2:{…}`, also URL-encoded), the value of every `password::` argument (also
+/// URL-encoded), up to the next `&`, whitespace or quote, the password of a URL's userinfo
+/// (`https://user:********@host`), the credentials of an `Authorization: Basic|Bearer …`
+/// header, and the value of a `password=…`, `password: …` or `"password"=>"…"` pair (a
+/// quoted value up to its closing quote).
 ///
 /// This is the one masking function: log lines, every [`AeError`](crate::AeError) message
 /// and the Ruby bindings' error messages go through it. Text that is a URI or a query is
@@ -122,7 +125,60 @@ fn mask(text: &str, ends_value: impl Fn(char) -> bool) -> String {
         copied = found.end() + region.len();
     }
     out.push_str(&text[copied..]);
-    ENCRYPTED.replace_all(&out, MASK).into_owned()
+    let out = ENCRYPTED.replace_all(&out, MASK);
+    let out = USERINFO.replace_all(&out, format!("${{1}}{MASK}@"));
+    let out = AUTHORIZATION.replace_all(&out, format!("${{1}}{MASK}"));
+    mask_pairs(&out)
+}
+
+static USERINFO: LazyLock<Regex> = LazyLock::new(|| {
+    // `scheme://user:pass@` (the password runs to the last `@` before the host).
+    Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:]*:)[^\s/?#]*@").expect("valid regex")
+});
+
+static AUTHORIZATION: LazyLock<Regex> = LazyLock::new(|| {
+    // `Authorization: Basic …`, `"Authorization"=>"Bearer …"`, `authorization=Token …`.
+    Regex::new(
+        r#"(?i)(authorization["']?\s*(?:=>|:|=)\s*["']?(?:(?:basic|bearer|token|digest|negotiate)\s+)?)[^\s"',&;}]+"#,
+    )
+    .expect("valid regex")
+});
+
+static PASSWORD_PAIR: LazyLock<Regex> = LazyLock::new(|| {
+    // `password=…`, `password: …`, `"password"=>"…"`, `"db_password":"…"` (any case).
+    Regex::new(r#"(?i)password(["']?)\s*(=>|:|=)\s*(["']?)"#).expect("valid regex")
+});
+
+/// Masks the value of every `password=…` / `password: …` pair; a `password::` argument
+/// (already masked by [`mask`]) is not a pair.
+fn mask_pairs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for caps in PASSWORD_PAIR.captures_iter(text) {
+        let whole = caps.get(0).expect("match");
+        if whole.start() < copied {
+            continue;
+        }
+        let after = &text[whole.end()..];
+        if &caps[2] == ":" && caps[1].is_empty() && caps[3].is_empty() && after.starts_with(':') {
+            continue;
+        }
+        let len = match caps[3].chars().next() {
+            // a quoted value runs to its closing quote
+            Some(q) => after.find(q).unwrap_or(after.len()),
+            None => after
+                .find(|c: char| c.is_whitespace() || "&\"',;})]\x1F".contains(c))
+                .unwrap_or(after.len()),
+        };
+        if len == 0 {
+            continue;
+        }
+        out.push_str(&text[copied..whole.end()]);
+        out.push_str(MASK);
+        copied = whole.end() + len;
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 /// Whether `password::` after `before` can be a typed argument: not inside a Ruby constant
@@ -198,6 +254,42 @@ mod tests {
             sanitize_uri("/A?password::pw=v2:{abc}"),
             "/A?password::pw=********"
         );
+    }
+
+    // Issue 21: URL userinfo, Authorization headers and password pairs.
+    #[test]
+    fn userinfo_headers_and_password_pairs_are_masked() {
+        assert_eq!(
+            sanitize("GET https://admin:smart@vm@host:3000/api done"),
+            "GET https://admin:********@host:3000/api done"
+        );
+        assert_eq!(sanitize("http://host/a:b@c"), "http://host/a:b@c");
+        assert_eq!(
+            sanitize("Authorization: Basic YWRtaW46c21hcnR2bQ== next"),
+            "Authorization: Basic ******** next"
+        );
+        assert_eq!(
+            sanitize(r#"{"Authorization"=>"Bearer abc.def"}"#),
+            r#"{"Authorization"=>"Bearer ********"}"#
+        );
+        assert_eq!(sanitize("password=Sec1 x"), "password=******** x");
+        assert_eq!(sanitize("DB_PASSWORD: Sec1, y"), "DB_PASSWORD: ********, y");
+        assert_eq!(
+            sanitize(r#"{"password"=>"Top Secret9", "a"=>1}"#),
+            r#"{"password"=>"********", "a"=>1}"#
+        );
+        assert_eq!(
+            sanitize(r#"{"password":"x y"}"#),
+            r#"{"password":"********"}"#
+        );
+        assert_eq!(
+            sanitize("/A?password::pw=S1 z"),
+            "/A?password::pw=******** z"
+        );
+        let line = "ManageIQ::Password::PasswordError: bad";
+        assert_eq!(sanitize(line), line);
+        let once = sanitize("https://u:p@h password=x Authorization: Bearer t");
+        assert_eq!(sanitize(&once), once);
     }
 
     // Issue 19: the class names of the password gem are not arguments.
