@@ -46,7 +46,9 @@ module MiqAutomate
     # MiqAutomate::MockManageIQ answering for services and VMs; timeout: seconds any one
     # method may run (nil: no limit, as the engine); isolation: :vm or :process (ISOLATIONS);
     # v2_key: the key file `decrypt` reads `v2:{…}` passwords with (see Workspace.new).
-    def self.new(datastore:, models: [], vmdb: nil, timeout: nil, isolation: :vm, v2_key: nil)
+    # world: a world file (its path; MiqAutomate::World on the engine's clock) or a
+    # MiqAutomate::World: `$evm.vmdb`, `$evm.execute` and the root's user answer from it.
+    def self.new(datastore:, models: [], vmdb: nil, timeout: nil, isolation: :vm, v2_key: nil, world: nil)
       dirs = Array(datastore).map { |d| File.expand_path(d.to_s) }
       raise ArgumentError, "Engine.new needs at least one datastore directory" if dirs.empty?
       unless ISOLATIONS.include?(isolation.to_s.to_sym) && !isolation.to_s.empty?
@@ -56,10 +58,11 @@ module MiqAutomate
       engine = _load(dirs)
       engine.instance_variable_set(:@v2_key, V2Key.resolve(v2_key) || false)
       engine.send(:setup, models, vmdb, timeout, isolation.to_s.to_sym)
+      engine.send(:use_world, world) if world
       engine
     end
 
-    attr_reader :models, :vmdb, :timeout, :isolation
+    attr_reader :models, :vmdb, :timeout, :isolation, :world
 
     # Sees every log line of later runs as it is written: `engine.on_log { |level, message| }`
     # (level a String: "info", "warn", "error"…; the message as the log has it, secrets

@@ -26,19 +26,19 @@ module MiqAutomate
       # `replay:` a trace file: a workspace answering from it (MiqAutomate::Workspace.replay).
       # `v2_key:` the appliance's key file, for `decrypt` of `v2:{…}` passwords.
       def build_workspace(root: {}, inputs: {}, state_vars: {}, current_method: nil, models: [], vmdb: nil, replay: nil, strict: true,
-                          v2_key: nil)
+                          v2_key: nil, world: nil)
         return MiqAutomate::Workspace.replay(replay, strict: strict) if replay
 
         MiqAutomate::Workspace.new(root: root, inputs: inputs, state_vars: state_vars,
-                                   current_method: current_method, models: models, vmdb: vmdb, v2_key: v2_key)
+                                   current_method: current_method, models: models, vmdb: vmdb, v2_key: v2_key, world: world)
       end
 
       # The offline engine over domain exports (see MiqAutomate::Engine.new): inline methods
       # run in this process (isolation: :vm) or a forked child each (isolation: :process);
       # `engine.instantiate(uri, root: {...})` gives the workspace.
-      def build_engine(datastore:, models: [], vmdb: nil, timeout: nil, isolation: :vm, v2_key: nil)
+      def build_engine(datastore:, models: [], vmdb: nil, timeout: nil, isolation: :vm, v2_key: nil, world: nil)
         MiqAutomate::Engine.new(datastore: datastore, models: models, vmdb: vmdb, timeout: timeout, isolation: isolation,
-                                v2_key: v2_key)
+                                v2_key: v2_key, world: world)
       end
 
       # Delivers `uri` through `engine` until its state machines stop retrying (see

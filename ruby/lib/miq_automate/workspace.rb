@@ -11,15 +11,25 @@ module MiqAutomate
     # v2_key: the appliance's key file (a path or a MiqAutomate::V2Key) `decrypt` reads
     # `v2:{…}` passwords with; nil (the default): the file $MIQ_V2_KEY names, if any; false:
     # none, a password's text as it is.
-    def self.new(root: {}, inputs: {}, state_vars: {}, current_method: nil, models: [], vmdb: nil, v2_key: nil)
+    # world: a MiqAutomate::World (or a world file's path): `$evm.vmdb` and `$evm.execute`
+    # answer from it, service-model arguments (`Vm::vm=12`) are its rows, and the root gets
+    # the `user`, `tenant` and `miq_group` of its run user, as ManageIQ's root has them
+    # (the caller's own root attributes win).
+    def self.new(root: {}, inputs: {}, state_vars: {}, current_method: nil, models: [], vmdb: nil, v2_key: nil, world: nil)
       key = V2Key.resolve(v2_key)
+      world = World.load(world.to_s) if world && !world.is_a?(World)
+      root = world.root_attributes_for_user.merge(root.to_h { |k, v| [k.to_s, v] }) if world
       ws = _allocate
       ws.send(:_setup, root, inputs, state_vars, current_method&.to_s)
       models.each { |m| ws.add_model(m) }
       ws.instance_variable_set(:@mock_vmdb, vmdb)
       ws.instance_variable_set(:@v2_key, key)
+      ws.instance_variable_set(:@world, world)
       ws
     end
+
+    # The MiqAutomate::World `$evm.vmdb` and `$evm.execute` answer from, or nil.
+    attr_reader :world
 
     # The MiqAutomate::V2Key `decrypt` uses, or nil.
     attr_reader :v2_key
@@ -29,6 +39,7 @@ module MiqAutomate
     def _share_settings(other)
       @models = other.send(:models)
       @mock_vmdb = other.instance_variable_get(:@mock_vmdb)
+      @world = other.world
       @v2_key = other.v2_key
       extend(Engine::Run) if other.is_a?(Engine::Run)
       @engine = other.instance_variable_get(:@engine)
@@ -72,6 +83,8 @@ module MiqAutomate
 
     # `$evm.vmdb(model)` (the registered models of that name) or `$evm.vmdb(model, id)`.
     def vmdb(model, id = nil)
+      return @world.vmdb(model, id) if @world
+
       name = ServiceModel.model_key(model)
       return models.select { |(m, _), _| m == name }.values if id.nil?
 
@@ -81,7 +94,7 @@ module MiqAutomate
     # The Ruby object for a service-model reference found in attributes (e.g. `Vm::vm=12`):
     # the registered model, else a bare one with just the id.
     def service_model_for(model, id)
-      models[[model.to_s, id.to_i]] ||= mock_record(model.to_s, id) || ServiceModel.new(model.to_sym, id: id)
+      models[[model.to_s, id.to_i]] ||= world_record(model, id) || mock_record(model.to_s, id) || ServiceModel.new(model.to_sym, id: id)
     end
 
     def inspect
@@ -92,6 +105,13 @@ module MiqAutomate
 
     def models
       @models ||= {}
+    end
+
+    # The world's row for a service-model reference, or nil.
+    def world_record(model, id)
+      @world&.vmdb(model, id)
+    rescue NameError, MiqAutomate::Error
+      nil
     end
 
     def mock_record(name, id)
@@ -108,6 +128,23 @@ module MiqAutomate
     def vmdb(model, id = nil)
       workspace.vmdb(model, id)
     end
+
+    # With a world, `$evm.execute` answers from it (what the world declares, else what
+    # ManageIQ's MiqAeServiceMethods would do with its data); the call is recorded as always.
+    module WorldExecute
+      def execute(name, *args)
+        world = workspace.world
+        return super unless world
+
+        begin
+          super
+        rescue MiqAutomate::MethodNotFound
+          nil # the world knows ManageIQ's list of names
+        end
+        world.execute(name, *args)
+      end
+    end
+    prepend WorldExecute
 
     # As MiqAeMockService: `[]`, `[]=` and `attributes` act on the current object.
     def [](key)
