@@ -117,6 +117,7 @@ pub fn large_bundle(children: u32) -> Scenario {
             retirement_state: retired.then(|| "retired".to_owned()),
             retires_on: retired.then_some(t0),
             template: false,
+            extra_columns: Default::default(),
         });
         request_tasks.push(RequestTask {
             id: Id(300_000 + u64::from(i)),

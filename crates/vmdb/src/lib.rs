@@ -35,6 +35,7 @@ pub mod retirement;
 pub mod scenario;
 mod state;
 mod vmdb;
+pub mod world;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Result, VmdbError};

@@ -156,6 +156,10 @@ pub struct Vm {
     /// Whether this is a template rather than a VM.
     #[serde(default)]
     pub template: bool,
+    /// A world's other columns (`host_id`, `ems_id`, `guid`, a `columns` object's entries):
+    /// not a scenario key (a world's loader fills it), shown by the REST API after the mock's own.
+    #[serde(skip)]
+    pub extra_columns: Map<String, Value>,
 }
 
 fn default_vm_type() -> String {
@@ -239,10 +243,12 @@ fn empty_object() -> Value {
 pub struct RequestTask {
     /// Id.
     pub id: Id,
-    /// The request it belongs to (`miq_request_id`).
+    /// The request it belongs to (`miq_request_id`, as a world may spell it).
+    #[serde(alias = "miq_request_id")]
     pub request_id: Id,
-    /// The parent task (`miq_request_task_id`); none for a bundle's top task.
-    #[serde(default)]
+    /// The parent task (`miq_request_task_id`, as a world may spell it); none for a
+    /// bundle's top task.
+    #[serde(default, alias = "miq_request_task_id")]
     pub parent_task_id: Option<Id>,
     /// STI type, e.g. `ServiceTemplateProvisionTask`, `ManageIQ::Providers::Vmware::InfraManager::Provision`.
     #[serde(rename = "type")]
@@ -430,6 +436,14 @@ impl Vm {
         m.insert("retirement_state".into(), json!(self.retirement_state));
         m.insert("retires_on".into(), opt_time(&self.retires_on));
         m.insert("template".into(), json!(self.template));
+        // ManageIQ renders ids as strings, the extra `*_id` columns too.
+        for (key, value) in &self.extra_columns {
+            let value = match value {
+                Value::Number(n) if key.ends_with("_id") => Value::String(n.to_string()),
+                other => other.clone(),
+            };
+            m.entry(key.clone()).or_insert(value);
+        }
         m
     }
 }

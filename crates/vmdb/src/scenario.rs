@@ -9,9 +9,10 @@ use std::io::Read;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::model::{Group, Request, RequestTask, Server, Service, Task, Template, User, Vm};
+use crate::world::{self, WorldParts};
 use crate::{Id, Result, VmdbError};
 
 /// The largest scenario accepted: 64 MB. A bigger file (or `/dev/zero`) is refused before
@@ -69,6 +70,10 @@ pub struct Scenario {
     /// Faults the REST mock injects.
     #[serde(default)]
     pub faults: Faults,
+    /// What a world file adds (its own sections, its records' other keys), kept as written:
+    /// filled by [`Scenario::parse`], not a scenario key.
+    #[serde(skip)]
+    pub world: WorldParts,
 }
 
 /// Tunables.
@@ -192,22 +197,62 @@ impl Scenario {
         }
         // The same holds for every section and record inside it. (Malformed JSON is left to
         // the typed parse below, whose errors give the path, line and column.)
-        if let Ok(doc) = serde_json::from_str::<Value>(text) {
+        if let Ok(Value::Object(mut doc)) = serde_json::from_str::<Value>(text) {
             if let Some(path) = array_for_object(&doc) {
                 return Err(invalid(
                     &path,
                     "must be a JSON object, found an array".into(),
                 ));
             }
+            let parts = world::split(&mut doc).map_err(|e| invalid(&e.json_path, e.message))?;
+            let aliased = world::SECTION_ALIASES
+                .iter()
+                .any(|(alias, _)| doc.contains_key(*alias));
+            // A world: parsed from the document with its own keys moved out. A plain
+            // scenario keeps the text parse below, whose errors also give line and column.
+            if aliased || parts != WorldParts::default() {
+                let scenario = Self::from_world(doc, parts, file)?;
+                scenario.validate(file)?;
+                return Ok(scenario);
+            }
         }
         let de = &mut serde_json::Deserializer::from_str(text);
         let scenario: Scenario =
-            serde_path_to_error::deserialize(de).map_err(|e| VmdbError::Parse {
-                file: file.to_owned(),
-                json_path: e.path().to_string(),
-                message: e.inner().to_string(),
-            })?;
+            serde_path_to_error::deserialize(de).map_err(|e| parse_error(file, "", &e))?;
         scenario.validate(file)?;
+        Ok(scenario)
+    }
+
+    /// The scenario of a world document whose own keys [`world::split`] moved to `parts`:
+    /// ManageIQ's spellings of sections (`miq_requests`…) join the mock's (`requests`…),
+    /// VMs get their other columns.
+    fn from_world(mut doc: Map<String, Value>, parts: WorldParts, file: &str) -> Result<Scenario> {
+        fn rows<T: serde::de::DeserializeOwned>(
+            doc: &mut Map<String, Value>,
+            section: &str,
+            file: &str,
+        ) -> Result<Vec<T>> {
+            let Some(value) = doc.remove(section) else {
+                return Ok(Vec::new());
+            };
+            serde_path_to_error::deserialize(value).map_err(|e| parse_error(file, section, &e))
+        }
+        let miq_groups: Vec<Group> = rows(&mut doc, "miq_groups", file)?;
+        let miq_requests: Vec<Request> = rows(&mut doc, "miq_requests", file)?;
+        let miq_request_tasks: Vec<RequestTask> = rows(&mut doc, "miq_request_tasks", file)?;
+        let miq_tasks: Vec<Task> = rows(&mut doc, "miq_tasks", file)?;
+        let mut scenario: Scenario = serde_path_to_error::deserialize(Value::Object(doc))
+            .map_err(|e| parse_error(file, "", &e))?;
+        scenario.groups.extend(miq_groups);
+        scenario.requests.extend(miq_requests);
+        scenario.request_tasks.extend(miq_request_tasks);
+        scenario.tasks.extend(miq_tasks);
+        for (i, vm) in scenario.vms.iter_mut().enumerate() {
+            if let Some(kept) = parts.record_keys.get(&format!("vms[{i}]")) {
+                vm.extra_columns = world::extra_columns(kept);
+            }
+        }
+        scenario.world = parts;
         Ok(scenario)
     }
 
@@ -437,6 +482,26 @@ impl Scenario {
     }
 }
 
+/// A typed parse's error at `prefix` (a section parsed on its own) and the error's path.
+fn parse_error<E: std::fmt::Display>(
+    file: &str,
+    prefix: &str,
+    e: &serde_path_to_error::Error<E>,
+) -> VmdbError {
+    let path = e.path().to_string();
+    let json_path = match (prefix, path.as_str()) {
+        ("", _) => path.clone(),
+        (p, ".") => p.to_owned(),
+        (p, rest) if rest.starts_with('[') => format!("{p}{rest}"),
+        (p, rest) => format!("{p}.{rest}"),
+    };
+    VmdbError::Parse {
+        file: file.to_owned(),
+        json_path,
+        message: e.inner().to_string(),
+    }
+}
+
 /// Reads a regular file of at most [`MAX_SCENARIO_BYTES`], through a bounded reader (the file
 /// may grow between the check and the read).
 fn read_bounded(path: &Path) -> std::io::Result<String> {
@@ -491,18 +556,23 @@ fn non_object(text: &str) -> Option<&'static str> {
 }
 
 /// The JSON path of the first section or record written as an array where an object belongs.
-fn array_for_object(doc: &Value) -> Option<String> {
+fn array_for_object(doc: &Map<String, Value>) -> Option<String> {
     let is_array = |v: Option<&Value>| v.is_some_and(Value::is_array);
     for key in ["server", "settings", "faults"] {
         if is_array(doc.get(key)) {
             return Some(key.to_owned());
         }
     }
-    if is_array(doc.pointer("/faults/rate_limit")) {
+    let faults = doc.get("faults");
+    if is_array(faults.and_then(|f| f.get("rate_limit"))) {
         return Some("faults.rate_limit".into());
     }
     let lists = [
-        ("faults.rules", doc.pointer("/faults/rules")),
+        ("faults.rules", faults.and_then(|f| f.get("rules"))),
+        ("miq_groups", doc.get("miq_groups")),
+        ("miq_requests", doc.get("miq_requests")),
+        ("miq_request_tasks", doc.get("miq_request_tasks")),
+        ("miq_tasks", doc.get("miq_tasks")),
         ("groups", doc.get("groups")),
         ("users", doc.get("users")),
         ("services", doc.get("services")),
