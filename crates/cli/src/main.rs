@@ -76,6 +76,7 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
+    quiet_on_closed_stdout();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -97,11 +98,31 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(code) => ExitCode::from(code),
+        // `| head -1` closed the pipe: the reader has what it wanted (as ripgrep does).
+        Err(e) if output::is_broken_pipe(&e) => ExitCode::from(EXIT_OK),
         Err(e) => {
             eprintln!("miq-automate: {}", chain(&e));
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// A `print!` to a closed pipe panics ("failed printing to stdout: Broken pipe"): end
+/// quietly with status 0 instead of a panic message and status 101.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(i32::from(EXIT_OK));
+        }
+        default(info);
+    }));
 }
 
 /// The error and its causes, `: `-separated, leaving out a cause that the message before

@@ -195,3 +195,60 @@ impl ProgressBar {
         }
     }
 }
+
+/// Text meant for a terminal with its control characters escaped (`\e`, `\r`, `\n`, `\u{…}`),
+/// so a recorded name or message cannot erase a line, move the cursor or forge a row; the
+/// bidirectional overrides (which reorder what is shown) are escaped too.
+pub fn terminal_text(text: &str) -> String {
+    if !text.chars().any(needs_escape) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\x1b' => out.push_str("\\e"),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Writes `text` to stdout; a reader that went away (`| head -1`) is an
+/// `ErrorKind::BrokenPipe` error, which `main` ends quietly.
+pub fn print_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// Whether an error is a closed stdout pipe (the reader exited): not a failure to report.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+#[cfg(test)]
+mod terminal_tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_for_the_terminal() {
+        assert_eq!(terminal_text("a\x1b[2Kb\r\nc"), "a\\e[2Kb\\r\\nc");
+        assert_eq!(terminal_text("x\u{202e}y\x07"), "x\\u{202e}y\\u{7}");
+        assert_eq!(terminal_text("plain é 名"), "plain é 名");
+    }
+}

@@ -19,6 +19,7 @@ use anyhow::{bail, Context};
 use miq_automate_core::log::sanitize;
 use serde_json::{Map, Value as Json};
 
+use crate::output::{print_stdout, terminal_text};
 use crate::{EXIT_ERROR, EXIT_OK, EXIT_PARTIAL};
 
 /// The `format` field of a trace document.
@@ -63,7 +64,7 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Show { file } => match load(&file) {
             Ok(trace) => {
-                print!("{}", show(&trace));
+                print_stdout(&show(&trace))?;
                 Ok(EXIT_OK)
             }
             Err(e) => unreadable(&e),
@@ -74,7 +75,7 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
                 (Err(e), _) | (_, Err(e)) => return unreadable(&e),
             };
             let (same, text) = diff(&a, &b);
-            print!("{text}");
+            print_stdout(&text)?;
             Ok(if same { EXIT_OK } else { EXIT_PARTIAL })
         }
         Command::Redact { file, secret_keys } => {
@@ -86,7 +87,10 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
             if changed > 0 {
                 write_atomically(&file, &trace.doc)?;
             }
-            println!("{}: {changed} value(s) masked", file.display());
+            print_stdout(&format!(
+                "{}: {changed} value(s) masked\n",
+                terminal_text(&file.display().to_string())
+            ))?;
             Ok(EXIT_OK)
         }
     }
@@ -249,8 +253,8 @@ impl Trace {
         if let Some(raised) = call.get("raised") {
             return format!(
                 "raised {}: {}",
-                raised["class"].as_str().unwrap_or("?"),
-                raised["message"].as_str().unwrap_or("")
+                clean(raised["class"].as_str().unwrap_or("?")),
+                clean(raised["message"].as_str().unwrap_or(""))
             );
         }
         let mut text = self.render(call.get("result").unwrap_or(&Json::Null));
@@ -272,12 +276,17 @@ impl Trace {
             Some(o) if o["status"] == "exit" => format!("exit {}", render_scalar(&o["code"])),
             Some(o) if o["status"] == "exception" => format!(
                 "raised {}: {}",
-                o["class"].as_str().unwrap_or("?"),
-                o["message"].as_str().unwrap_or("")
+                clean(o["class"].as_str().unwrap_or("?")),
+                clean(o["message"].as_str().unwrap_or(""))
             ),
             _ => "unknown (saved before the method ended)".into(),
         }
     }
+}
+
+/// Any recorded text as printed: secrets masked, control characters escaped.
+fn clean(text: &str) -> String {
+    terminal_text(&sanitize(text))
 }
 
 fn render_scalar(v: &Json) -> String {
@@ -373,9 +382,9 @@ pub fn show(trace: &Trace) -> String {
     let doc = &trace.doc;
     let mut out = format!(
         "trace of {} recorded {} by {}: {} call(s), {} write(s), {} object(s); outcome: {}\n",
-        doc["method"].as_str().unwrap_or("?"),
-        doc["recorded_at"].as_str().unwrap_or("?"),
-        doc["recorder"].as_str().unwrap_or("?"),
+        clean(doc["method"].as_str().unwrap_or("?")),
+        clean(doc["recorded_at"].as_str().unwrap_or("?")),
+        clean(doc["recorder"].as_str().unwrap_or("?")),
         trace.calls().len(),
         trace.writes(),
         trace.handles.len(),
@@ -387,8 +396,8 @@ pub fn show(trace: &Trace) -> String {
         .map(|c| {
             [
                 render_scalar(&c["seq"]),
-                truncate(&trace.describe_call(c), 90),
-                truncate(&trace.describe_answer(c), 70),
+                truncate(&clean(&trace.describe_call(c)), 90),
+                truncate(&clean(&trace.describe_answer(c)), 70),
             ]
         })
         .collect();
@@ -457,12 +466,12 @@ pub fn diff(a: &Trace, b: &Trace) -> (bool, String) {
             out.push_str(&format!("first divergence at call {}:\n", i + 1));
             let side = |t: &Trace, c: Option<&Json>| match c {
                 Some(c) => truncate(
-                    &format!(
+                    &clean(&format!(
                         "#{} {} -> {}",
                         render_scalar(&c["seq"]),
                         t.describe_call(c),
                         t.describe_answer(c)
-                    ),
+                    )),
                     240,
                 ),
                 None => "(no more calls)".into(),
@@ -497,7 +506,11 @@ pub fn redact(doc: &mut Json, extra_keys: &[String]) -> usize {
         .filter(|k| !k.is_empty())
         .collect();
     keys.dedup();
-    let mut r = Redactor { keys, changed: 0 };
+    let mut r = Redactor {
+        keys,
+        changed: 0,
+        secrets: Vec::new(),
+    };
     if let Some(calls) = doc.get_mut("calls").and_then(Json::as_array_mut) {
         for call in calls {
             r.call(call);
@@ -514,6 +527,15 @@ pub fn redact(doc: &mut Json, extra_keys: &[String]) -> usize {
     }
     if let Some(Json::String(m)) = doc.get_mut("outcome").and_then(|o| o.get_mut("message")) {
         r.text(m);
+    }
+    // A value masked under a secret key may also be in a log line, a message or another
+    // call's answer: every copy of it goes too.
+    r.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    r.secrets.dedup();
+    for field in ["calls", "handles", "outcome"] {
+        if let Some(v) = doc.get_mut(field) {
+            r.scrub(v);
+        }
     }
     let listed: Vec<Json> = {
         let mut all: Vec<String> = doc
@@ -542,6 +564,9 @@ pub fn redact(doc: &mut Json, extra_keys: &[String]) -> usize {
 struct Redactor {
     keys: Vec<String>,
     changed: usize,
+    /// The texts of the values masked under a secret key (4 characters or more, as the
+    /// recorder remembers them), to mask wherever else they appear.
+    secrets: Vec<String>,
 }
 
 impl Redactor {
@@ -683,31 +708,107 @@ impl Redactor {
                 Some(_) => self.set(v, Json::String(MASK.into())),
                 None => map.values_mut().for_each(|val| self.mask(val)),
             },
-            _ => self.set(v, Json::String(MASK.into())),
+            _ => {
+                self.remember(v);
+                self.set(v, Json::String(MASK.into()))
+            }
+        }
+    }
+
+    /// Keeps a masked String's or number's text (a pin is often an Integer).
+    fn remember(&mut self, v: &Json) {
+        let text = match v {
+            Json::String(s) => s.clone(),
+            Json::Number(n) => n.to_string(),
+            _ => return,
+        };
+        if text.chars().count() >= 4 && text != MASK {
+            self.secrets.push(text);
+        }
+    }
+
+    /// Replaces every remembered secret in the strings (and equal numbers) under `v`.
+    fn scrub(&mut self, v: &mut Json) {
+        if self.secrets.is_empty() {
+            return;
+        }
+        match v {
+            Json::String(s) => {
+                let mut text = s.clone();
+                for secret in &self.secrets {
+                    if text.contains(secret.as_str()) {
+                        text = text.replace(secret.as_str(), MASK);
+                    }
+                }
+                if text != *s {
+                    *s = text;
+                    self.changed += 1;
+                }
+            }
+            Json::Number(n) => {
+                if self.secrets.contains(&n.to_string()) {
+                    *v = Json::String(MASK.into());
+                    self.changed += 1;
+                }
+            }
+            Json::Array(items) => items.iter_mut().for_each(|i| self.scrub(i)),
+            Json::Object(map) => {
+                for (k, val) in map.iter_mut() {
+                    // the structure's own numbers (sequence, handle ids) are no secret
+                    if !matches!(k.as_str(), "seq" | "receiver" | "handle" | "id" | "code") {
+                        self.scrub(val);
+                    }
+                }
+            }
+            _ => {}
         }
     }
 }
 
-/// Writes `doc` to `path` through a temp file beside it and a rename, so a reader never
-/// sees half a trace and a failure leaves the original untouched.
+/// Writes `doc` to `path` through a temp file and a rename, so a reader never sees half a
+/// trace and a failure leaves the original untouched. A symlink is written through (its
+/// target is replaced, the link stays); the file keeps its mode. The temp file is created
+/// exclusively, 0600, in the target's directory, so a planted file or link there is never
+/// followed.
 pub fn write_atomically(path: &Path, doc: &Json) -> anyhow::Result<()> {
-    let dir = match path.parent() {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+
+    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mode = fs::metadata(&target)
+        .map(|m| m.permissions().mode() & 0o7777)
+        .unwrap_or(0o600);
+    let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path
+    let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "trace.json".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mut text = serde_json::to_string_pretty(doc)?;
+    text.push('\n');
+    let mut attempt = 0;
+    let (tmp, mut file) = loop {
+        let tmp = dir.join(format!(".{name}.tmp-{}-{attempt}", std::process::id()));
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+        {
+            Ok(file) => break (tmp, file),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1;
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", tmp.display())),
+        }
+    };
     let result = (|| -> anyhow::Result<()> {
-        let mut file =
-            fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        let mut text = serde_json::to_string_pretty(doc)?;
-        text.push('\n');
         file.write_all(text.as_bytes())?;
+        file.set_permissions(fs::Permissions::from_mode(mode))?;
         file.sync_all()?;
-        fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+        fs::rename(&tmp, &target)
+            .with_context(|| format!("cannot replace {}", target.display()))?;
         Ok(())
     })();
     if result.is_err() {

@@ -211,3 +211,179 @@ fn redact_of_an_unreadable_file_fails_without_touching_it() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(fs::read_to_string(&file).expect("read"), "not json");
 }
+
+// ---- issue 21: secrets and terminal output ----
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("miq-trace-21-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn trace_doc(calls: serde_json::Value, outcome: serde_json::Value) -> String {
+    serde_json::json!({
+        "format": "miq-automate-trace", "version": 1, "method": "m",
+        "recorded_at": "2026-01-01T00:00:00Z", "recorder": "miq_automate test",
+        "secret_keys": ["password", "token", "secret", "api_key"],
+        "outcome": outcome,
+        "handles": [{"handle": 1, "kind": "evm", "model": "evm", "via": "$evm"}],
+        "calls": calls,
+    })
+    .to_string()
+}
+
+#[test]
+fn redact_with_a_secret_key_masks_every_copy_of_the_value() {
+    let dir = scratch("pin");
+    let file = dir.join("t.json");
+    let calls = serde_json::json!([
+        {"seq": 1, "receiver": 1, "method": "log", "args": [{"$symbol": "info"}, "pin is 48213"], "result": true},
+        {"seq": 2, "receiver": 1, "method": "get_state_var", "args": [{"$symbol": "pin"}], "result": 48213},
+        {"seq": 3, "receiver": 1, "method": "log", "args": [{"$symbol": "info"}, "retrying with 48213"], "result": true},
+        {"seq": 4, "receiver": 1, "method": "x", "args": [48213], "result": "48213-suffix"}
+    ]);
+    fs::write(
+        &file,
+        trace_doc(
+            calls,
+            serde_json::json!({"status": "exception", "class": "E", "message": "bad pin 48213"}),
+        ),
+    )
+    .unwrap();
+    let out = miq(&["trace", "redact", "--secret-key", "pin", path(&file)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = fs::read_to_string(&file).unwrap();
+    assert!(!text.contains("48213"), "{text}");
+    assert!(
+        stdout(&out).contains("6 value(s) masked"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn redact_writes_through_a_symlink_and_keeps_the_mode() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let dir = scratch("link");
+    let real = dir.join("real.json");
+    let link = dir.join("link.json");
+    let calls = serde_json::json!([
+        {"seq": 1, "receiver": 1, "method": "log", "args": [{"$symbol": "info"}, "k v2:{abc}"], "result": true}
+    ]);
+    fs::write(&real, trace_doc(calls, serde_json::Value::Null)).unwrap();
+    fs::set_permissions(&real, fs::Permissions::from_mode(0o600)).unwrap();
+    symlink(&real, &link).unwrap();
+    let out = miq(&["trace", "redact", path(&link)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let text = fs::read_to_string(&real).unwrap();
+    assert!(
+        !text.contains("v2:{abc}") && text.contains("k ********"),
+        "{text}"
+    );
+    let mode = fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let left: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+}
+
+fn leaky_trace(dir: &Path, message: &str) -> PathBuf {
+    let file = dir.join("leaky.json");
+    let calls = serde_json::json!([
+        {"seq": 1, "receiver": 1, "method": "instantiate\u{1b}[2K", "args": ["/X?a=1"],
+         "raised": {"class": "E", "message": message}}
+    ]);
+    fs::write(
+        &file,
+        trace_doc(
+            calls,
+            serde_json::json!({"status": "exception", "class": "E", "message": message}),
+        ),
+    )
+    .unwrap();
+    file
+}
+
+#[test]
+fn show_and_diff_mask_raised_and_outcome_messages() {
+    let dir = scratch("show");
+    for message in [
+        "bad v2:{c2VjcmV0QQ==}",
+        "bad /X?password::pw=Sup3rSecret&x=1",
+        "cannot reach https://admin:Sup3rSecret@host/api",
+        "sent Authorization: Basic Sup3rSecret",
+        "conn password=Sup3rSecret",
+    ] {
+        let file = leaky_trace(&dir, message);
+        let show = miq(&["trace", "show", path(&file)]);
+        let other = dir.join("other.json");
+        fs::write(
+            &other,
+            trace_doc(serde_json::json!([]), serde_json::Value::Null),
+        )
+        .unwrap();
+        let diff = miq(&["trace", "diff", path(&file), path(&other)]);
+        for out in [show, diff] {
+            let text = stdout(&out);
+            assert!(
+                !text.contains("Sup3rSecret") && !text.contains("c2VjcmV0QQ"),
+                "{text}"
+            );
+            assert!(text.contains("********"), "{text}");
+        }
+    }
+}
+
+#[test]
+fn show_and_diff_escape_terminal_control_characters() {
+    let dir = scratch("escape");
+    let file = leaky_trace(&dir, "line1\r\n\u{1b}[1A\u{1b}[2Kforged row");
+    let other = dir.join("other.json");
+    fs::write(
+        &other,
+        trace_doc(serde_json::json!([]), serde_json::Value::Null),
+    )
+    .unwrap();
+    for args in [
+        vec!["trace", "show", path(&file)],
+        vec!["trace", "diff", path(&file), path(&other)],
+    ] {
+        let text = stdout(&miq(&args));
+        assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
+        assert!(text.contains("\\e[2K"), "{text}");
+    }
+}
+
+#[test]
+fn show_into_a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    let dir = scratch("pipe");
+    let calls: Vec<serde_json::Value> = (1..=20000)
+        .map(|i| serde_json::json!({"seq": i, "receiver": 1, "method": "log", "args": ["line"], "result": true}))
+        .collect();
+    let file = dir.join("big.json");
+    fs::write(
+        &file,
+        trace_doc(serde_json::Value::Array(calls), serde_json::Value::Null),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_miq-automate"))
+        .args(["trace", "show", path(&file)])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // the reader is gone (as `| head -1` leaves)
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
