@@ -19,7 +19,9 @@ pub struct RunInfo<'a> {
 
 /// The whole page.
 pub fn page(reports: &[Report], run: &RunInfo<'_>) -> String {
-    let base = run.appliance.trim_end_matches('/');
+    // The page is shared: no `user:password@` in any URL it shows or links to.
+    let appliance = without_userinfo(run.appliance);
+    let base = appliance.trim_end_matches('/');
     let base = base.strip_suffix("/api").unwrap_or(base);
     let mut out = String::new();
     let _ = write!(
@@ -47,6 +49,20 @@ pub fn page(reports: &[Report], run: &RunInfo<'_>) -> String {
     }
     out.push_str("</main>\n</body>\n</html>\n");
     out
+}
+
+/// `scheme://user:pass@host/…` without its `user:pass@` (any other text as it is).
+pub fn without_userinfo(url: &str) -> String {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..authority_end].rfind('@') {
+        Some(at) => format!("{}{}", &url[..start], &url[start + at + 1..]),
+        None => url.to_string(),
+    }
 }
 
 fn bundle_titles(reports: &[Report]) -> String {

@@ -145,8 +145,9 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         retire::retire_bundles(&client, &target, None, args.with_vms, &options, &progress)
             .await
             .context("cannot read the bundle")?;
+    let shown = crate::html::without_userinfo(&url);
     let run = RunInfo {
-        appliance: &url,
+        appliance: &shown,
         elapsed: started.elapsed(),
     };
     output::print_reports(&reports, args.output, &run)?;

@@ -162,3 +162,59 @@ fn a_large_bundle_renders_every_member() {
     let members = layout["members"].as_array().unwrap();
     assert!(members.len() >= 500, "{}", members.len());
 }
+
+/// Kills the mock server when the test ends.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+// Issue 21: MIQ_URL's `user:password@` is in no URL the page shows or links to.
+#[test]
+fn userinfo_in_the_appliance_url_never_reaches_the_page() {
+    use std::io::BufRead;
+    let mut server = Server(
+        Command::new(env!("CARGO_BIN_EXE_miq-automate"))
+            .current_dir(root())
+            .args([
+                "mock-server",
+                "--scenario",
+                "mocks/failed_bundle.json",
+                "--port",
+                "0",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    std::io::BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().replacen("http://", "http://admin:smartvm@", 1);
+    let out = Command::new(env!("CARGO_BIN_EXE_miq-automate"))
+        .args([
+            "retire-bundle",
+            "--service",
+            "1000",
+            "--retire-parent",
+            "--post-budget",
+            "0",
+        ])
+        .args(["--output", "html", "--quiet"])
+        .env("MIQ_URL", &url)
+        .env("MIQ_USER", "admin")
+        .env("MIQ_PASSWORD", "smartvm")
+        .env_remove("MIQ_TOKEN")
+        .output()
+        .unwrap();
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains("miq_request/show/"), "{page}");
+    assert!(!page.contains("smartvm"), "a password on the page");
+    assert!(!page.contains("admin:"), "userinfo on the page");
+}
