@@ -5,13 +5,36 @@
 //! Loading reads and parses every file in parallel, then assembles the model in a fixed
 //! order, so the result does not depend on thread timing. Every bad file is reported
 //! (file + YAML path + what was expected), not just the first one.
+//!
+//! An export is input we do not trust, so loading always ends and reads only the export:
+//! - a symbolic link is followed only when it resolves inside the domain directory (inside
+//!   the directory given, for a directory of domains) and, for a folder, when that folder
+//!   was not walked already (a cycle, or a second copy); every other link is skipped with a
+//!   [`LoadWarning`] naming it. A file the loader reads by name (`__domain__.yaml`,
+//!   `__namespace__.yaml`, `__class__.yaml`, a method's `.rb`) that resolves outside the
+//!   domain is a load error, and its content is never read;
+//! - only regular files are read: a FIFO, socket or device is a load error naming it (it
+//!   would block, or never end);
+//! - a method file is at most [`MAX_METHOD_FILE_BYTES`], a YAML file at most
+//!   [`MAX_YAML_FILE_BYTES`], read through a bounded reader;
+//! - files must be UTF-8 (a bad byte is an error with its offset), and an inline method
+//!   must have its `.rb`: a method never silently loads without its body;
+//! - names that differ only in case (classes of a namespace, instances or methods of a
+//!   class, domains) are reported as warnings: only the first is reachable.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// The largest method body (`<m>.rb`) the loader reads: 4 MiB (ManageIQ's largest is
+/// under 100 KiB).
+pub const MAX_METHOD_FILE_BYTES: u64 = 4 << 20;
+/// The largest YAML file the loader reads: 16 MiB.
+pub const MAX_YAML_FILE_BYTES: u64 = 16 << 20;
 
 use serde_norway::Value as Yaml;
 
@@ -39,6 +62,22 @@ impl fmt::Display for LoadError {
                 self.message
             )
         }
+    }
+}
+
+/// Something the loader skipped or could not make reachable, without failing the load: a
+/// symbolic link it did not follow, a name that collides with another ignoring case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadWarning {
+    /// The link, or the file whose name collides.
+    pub path: PathBuf,
+    /// What was skipped and why.
+    pub message: String,
+}
+
+impl fmt::Display for LoadWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
     }
 }
 
@@ -272,6 +311,8 @@ pub struct Datastore {
     by_fqname: HashMap<String, ClassId>,
     /// `ns/class` (lowercase) → classes, highest domain priority first.
     by_relative: HashMap<String, Vec<ClassId>>,
+    /// Links skipped and names colliding.
+    warnings: Vec<LoadWarning>,
 }
 
 impl Datastore {
@@ -288,25 +329,82 @@ impl Datastore {
 
     /// Loads what can be loaded and returns the problems beside it (for lint).
     pub fn load_lenient<P: AsRef<Path>>(paths: &[P]) -> (Datastore, Vec<LoadError>) {
+        Self::load_lenient_interruptible(paths, &AtomicBool::new(false))
+    }
+
+    /// [`Datastore::load`] that stops soon after `cancel` is set (checked between files):
+    /// then the error says the load was interrupted. For embedders that must interrupt a
+    /// load of a huge tree (Ruby's `Timeout`, Ctrl-C).
+    pub fn load_interruptible<P: AsRef<Path>>(
+        paths: &[P],
+        cancel: &AtomicBool,
+    ) -> Result<Datastore, LoadErrors> {
+        let (ds, errors) = Self::load_lenient_interruptible(paths, cancel);
+        if errors.is_empty() {
+            Ok(ds)
+        } else {
+            Err(LoadErrors(errors))
+        }
+    }
+
+    /// [`Datastore::load_lenient`] that stops soon after `cancel` is set.
+    pub fn load_lenient_interruptible<P: AsRef<Path>>(
+        paths: &[P],
+        cancel: &AtomicBool,
+    ) -> (Datastore, Vec<LoadError>) {
         let mut errors = Vec::new();
+        let mut warnings = Vec::new();
         let mut domain_dirs = Vec::new();
         for p in paths {
-            find_domain_dirs(p.as_ref(), &mut domain_dirs, &mut errors);
+            find_domain_dirs(p.as_ref(), &mut domain_dirs, &mut errors, &mut warnings);
         }
         let mut tasks = Vec::new();
+        let mut roots = Vec::new();
         for (d, dir) in domain_dirs.iter().enumerate() {
-            tasks.push(Task {
-                kind: TaskKind::Domain,
-                file: dir.join("__domain__.yaml"),
+            // The domain's real path bounds every file of it (see the module doc).
+            let root = fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+            let mut walker = Walker {
                 domain: d,
-                namespace: String::new(),
-            });
-            walk_namespace(dir, d, "", &mut tasks, &mut errors);
+                root: &root,
+                visited: HashMap::new(),
+                links: Vec::new(),
+                tasks: &mut tasks,
+                errors: &mut errors,
+                warnings: &mut warnings,
+                cancel,
+            };
+            walker.walk_domain(dir);
+            roots.push(root);
         }
-        let parsed = parse_all(&tasks);
-        let mut ds = Datastore::default();
+        let parsed = if cancel.load(Ordering::Relaxed) {
+            None
+        } else {
+            parse_all(&tasks, &roots, cancel)
+        };
+        let Some(parsed) = parsed else {
+            let file = paths
+                .first()
+                .map(|p| p.as_ref().to_path_buf())
+                .unwrap_or_default();
+            let interrupted = LoadError {
+                file,
+                yaml_path: String::new(),
+                message: "loading was interrupted".into(),
+            };
+            return (Datastore::default(), vec![interrupted]);
+        };
+        let mut ds = Datastore {
+            warnings,
+            ..Datastore::default()
+        };
         ds.assemble(&domain_dirs, &tasks, parsed, &mut errors);
         (ds, errors)
+    }
+
+    /// What the loader skipped (symbolic links it did not follow) or could not make
+    /// reachable (names colliding ignoring case), in load order.
+    pub fn warnings(&self) -> &[LoadWarning] {
+        &self.warnings
     }
 
     /// The domains, in load order.
@@ -445,15 +543,69 @@ impl Datastore {
                 }
             }
         }
+        // Names are looked up ignoring case, so two that differ only in case cannot both be
+        // reached: the first (in load order) is, and the others are reported.
+        for (i, d) in self.domains.iter().enumerate() {
+            if let Some(first) = self.domains[..i]
+                .iter()
+                .find(|f| f.name.eq_ignore_ascii_case(&d.name))
+            {
+                self.warnings.push(LoadWarning {
+                    path: d.dir.clone(),
+                    message: format!(
+                        "domain [{}] has the name of domain [{}] at {}: /{}/... paths reach only that one",
+                        d.name,
+                        first.name,
+                        first.dir.display(),
+                        first.name
+                    ),
+                });
+            }
+        }
+        let class_domain: Vec<usize> = self.classes.iter().map(|c| c.domain).collect();
+        let class_names: Vec<(String, PathBuf)> = self
+            .classes
+            .iter()
+            .map(|c| (c.name.clone(), c.file.clone()))
+            .collect();
         for (id, c) in self.classes.iter_mut().enumerate() {
             c.fields.sort_by_key(|f| f.priority);
             for (i, inst) in c.instances.iter().enumerate() {
-                c.instance_index
+                let first = *c
+                    .instance_index
                     .entry(inst.name.to_lowercase())
                     .or_insert(i);
+                if first != i {
+                    self.warnings.push(collision(
+                        "instance",
+                        &inst.name,
+                        &inst.file,
+                        &c.instances[first].name,
+                        &c.instances[first].file,
+                    ));
+                }
             }
             for (i, m) in c.methods.iter().enumerate() {
-                c.method_index.entry(m.name.to_lowercase()).or_insert(i);
+                if m.location == "inline" && m.data.is_none() {
+                    self.warnings.push(LoadWarning {
+                        path: m.file.clone(),
+                        message: format!(
+                            "inline method [{}] without its body: {} is missing (ManageIQ's importer loads it empty, and running it does nothing)",
+                            m.name,
+                            m.file.with_extension("rb").display()
+                        ),
+                    });
+                }
+                let first = *c.method_index.entry(m.name.to_lowercase()).or_insert(i);
+                if first != i {
+                    self.warnings.push(collision(
+                        "method",
+                        &m.name,
+                        &m.file,
+                        &c.methods[first].name,
+                        &c.methods[first].file,
+                    ));
+                }
             }
             let domain = &self.domains[c.domain].name;
             let relative = if c.namespace.is_empty() {
@@ -461,8 +613,19 @@ impl Datastore {
             } else {
                 format!("{}/{}", c.namespace, c.name).to_lowercase()
             };
-            self.by_fqname
-                .insert(format!("{}/{relative}", domain.to_lowercase()), id);
+            let fq = format!("{}/{relative}", domain.to_lowercase());
+            let same_domain = self.by_relative.get(&relative).and_then(|ids| {
+                ids.iter()
+                    .find(|other| class_domain[**other] == c.domain)
+                    .copied()
+            });
+            if let Some(first) = same_domain {
+                let (name, file) = &class_names[first];
+                self.warnings
+                    .push(collision("class", &c.name, &c.file, name, file));
+                continue;
+            }
+            self.by_fqname.entry(fq).or_insert(id);
             self.by_relative.entry(relative).or_default().push(id);
         }
         let priorities: Vec<i64> = self.domains.iter().map(|d| d.priority).collect();
@@ -473,20 +636,47 @@ impl Datastore {
     }
 }
 
+fn collision(kind: &str, name: &str, file: &Path, first: &str, first_file: &Path) -> LoadWarning {
+    LoadWarning {
+        path: file.to_path_buf(),
+        message: format!(
+            "{kind} [{name}] has the name of {kind} [{first}] at {} ignoring case: only that one is reachable",
+            first_file.display()
+        ),
+    }
+}
+
 fn path_key(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-fn find_domain_dirs(path: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadError>) {
-    if path.join("__domain__.yaml").is_file() {
+fn find_domain_dirs(
+    path: &Path,
+    out: &mut Vec<PathBuf>,
+    errors: &mut Vec<LoadError>,
+    warnings: &mut Vec<LoadWarning>,
+) {
+    if exists(&path.join("__domain__.yaml")) {
         out.push(path.to_path_buf());
         return;
     }
     let unreadable = errors.len();
-    let found: Vec<PathBuf> = sorted_entries(path, errors)
-        .into_iter()
-        .filter(|p| p.join("__domain__.yaml").is_file())
-        .collect();
+    let container = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut found = Vec::new();
+    for entry in sorted_entries(path, errors) {
+        if !exists(&entry.join("__domain__.yaml")) {
+            continue;
+        }
+        // A linked domain is loaded only from inside the directory given.
+        if is_symlink(&entry) && !resolves_inside(&entry, &container) {
+            warnings.push(LoadWarning {
+                path: entry,
+                message: "a symbolic link leaving the directory given: not followed".into(),
+            });
+            continue;
+        }
+        found.push(entry);
+    }
     // An unreadable directory is reported once, by sorted_entries.
     if found.is_empty() && errors.len() == unreadable {
         errors.push(LoadError {
@@ -496,6 +686,19 @@ fn find_domain_dirs(path: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<LoadEr
         });
     }
     out.extend(found);
+}
+
+/// `true` when something (a file, a folder, a link, a FIFO…) is at `path`.
+fn exists(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
+}
+
+fn is_symlink(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+fn resolves_inside(path: &Path, root: &Path) -> bool {
+    fs::canonicalize(path).is_ok_and(|real| real.starts_with(root))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -541,122 +744,321 @@ fn sorted_entries(dir: &Path, errors: &mut Vec<LoadError>) -> Vec<PathBuf> {
     }
 }
 
-/// Collects the files of a domain or namespace folder: sub-namespaces (folders with
-/// `__namespace__.yaml`, recursed into) and classes (folders with `__class__.yaml`).
-fn walk_namespace(
-    dir: &Path,
+/// Collects the files of one domain: sub-namespaces (folders with `__namespace__.yaml`)
+/// and classes (folders with `__class__.yaml`), under the symlink policy (module doc).
+struct Walker<'a> {
     domain: usize,
-    ns: &str,
-    tasks: &mut Vec<Task>,
-    errors: &mut Vec<LoadError>,
-) {
-    for entry in sorted_entries(dir, errors) {
-        if !entry.is_dir() {
-            continue;
+    /// The domain's real path: nothing outside it is read.
+    root: &'a Path,
+    /// Real folders walked → the path they were walked as: each is walked once, so links
+    /// can neither loop nor multiply the tree.
+    visited: HashMap<PathBuf, PathBuf>,
+    /// Links to folders (with the namespace holding them), followed after the real
+    /// folders, so a real folder always loads under its own name.
+    links: Vec<(PathBuf, String)>,
+    tasks: &'a mut Vec<Task>,
+    errors: &'a mut Vec<LoadError>,
+    warnings: &'a mut Vec<LoadWarning>,
+    cancel: &'a AtomicBool,
+}
+
+impl Walker<'_> {
+    fn walk_domain(&mut self, dir: &Path) {
+        self.tasks
+            .push(self.task(TaskKind::Domain, dir.join("__domain__.yaml"), ""));
+        self.visited
+            .insert(self.root.to_path_buf(), dir.to_path_buf());
+        self.walk_namespace(dir, "");
+        // Links found while following links join the queue; each folder is walked once,
+        // so this ends.
+        let mut next = 0;
+        while next < self.links.len() && !self.cancelled() {
+            let (link, ns) = self.links[next].clone();
+            next += 1;
+            if let Some(real) = self.follow_folder_link(&link) {
+                self.walk_folder(&link, real, &ns);
+            }
         }
-        let name = entry
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if entry.join("__class__.yaml").is_file() {
-            walk_class(&entry, domain, ns, tasks, errors);
-        } else if entry.join("__namespace__.yaml").is_file() {
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+
+    fn task(&self, kind: TaskKind, file: PathBuf, ns: &str) -> Task {
+        Task {
+            kind,
+            file,
+            domain: self.domain,
+            namespace: ns.to_string(),
+        }
+    }
+
+    fn skip(&mut self, path: &Path, message: impl Into<String>) {
+        self.warnings.push(LoadWarning {
+            path: path.to_path_buf(),
+            message: message.into(),
+        });
+    }
+
+    /// The real folder behind a link, when the policy follows it; else a warning.
+    fn follow_folder_link(&mut self, link: &Path) -> Option<PathBuf> {
+        let real = match fs::canonicalize(link) {
+            Ok(real) => real,
+            Err(e) => {
+                self.skip(
+                    link,
+                    format!("a symbolic link that does not resolve ({e}): skipped"),
+                );
+                return None;
+            }
+        };
+        if !real.starts_with(self.root) {
+            self.skip(
+                link,
+                "a symbolic link leaving the domain directory: not followed",
+            );
+            return None;
+        }
+        if let Some(first) = self.visited.get(&real) {
+            let message = format!(
+                "a symbolic link to a folder already loaded as {}: not followed (a cycle, or a second copy)",
+                first.display()
+            );
+            self.skip(link, message);
+            return None;
+        }
+        Some(real)
+    }
+
+    /// A folder of a namespace: a class, a sub-namespace, or nothing the loader reads.
+    fn walk_folder(&mut self, dir: &Path, real: PathBuf, ns: &str) {
+        self.visited.insert(real, dir.to_path_buf());
+        if exists(&dir.join("__class__.yaml")) {
+            self.walk_class(dir, ns);
+        } else if exists(&dir.join("__namespace__.yaml")) {
+            let name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let child = if ns.is_empty() {
                 name
             } else {
                 format!("{ns}/{name}")
             };
-            tasks.push(Task {
-                kind: TaskKind::Namespace,
-                file: entry.join("__namespace__.yaml"),
-                domain,
-                namespace: child.clone(),
-            });
-            walk_namespace(&entry, domain, &child, tasks, errors);
+            let file = dir.join("__namespace__.yaml");
+            self.tasks
+                .push(self.task(TaskKind::Namespace, file, &child));
+            self.walk_namespace(dir, &child);
         }
     }
-}
 
-fn walk_class(
-    dir: &Path,
-    domain: usize,
-    ns: &str,
-    tasks: &mut Vec<Task>,
-    errors: &mut Vec<LoadError>,
-) {
-    let task = |kind, file| Task {
-        kind,
-        file,
-        domain,
-        namespace: ns.to_string(),
-    };
-    tasks.push(task(TaskKind::Class, dir.join("__class__.yaml")));
-    for entry in sorted_entries(dir, errors) {
-        let is_yaml = entry.extension().is_some_and(|e| e == "yaml");
-        let file_name = entry.file_name().unwrap_or_default();
-        if entry.is_file() && is_yaml && file_name != "__class__.yaml" {
-            tasks.push(task(TaskKind::Instance, entry));
-        } else if entry.is_dir() && file_name == "__methods__" {
-            for m in sorted_entries(&entry, errors) {
-                if m.is_file() && m.extension().is_some_and(|e| e == "yaml") {
-                    tasks.push(task(TaskKind::Method, m));
+    fn walk_namespace(&mut self, dir: &Path, ns: &str) {
+        if self.cancelled() {
+            return;
+        }
+        for entry in sorted_entries(dir, self.errors) {
+            let Ok(meta) = fs::symlink_metadata(&entry) else {
+                continue;
+            };
+            if meta.file_type().is_symlink() {
+                // Links to files are nothing to a namespace folder; links to folders wait
+                // until the real folders are walked.
+                if entry.is_dir() || fs::metadata(&entry).is_err() {
+                    self.links.push((entry, ns.to_string()));
                 }
+            } else if meta.is_dir() {
+                let real = fs::canonicalize(&entry).unwrap_or_else(|_| entry.clone());
+                self.walk_folder(&entry, real, ns);
             }
         }
     }
+
+    fn walk_class(&mut self, dir: &Path, ns: &str) {
+        self.tasks
+            .push(self.task(TaskKind::Class, dir.join("__class__.yaml"), ns));
+        for entry in sorted_entries(dir, self.errors) {
+            let file_name = entry.file_name().unwrap_or_default();
+            if file_name == "__class__.yaml" {
+                continue;
+            }
+            if file_name == "__methods__" {
+                let methods = if is_symlink(&entry) {
+                    self.follow_folder_link(&entry)
+                } else {
+                    Some(entry.clone())
+                };
+                if !methods.is_some_and(|m| m.is_dir()) {
+                    continue;
+                }
+                for m in sorted_entries(&entry, self.errors) {
+                    if is_yaml(&m) && self.loadable_file(&m) {
+                        self.tasks.push(self.task(TaskKind::Method, m, ns));
+                    }
+                }
+            } else if is_yaml(&entry) && self.loadable_file(&entry) {
+                self.tasks.push(self.task(TaskKind::Instance, entry, ns));
+            }
+        }
+    }
+
+    /// `true` for a file of a class folder to read: anything but a folder (a FIFO or a
+    /// device is refused when read, naming it), and a link only into the domain.
+    fn loadable_file(&mut self, path: &Path) -> bool {
+        let Ok(meta) = fs::symlink_metadata(path) else {
+            return false;
+        };
+        if !meta.file_type().is_symlink() {
+            return !meta.is_dir();
+        }
+        match fs::canonicalize(path) {
+            Err(e) => {
+                self.skip(
+                    path,
+                    format!("a symbolic link that does not resolve ({e}): skipped"),
+                );
+                false
+            }
+            Ok(real) if !real.starts_with(self.root) => {
+                self.skip(
+                    path,
+                    "a symbolic link leaving the domain directory: not followed",
+                );
+                false
+            }
+            Ok(real) => !real.is_dir(),
+        }
+    }
 }
 
-/// Reads and parses every task, on all cores; results come back in task order.
+fn is_yaml(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "yaml")
+}
+
+/// Reads and parses every task, on all cores; results come back in task order. `None`
+/// when `cancel` was set before every task was read.
 type TaskResult = Result<Parsed, Vec<LoadError>>;
 
-fn parse_all(tasks: &[Task]) -> Vec<TaskResult> {
+fn parse_all(tasks: &[Task], roots: &[PathBuf], cancel: &AtomicBool) -> Option<Vec<TaskResult>> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8)
         .min(tasks.len().max(1));
-    if workers <= 1 {
-        return tasks.iter().map(parse_task).collect();
-    }
     let next = AtomicUsize::new(0);
+    // Each worker takes the next task until none is left or the load is cancelled.
+    let work = || {
+        let mut out = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= tasks.len() || cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            out.push((i, parse_task(&tasks[i], &roots[tasks[i].domain])));
+        }
+        out
+    };
+    let chunks: Vec<Vec<(usize, TaskResult)>> = if workers <= 1 {
+        vec![work()]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..workers).map(|_| s.spawn(work)).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a parser thread panicked"))
+                .collect()
+        })
+    };
     let mut results: Vec<Option<TaskResult>> = (0..tasks.len()).map(|_| None).collect();
-    let chunks: Vec<Vec<(usize, TaskResult)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= tasks.len() {
-                            break;
-                        }
-                        out.push((i, parse_task(&tasks[i])));
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a parser thread panicked"))
-            .collect()
-    });
     for chunk in chunks {
         for (i, r) in chunk {
             results[i] = Some(r);
         }
     }
-    results
-        .into_iter()
-        .map(|r| r.expect("every task parsed"))
-        .collect()
+    results.into_iter().collect()
 }
 
-fn parse_task(task: &Task) -> Result<Parsed, Vec<LoadError>> {
-    let text = fs::read_to_string(&task.file).map_err(|e| {
+/// Reads a file of the export: only a regular file, resolving inside the domain's `root`,
+/// of at most `limit` bytes, in UTF-8. The message says why not (never what the file holds).
+fn read_checked(path: &Path, root: &Path, limit: u64) -> Result<String, String> {
+    let cannot = |e: std::io::Error| format!("cannot read: {e}");
+    let real = fs::canonicalize(path).map_err(cannot)?;
+    if !real.starts_with(root) {
+        return Err("a symbolic link resolving outside the domain directory: refused".into());
+    }
+    // Checked before opening: opening a FIFO for reading blocks until a writer comes.
+    regular_file(&fs::metadata(&real).map_err(cannot)?, limit)?;
+    let file = fs::File::open(&real).map_err(cannot)?;
+    // What was opened, in case the file was replaced since.
+    let size = regular_file(&file.metadata().map_err(cannot)?, limit)?;
+    // Bounded: a file may grow while we read, or report a size smaller than it reads.
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > limit {
+        return Err(over_limit(bytes.len() as u64, limit));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        format!(
+            "not UTF-8: byte 0x{:02X} at byte offset {offset}",
+            e.as_bytes()[offset]
+        )
+    })
+}
+
+/// The size of a regular file within `limit`; else why it is not read.
+fn regular_file(meta: &fs::Metadata, limit: u64) -> Result<u64, String> {
+    if !meta.is_file() {
+        return Err(format!(
+            "{}, not a regular file: refused",
+            file_kind(&meta.file_type())
+        ));
+    }
+    if meta.len() > limit {
+        return Err(over_limit(meta.len(), limit));
+    }
+    Ok(meta.len())
+}
+
+fn over_limit(size: u64, limit: u64) -> String {
+    format!(
+        "{size} bytes or more, over the limit of {} MiB for this file",
+        limit >> 20
+    )
+}
+
+#[cfg(unix)]
+fn file_kind(t: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else if t.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn file_kind(t: &fs::FileType) -> &'static str {
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
+fn parse_task(task: &Task, root: &Path) -> Result<Parsed, Vec<LoadError>> {
+    let text = read_checked(&task.file, root, MAX_YAML_FILE_BYTES).map_err(|message| {
         vec![LoadError {
             file: task.file.clone(),
             yaml_path: String::new(),
-            message: format!("cannot read: {e}"),
+            message,
         }]
     })?;
     let doc: Yaml = serde_norway::from_str(&text).map_err(|e| {
@@ -669,6 +1071,7 @@ fn parse_task(task: &Task) -> Result<Parsed, Vec<LoadError>> {
     let doc = untag_non_specific(doc);
     let mut r = Reader {
         file: &task.file,
+        root,
         errors: Vec::new(),
     };
     let parsed = match task.kind {
@@ -728,6 +1131,8 @@ fn is_scalar(v: &Yaml) -> bool {
 /// Reads export documents, recording each problem with its YAML path.
 struct Reader<'a> {
     file: &'a Path,
+    /// The domain's real path (for the method bodies read beside the YAML).
+    root: &'a Path,
     errors: Vec<LoadError>,
 }
 
@@ -1033,10 +1438,20 @@ impl<'a> Reader<'a> {
         let object = doc.get("object").and_then(Yaml::as_mapping)?;
         let mut inputs = self.fields(object, "inputs", "object");
         inputs.sort_by_key(|f| f.priority);
+        // The body of an inline method is its .rb, as ManageIQ's importer reads it. Without
+        // one the importer keeps the YAML's `data` (none in its exports): that method is
+        // reported by `assemble`, never dropped silently.
         if location == "inline" {
             let rb = task.file.with_extension("rb");
-            if let Ok(body) = fs::read_to_string(&rb) {
-                data = Some(body);
+            if exists(&rb) {
+                match read_checked(&rb, self.root, MAX_METHOD_FILE_BYTES) {
+                    Ok(body) => data = Some(body),
+                    Err(message) => self.errors.push(LoadError {
+                        file: rb,
+                        yaml_path: String::new(),
+                        message,
+                    }),
+                }
             }
         }
         Some(Method {

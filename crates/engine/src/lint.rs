@@ -1,6 +1,8 @@
 //! Static checks of a loaded datastore: method fields and state hooks that name no method,
 //! relationships (and state targets) to instances no domain has. Values with `${…}` are
-//! skipped: they are only known at run time.
+//! skipped: they are only known at run time. What the loader skipped or could not make
+//! reachable ([`Datastore::warnings`]: symbolic links not followed, names colliding
+//! ignoring case, inline methods without their `.rb`) is a finding too.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -36,9 +38,17 @@ fn dynamic(v: &str) -> bool {
     v.contains("${") || v.trim().is_empty() || v.trim_start().starts_with('#')
 }
 
-/// Every finding, in class order.
+/// Every finding: the loader's warnings first, then the classes' in class order.
 pub fn lint(ds: &Datastore) -> Vec<Finding> {
-    let mut out = Vec::new();
+    let mut out: Vec<Finding> = ds
+        .warnings()
+        .iter()
+        .map(|w| Finding {
+            file: w.path.clone(),
+            field: "load".into(),
+            message: w.message.clone(),
+        })
+        .collect();
     for (id, class) in ds.classes().iter().enumerate() {
         let ns = ds.class_namespace_fq(id);
         // (file, values per field) for the class defaults and each instance.
