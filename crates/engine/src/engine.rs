@@ -345,7 +345,7 @@ impl fmt::Debug for Runtime<'_> {
 }
 
 impl<'e> Runtime<'e> {
-    fn new(engine: &'e Engine) -> Self {
+    pub(crate) fn new(engine: &'e Engine) -> Self {
         let mut ws = Workspace::new();
         ws.set_datastore(Box::new(crate::object::Reader {
             datastore: Arc::clone(&engine.datastore),

@@ -32,6 +32,7 @@
 
 pub mod assertion;
 pub mod builtin;
+pub mod call_method;
 pub mod clock;
 pub mod datastore;
 pub mod deliver;
@@ -44,6 +45,7 @@ pub mod method;
 pub mod object;
 pub mod state_machine;
 
+pub use call_method::MethodCall;
 pub use clock::{Clock, SharedClock, SystemClock, VirtualClock};
 pub use datastore::{Datastore, LoadError, LoadErrors, Stats};
 pub use deliver::{DeliverOptions, Delivery, DeliveryLimit, DeliveryLog, DeliveryTrace, Requeue};

@@ -29,8 +29,8 @@ use magnus::{
 use miq_automate_core::{AeError, LogLevel, Value as Core, MIQ_ABORT};
 use miq_automate_engine::assertion::AssertionError;
 use miq_automate_engine::{
-    Clock, Datastore, DeliverOptions, Engine, EngineError, MethodInvocation, MethodRunner, Runtime,
-    Stub, VirtualClock,
+    Clock, Datastore, DeliverOptions, Engine, EngineError, MethodCall, MethodInvocation,
+    MethodRunner, Runtime, Stub, VirtualClock,
 };
 
 use crate::errors::{self, guard};
@@ -612,6 +612,69 @@ fn instantiate(
     })
 }
 
+/// A Ruby Hash of attributes (String or Symbol keys) as the engine takes them.
+fn attributes(ws: Obj<RbWorkspace>, hash: RHash, what: &str) -> Result<Vec<(String, Core)>, Error> {
+    let side = WsSide(ws);
+    let mut out = Vec::with_capacity(hash.len());
+    hash.foreach(|k: Value, v: Value| {
+        let key = crate::convert::text(k)?;
+        let value = side.core_at(v, &|| format!("{what}[{key:?}]"))?;
+        out.push((key, value));
+        Ok(magnus::r_hash::ForEach::Continue)
+    })?;
+    Ok(out)
+}
+
+/// `Engine#_call_method(workspace, path, inputs, object, parent, timeout)`: one method of
+/// the datastore run on a given object (its parent given, or the root), into `workspace`
+/// (whose root attributes are the caller's). Nil when it got through, else the exception.
+fn call_method(ruby: &Ruby, rb_self: &RbEngine, args: &[Value]) -> Result<Value, Error> {
+    guard(|| {
+        let [ws, path, inputs, object, parent, timeout] = args else {
+            return Err(errors::error("_call_method takes 6 arguments"));
+        };
+        let ws = Obj::<RbWorkspace>::try_convert(*ws)?;
+        let path = String::try_convert(*path)?;
+        let timeout = Option::<f64>::try_convert(*timeout)?;
+        let (evm, root_attrs, engine) = prepare(rb_self, ws)?;
+        let call = MethodCall {
+            path,
+            inputs: attributes(ws, RHash::try_convert(*inputs)?, "inputs")?,
+            object: attributes(ws, RHash::try_convert(*object)?, "object")?,
+            parent: match Option::<RHash>::try_convert(*parent)? {
+                Some(hash) => Some(attributes(ws, hash, "parent")?),
+                None => None,
+            },
+            root: root_attrs,
+        };
+        let run = RunGuard::start(ws, evm, timeout);
+        let result = engine.call_method(&call);
+        let timed_out = run.finish().and_then(|ctx| ctx.timed_out);
+        if let Some(jump) = take_pending_jump() {
+            return Err(jump);
+        }
+        let failure = match result {
+            Ok(done) => {
+                *ws.core_mut()? = done.workspace;
+                None
+            }
+            Err(aborted) => {
+                let error = match &aborted.error {
+                    EngineError::Ae(e) => errors::to_ruby(e.clone()),
+                    other => errors::error(format!("{}: {other}", other.engine_class())),
+                };
+                *ws.core_mut()? = aborted.run.workspace;
+                Some(error)
+            }
+        };
+        match (timed_out, failure) {
+            (Some(message), _) => exception_of(Error::new(errors::class("MethodTimeout"), message)),
+            (None, Some(error)) => exception_of(error),
+            (None, None) => Ok(ruby.qnil().as_value()),
+        }
+    })
+}
+
 /// `Engine#_deliver(workspace, uri, max_deliveries, max_time, timeout, object_type,
 /// object_id, state, state_data)`: `Engine::deliver` with this VM's runner; the last
 /// delivery's workspace goes into `workspace`. Returns `[delivery JSON, the clock at the
@@ -780,6 +843,7 @@ pub fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_private_method("_stats", method!(stats, 0))?;
     class.define_private_method("_instantiate", method!(instantiate, 3))?;
     class.define_private_method("_deliver", method!(deliver, 9))?;
+    class.define_private_method("_call_method", method!(call_method, -1))?;
     class.define_private_method("_clock_now", method!(clock_now, 0))?;
     class.define_private_method("_follow_clock", method!(follow_clock, 1))?;
     class.define_private_method("_clock_advance", method!(clock_advance, 1))?;

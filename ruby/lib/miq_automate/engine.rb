@@ -139,6 +139,26 @@ module MiqAutomate
       delivery
     end
 
+    # Runs one method of the datastore as ManageIQ's content specs do: on an object given
+    # by its attributes (`$evm.object`), whose parent is `parent:` (attributes; nil: the
+    # root) under `root:` — no instance, no domain to write. The method's class's declared
+    # inputs apply (`inputs:` are the call's arguments), with its embedded methods, in the
+    # engine's isolation. Returns the workspace (`ws.root`, `ws.logs`, the object as
+    # `ws.root.children.last`, or under the parent); an abort raises as #instantiate does.
+    #
+    #   ws = engine.call_method("/System/CommonMethods/QuotaMethods/requested",
+    #                           root: { "miq_request" => request }, object: { "quota_source_type" => "tenant" })
+    def call_method(path, inputs: {}, object: {}, parent: nil, root: {}, timeout: @timeout)
+      ws = new_workspace(root)
+      error = _call_method(ws, path.to_s, stringify(inputs), stringify(object), parent && stringify(parent),
+                           Engine.check_timeout(timeout))
+      if error
+        error.instance_variable_set(:@workspace, ws)
+        raise error
+      end
+      ws
+    end
+
     # The engine's virtual clock (a MiqAutomate::Engine::Clock): what ae_state_started,
     # max_time and the retry intervals of #deliver read. It starts at the wall time; stubs
     # and models may read or move it (a stub for a 90-second job: `engine.clock.advance(90)`,
@@ -175,11 +195,23 @@ module MiqAutomate
     private
 
     def new_workspace(root)
-      ws = Workspace.new(root: root, models: @models, vmdb: @vmdb, v2_key: @v2_key)
+      ws = Workspace.new(root: root, models: @models, vmdb: @vmdb, v2_key: @v2_key, world: @world)
       ws.extend(Run)
       ws.instance_variable_set(:@engine, self)
       ws.instance_variable_set(:@evm, Engine._service_for(ws))
       ws
+    end
+
+    # A world read from its file runs on the engine's clock (one clock for the methods'
+    # polling and the world's behaviour).
+    def use_world(world)
+      @world = world.is_a?(World) ? world : World.load(world.to_s, clock: clock)
+    end
+
+    def stringify(hash)
+      raise ArgumentError, "expected a Hash of attributes, not #{hash.class}" unless hash.is_a?(Hash)
+
+      hash.to_h { |k, v| [k.to_s, v] }
     end
 
     def method_event(event, fqname, status = nil)
