@@ -829,6 +829,14 @@ pub fn table(delivery: &Value) -> String {
         rows.clear();
         notes.clear();
     }
+    // State names, methods and messages come from exports and methods: control characters
+    // are shown escaped, never sent to the terminal (erase a line, forge a row).
+    for cell in rows.iter_mut().flatten() {
+        *cell = crate::output::terminal_text(cell);
+    }
+    for (_, note) in notes.iter_mut() {
+        *note = crate::output::terminal_text(note);
+    }
     let mut widths = [0usize; 6];
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -881,7 +889,7 @@ pub fn table(delivery: &Value) -> String {
         ("error", "error"),
         ("limit", "limit"),
     ] {
-        let value = text(delivery, key);
+        let value = crate::output::terminal_text(&text(delivery, key));
         if !value.is_empty() {
             out.push_str(&format!("{label}: {value}\n"));
         }
@@ -1021,6 +1029,16 @@ mod tests {
             fate("/D/m", ExitStatus::from_raw(libc::SIGKILL)),
             "the method [/D/m]'s process was killed by SIGKILL before the run finished"
         );
+    }
+
+    #[test]
+    fn the_table_escapes_control_characters() {
+        let delivery = serde_json::json!({"ae_result": "ok", "trace": [{"delivery": 1, "events": [
+            {"event": "enter", "machine": "/A/B/C", "state": "Fake\u{1b}[2K\r\nrow"}
+        ]}]});
+        let out = table(&delivery);
+        assert!(!out.contains('\u{1b}') && !out.contains('\r'), "{out:?}");
+        assert!(out.contains("Fake\\e[2K\\r\\nrow"), "{out}");
     }
 
     #[test]

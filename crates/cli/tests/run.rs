@@ -363,3 +363,33 @@ fn an_instance_without_states_with_a_mock_vmdb() {
         "{text}"
     );
 }
+
+// Issue 21: `--attr password::pw=S` is a typed argument (root["pw"] a Password), and S is
+// in no output: not the JSON, not the table, not the log.
+#[test]
+fn a_password_attr_is_typed_and_never_printed() {
+    let log = std::env::temp_dir().join(format!("miq-run-21-{}.log", std::process::id()));
+    let extra: Vec<String> = ["--attr", "password::pw=Top5ecret!", "--log"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([log.to_string_lossy().into_owned()])
+        .collect();
+    let (out, json) = run_json(&extra);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let root = &json["objects"][0]["attributes"];
+    assert!(root.get("password::pw").is_none(), "{root}");
+    assert_eq!(root["pw"], serde_json::json!("********"), "{root}");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    assert!(!text.is_empty());
+    for printed in [stdout(&out), stderr(&out), text] {
+        assert!(!printed.contains("Top5ecret"), "{printed}");
+    }
+    let table = miq(
+        &stubbed(&["--attr".into(), "password::pw=Top5ecret!".into()])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(!stdout(&table).contains("Top5ecret") && !stderr(&table).contains("Top5ecret"));
+}

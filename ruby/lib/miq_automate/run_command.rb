@@ -102,12 +102,23 @@ module MiqAutomate
       1
     end
 
+    # `--attr password::pw=S` is typed as ManageIQ types a URI's `password::` argument:
+    # root["pw"] a Password (never printed); any other key as it is.
+    def set_attr(root, key, value)
+      type, name = key.split("::", 2)
+      if name && !name.empty? && type.casecmp?("password")
+        root[name.downcase] = MiqAutomate::Password.new(value.to_s)
+      else
+        root[key] = value
+      end
+    end
+
     # Delivers the request, telling `channel` each log line and method as they come;
     # returns [the clock at the start, the MiqAutomate::Delivery, the timeout's message or
     # nil]. A method that timed out aborted the delivery, which is the result all the same.
     def run(request, channel)
       root, models = load_model(request["model"])
-      (request["attrs"] || {}).each { |k, v| root[k.to_s] = v }
+      (request["attrs"] || {}).each { |k, v| set_attr(root, k.to_s, v) }
       vmdb = request["scenario"] && MiqAutomate::MockManageIQ.start(request["scenario"])
       engine = MiqAutomate::Engine.new(datastore: request.fetch("datastores"), models: models, vmdb: vmdb,
                                        timeout: request["timeout"], isolation: (request["isolation"] || "vm").to_sym,
