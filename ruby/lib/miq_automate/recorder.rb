@@ -139,13 +139,24 @@ module MiqAutomate
         "ruby" => RUBY_VERSION,
         "secret_keys" => (Trace::DEFAULT_SECRET_KEYS + @secret_keys).uniq,
         "outcome" => @outcome,
-        "handles" => @handles.each_with_index.map { |(_, _, meta), i| { "handle" => i + 1 }.merge(meta) },
+        "handles" => @handles.each_with_index.map { |(_, _, meta), i| { "handle" => i + 1 }.merge(masked_meta(meta)) },
         "calls" => calls
       }
       Trace.scrub_secrets(doc, encoder.secrets)
     end
 
     private
+
+    # A handle's description with its texts masked (an instantiate path holds its arguments).
+    def masked_meta(meta)
+      meta.to_h do |k, v|
+        case k
+        when "path" then [k, String === v ? Trace.sanitize_uri(v) : v]
+        when "via" then [k, String === v ? Trace.sanitize(v) : v]
+        else [k, v]
+        end
+      end
+    end
 
     # --- the call path (kept small: it runs on every $evm call) ---
 
@@ -310,7 +321,8 @@ module MiqAutomate
 
     def brief(arg)
       case arg
-      when String, Integer, Float, nil, true, false then arg
+      when String then Trace.sanitize_value(arg)
+      when Integer, Float, nil, true, false then arg
       when Symbol then { "$symbol" => arg.to_s }
       when Proxy then { "$foreign" => { "id" => arg.__miq_handle__, "label" => @handles[arg.__miq_handle__ - 1][2]["model"] } }
       else { "$foreign" => { "id" => 0, "label" => arg.class.name.to_s } }

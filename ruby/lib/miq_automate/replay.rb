@@ -15,7 +15,8 @@ module MiqAutomate
     # workspace, so every matcher works. strict: false answers nil to a call the trace
     # does not hold, listed in #replay_misses, instead of raising MiqAutomate::ReplayMismatch.
     def self.replay(trace, strict: true)
-      doc = trace.is_a?(Hash) ? trace : Trace.load(trace)
+      # a bad document is a TraceError naming the place, not a TypeError deep in the replay
+      doc = trace.is_a?(Hash) ? Trace.check!(trace) : Trace.load(trace)
       session = Replay::Session.new(doc, strict: strict, source: trace.is_a?(Hash) ? "(trace)" : trace.to_s)
       ws = new(current_method: doc["method"])
       ws.extend(Replay::WorkspaceMethods)

@@ -5,6 +5,9 @@ require "time"
 require "date"
 
 module MiqAutomate
+  # A trace document that cannot be read or replayed (the message names the place).
+  class TraceError < StandardError; end
+
   # The trace file a MiqAutomate::Recorder writes and MiqAutomate::Workspace.replay reads:
   # one JSON document (format "miq-automate-trace", version 1; see the CLI's
   # README-trace-section.md). Pure Ruby, so a recorder runs where only the gem's Ruby files
@@ -32,15 +35,25 @@ module MiqAutomate
     # version, also URL-encoded) and the value of every `password::` argument.
     ENCRYPTED = /v\d+:\{[^}]*\}|v\d+%3[Aa]%7[Bb].*?%7[Dd]/.freeze
     PASSWORD_ARG = /password(?:::|%3A%3A)/i.freeze
-    QUICK = /v\d+(?::\{|%3[Aa]%7[Bb])|password(?:::|%3A%3A)/i.freeze
+    QUICK = %r{v\d+(?::\{|%3[Aa]%7[Bb])|password|authorization|://}i.freeze
     ENDS_VALUE = /[&"'\x1F[[:space:]]]/.freeze
+    # `scheme://user:pass@` (the password runs to the last `@` before the host).
+    USERINFO = %r{([A-Za-z][A-Za-z0-9+.-]*://[^\s/?\#@:]*:)[^\s/?\#]*@}.freeze
+    # `Authorization: Basic …`, `"Authorization"=>"Bearer …"`.
+    AUTHORIZATION = /(authorization["']?\s*(?:=>|:|=)\s*["']?(?:(?:basic|bearer|token|digest|negotiate)\s+)?)[^\s"',&;}]+/i.freeze
+    # `password=…`, `password: …`, `"password"=>"…"`, `"db_password":"…"`.
+    PASSWORD_PAIR = /password(["']?)\s*(=>|:|=)\s*(["']?)/i.freeze
+    PAIR_ENDS = /[[:space:]&"',;})\]\x1F]/.freeze
 
-    class Error < StandardError; end
+    Error = TraceError
 
     module_function
 
+    # A path with a query (`/X?…`, `miqaedb:/X?…`): its `password::` values run to the next `&`.
+    URI_TEXT = %r{\A(?:[A-Za-z][A-Za-z0-9+.-]*:)?/[^\s?]*\?}.freeze
+
     # Text with secrets replaced by ********, as the core's `sanitize` does.
-    def sanitize(text)
+    def sanitize(text, ends_value = ENDS_VALUE)
       return text unless text.match?(QUICK)
 
       out = +""
@@ -50,10 +63,10 @@ module MiqAutomate
         start = found.begin(0)
         stop = found.end(0)
         pos = stop
-        next if start < copied
+        next if start < copied || !starts_argument?(text, start)
 
         rest = text[stop..]
-        region = rest[0, rest.index(ENDS_VALUE) || rest.size]
+        region = rest[0, rest.index(ends_value) || rest.size]
         before = text[0, start]
         element = before.end_with?("=", "\x1F") || before[-3..].to_s.casecmp?("%1f")
         eq = region.index("=")
@@ -63,7 +76,58 @@ module MiqAutomate
         copied = stop + region.size
       end
       out << text[copied..]
-      out.gsub(ENCRYPTED, MASK)
+      out = out.gsub(ENCRYPTED, MASK)
+      out = out.gsub(USERINFO) { "#{Regexp.last_match(1)}#{MASK}@" }
+      out = out.gsub(AUTHORIZATION) { "#{Regexp.last_match(1)}#{MASK}" }
+      mask_pairs(out)
+    end
+
+    # The core's `sanitize_uri`: for the text of a URI, whose `password::` argument's value
+    # runs to the next `&` (spaces and quotes included, as `query_to_hash` splits it).
+    def sanitize_uri(text)
+      sanitize(text, /&/)
+    end
+
+    # A recorded String: a URI with a query as a URI, any other text as text.
+    def sanitize_value(text)
+      text.match?(URI_TEXT) ? sanitize_uri(text) : sanitize(text)
+    end
+
+    # Whether `password::` at `start` can be a typed argument: not inside a Ruby constant
+    # path (`ManageIQ::Password::PasswordError`) or a longer name (`MiqPassword::`), which
+    # an argument never is (it follows `?`, `&`, `=`, a separator, or an escape like `%1F`).
+    def starts_argument?(text, start)
+      return true if start.zero?
+
+      last = text[start - 1]
+      return false if last == ":"
+      return true unless last.match?(/[[:alnum:]_]/)
+
+      start >= 3 && text[start - 3] == "%" && text[start - 2, 2].match?(/\A\h\h\z/)
+    end
+
+    # Masks the value of every `password=…` / `password: …` pair (a quoted value up to its
+    # closing quote); a `password::` argument is not a pair.
+    def mask_pairs(text)
+      out = +""
+      copied = 0
+      pos = 0
+      while (found = PASSWORD_PAIR.match(text, pos))
+        start = found.begin(0)
+        stop = found.end(0)
+        pos = stop
+        next if start < copied
+
+        after = text[stop..]
+        next if found[2] == ":" && found[1].empty? && found[3].empty? && after.start_with?(":")
+
+        len = found[3].empty? ? (after.index(PAIR_ENDS) || after.size) : (after.index(found[3]) || after.size)
+        next if len.zero?
+
+        out << text[copied...stop] << MASK
+        copied = stop + len
+      end
+      out << text[copied..]
     end
 
     # A Regexp matching the secret keys (defaults + extra), case-insensitive.
@@ -88,16 +152,22 @@ module MiqAutomate
     def write(path, doc)
       text = JSON.pretty_generate(doc)
       tmp = "#{path}.tmp-#{Process.pid}-#{Thread.current.object_id}"
-      File.open(tmp, "w") do |f|
-        f.write(text)
-        f.write("\n")
-        f.flush
-        f.fsync
+      # Created here, never followed: a file or symlink planted at that name is an error.
+      file = File.open(tmp, File::CREAT | File::EXCL | File::WRONLY, 0o600)
+      created = true
+      begin
+        file.write(text)
+        file.write("\n")
+        file.flush
+        file.fsync
+      ensure
+        file.close
       end
       File.rename(tmp, path)
+      created = false
       path
     ensure
-      File.unlink(tmp) if tmp && File.exist?(tmp)
+      File.unlink(tmp) if created && File.exist?(tmp)
     end
 
     # Reads and checks a trace document.
@@ -109,11 +179,39 @@ module MiqAutomate
       unless doc["version"] == VERSION
         raise Error, "#{path}: trace version #{doc['version'].inspect} is not supported (this library reads #{VERSION})"
       end
-      raise Error, "#{path}: \"calls\" must be a list" unless doc["calls"].is_a?(Array)
-
-      doc
+      check!(doc, path)
     rescue JSON::ParserError => e
       raise Error, "#{path} is not valid JSON: #{e.message.lines.first&.strip}"
+    end
+
+    # The document when its calls and handles have the shape a replay reads; else a
+    # TraceError naming the place (`calls[0]`, `handles[2].handle`).
+    def check!(doc, source = "(trace)")
+      raise TraceError, "#{source}: a trace is a JSON object, not #{doc.class}" unless doc.is_a?(Hash)
+
+      calls = doc["calls"]
+      raise TraceError, "#{source}: \"calls\" must be a list" unless calls.is_a?(Array)
+
+      calls.each_with_index do |call, i|
+        raise TraceError, "#{source}: calls[#{i}] must be an object, not #{call.inspect[0, 40]}" unless call.is_a?(Hash)
+        raise TraceError, "#{source}: calls[#{i}].receiver must be an integer" unless call["receiver"].is_a?(Integer)
+        raise TraceError, "#{source}: calls[#{i}].method must be a string" unless call["method"].is_a?(String)
+        raise TraceError, "#{source}: calls[#{i}].args must be a list" unless call["args"].is_a?(Array)
+        raise TraceError, "#{source}: calls[#{i}].yields must be a list" unless call["yields"].nil? || call["yields"].is_a?(Array)
+        raised = call["raised"]
+        raise TraceError, "#{source}: calls[#{i}].raised must be an object" unless raised.nil? || raised.is_a?(Hash)
+      end
+      handles = doc["handles"]
+      raise TraceError, "#{source}: \"handles\" must be a list" unless handles.nil? || handles.is_a?(Array)
+
+      Array(handles).each_with_index do |h, i|
+        raise TraceError, "#{source}: handles[#{i}] must be an object, not #{h.inspect[0, 40]}" unless h.is_a?(Hash)
+        raise TraceError, "#{source}: handles[#{i}].handle must be an integer" unless h["handle"].is_a?(Integer)
+      end
+      outcome = doc["outcome"]
+      raise TraceError, "#{source}: \"outcome\" must be an object" unless outcome.nil? || outcome.is_a?(Hash)
+
+      doc
     end
 
     # A compact, readable form of an encoded call for messages: `miq_provision#1.message=("x")`.
@@ -196,6 +294,10 @@ module MiqAutomate
         when String
           @secrets[value] = true if value.size >= 4 && value != MASK
           MASK
+        when Integer, Float
+          # a pin is often a number: its text is remembered like a String's
+          @secrets[value.to_s] = true if value.to_s.size >= 4
+          MASK
         when Array then value.map { |v| mask(v) }
         when Hash then value.each_with_object({}) { |(k, v), h| h[k.to_s] = mask(v) }
         else
@@ -213,7 +315,7 @@ module MiqAutomate
       def encode(value, depth = 0)
         case value
         when nil, true, false then value
-        when String then Trace.sanitize(value.encoding == Encoding::UTF_8 || value.ascii_only? ? value : value.dup.force_encoding(Encoding::UTF_8).scrub)
+        when String then Trace.sanitize_value(value.encoding == Encoding::UTF_8 || value.ascii_only? ? value : value.dup.force_encoding(Encoding::UTF_8).scrub)
         when Symbol then { "$symbol" => value.to_s }
         when Integer
           value.bit_length < 64 ? value : { "$foreign" => { "id" => 0, "label" => "Integer #{value}" } }
@@ -273,6 +375,8 @@ module MiqAutomate
       end
     end
 
+    STRUCTURAL = %w[seq receiver handle id code version].freeze
+
     # Replaces every known secret plaintext in the Strings of an encoded document.
     def scrub_secrets(json, secrets)
       return json if secrets.empty?
@@ -281,8 +385,11 @@ module MiqAutomate
       scrub = lambda do |v|
         case v
         when String then v.gsub(pattern, MASK)
+        when Integer, Float then secrets.key?(v.to_s) ? MASK : v
         when Array then v.map { |x| scrub.call(x) }
-        when Hash then v.to_h { |k, x| [k.is_a?(String) ? k.gsub(pattern, MASK) : k, scrub.call(x)] }
+        when Hash
+          # the document's own numbers (sequence, handles, exit code) are no secret
+          v.to_h { |k, x| [k.is_a?(String) ? k.gsub(pattern, MASK) : k, STRUCTURAL.include?(k) ? x : scrub.call(x)] }
         else v
         end
       end
