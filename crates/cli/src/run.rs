@@ -57,6 +57,11 @@ pub struct Args {
     /// {"$model": "miq_provision", "id": 1, "options": {...}} object for each model).
     #[arg(long, value_name = "FILE.json")]
     model: Option<PathBuf>,
+    /// A world (docs/world.schema.json: providers, hosts, VMs, services, requests, users…
+    /// and their behaviour on the run's virtual clock): `$evm.vmdb`, `$evm.execute` and
+    /// the root's user answer from it, so polling states run without stubs.
+    #[arg(long, value_name = "FILE.json")]
+    world: Option<PathBuf>,
     /// A mock VMDB scenario (`mocks/*.json`): `$evm.vmdb` finds its services and VMs.
     #[arg(long, value_name = "FILE.json")]
     scenario: Option<PathBuf>,
@@ -192,6 +197,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             .collect::<serde_json::Map<_, _>>(),
         "model": args.model.as_deref().map(absolute),
         "scenario": args.scenario.as_deref().map(absolute),
+        "world": args.world.as_deref().map(absolute),
         "stubs": args.stubs,
         "max_deliveries": args.max_deliveries,
         "max_time": args.max_time,

@@ -7,7 +7,7 @@
 #
 # REQUEST_JSON: {"uri", "datastores": [dirs], "attrs": {k: v}, "model": file|null,
 # "scenario": file|null, "stubs": [[path, what]], "max_deliveries": n, "max_time": s|null,
-# "timeout": seconds|null, "isolation": "vm"|"process", "v2_key": file|null}.
+# "timeout": seconds|null, "isolation": "vm"|"process", "v2_key": file|null, "world": file|null}.
 # CHANNEL_FD: a descriptor the CLI handed down, on which this process writes one JSON
 # object a line as the run goes: {"log": {"level", "message"}} for every log line as it is
 # written, {"method": {"event": "start"|"end", "fqname", "status"}} around each method or
@@ -122,7 +122,7 @@ module MiqAutomate
       vmdb = request["scenario"] && MiqAutomate::MockManageIQ.start(request["scenario"])
       engine = MiqAutomate::Engine.new(datastore: request.fetch("datastores"), models: models, vmdb: vmdb,
                                        timeout: request["timeout"], isolation: (request["isolation"] || "vm").to_sym,
-                                       v2_key: request["v2_key"])
+                                       v2_key: request["v2_key"], world: request["world"])
       engine.on_log { |level, message| channel.log(level, message) }
       engine.on_method { |event, fqname, status| channel.method_event(event, fqname, status) }
       # From here a method may be running: SIGTERM unwinds it as on the appliance (its

@@ -1,0 +1,1 @@
+$evm.log(:info, "running for #{$evm.root["user"].userid} in #{$evm.root["miq_group"].description}")
