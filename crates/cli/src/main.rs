@@ -10,6 +10,7 @@ mod retire_bundle;
 mod rollback;
 mod run;
 mod trace;
+mod world;
 
 use std::process::ExitCode;
 
@@ -64,6 +65,9 @@ enum Command {
     /// Encrypt or decrypt ManageIQ `v2:{…}` passwords with an appliance's key file.
     #[command(subcommand)]
     Password(password::Command),
+    /// VMDB worlds (docs/world.schema.json): convert a `run --model` file into one.
+    #[command(subcommand)]
+    World(world::Command),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
             Command::Diagram(args) => diagram::run(args),
             Command::Run(args) => run::run(args),
             Command::Password(command) => password::run(command),
+            Command::World(command) => world::run(command),
         }
     });
     match result {
