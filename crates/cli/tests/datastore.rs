@@ -99,3 +99,179 @@ fn lint_of_an_unreadable_path_exits_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no __domain__.yaml"));
 }
+
+// Issue 21: hostile exports. Each runs the binary under a deadline, so a hang fails.
+
+mod hostile {
+    use std::fs;
+    use std::os::unix::fs::symlink;
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// `miq-automate args…`, killed (and the test failed) after 20 s.
+    fn miq_within(args: &[&str]) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_miq-automate"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        let start = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > Duration::from_secs(20) {
+                child.kill().unwrap();
+                panic!("miq-automate {args:?} did not end within 20 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    fn write(path: &Path, text: &str) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    fn doc(kind: &str, attributes: &str, extra: &str) -> String {
+        format!(
+            "---\nobject_type: {kind}\nversion: 1.0\nobject:\n  attributes:\n{attributes}{extra}"
+        )
+    }
+
+    /// Domain `D`, namespace `NS`, class folder `<folder>.class` named `name` with an inline
+    /// method `m`: (domain, namespace, class folder).
+    fn domain(root: &Path, classes: &[(&str, &str)]) -> (PathBuf, PathBuf, Vec<PathBuf>) {
+        let d = root.join("D");
+        write(
+            &d.join("__domain__.yaml"),
+            &doc(
+                "domain",
+                "    name: D\n    priority: 10\n    enabled: true\n",
+                "",
+            ),
+        );
+        let ns = d.join("NS");
+        write(
+            &ns.join("__namespace__.yaml"),
+            &doc("namespace", "    name: NS\n", ""),
+        );
+        let mut dirs = Vec::new();
+        for (folder, name) in classes {
+            let c = ns.join(format!("{folder}.class"));
+            write(
+                &c.join("__class__.yaml"),
+                &doc("class", &format!("    name: {name}\n"), "  schema: []\n"),
+            );
+            write(
+                &c.join("__methods__/m.yaml"),
+                &doc("method", "    name: m\n    location: inline\n", ""),
+            );
+            write(&c.join("__methods__/m.rb"), "exit MIQ_OK\n");
+            dirs.push(c);
+        }
+        (d, ns, dirs)
+    }
+
+    fn text(bytes: &[u8]) -> String {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    #[test]
+    fn stats_of_a_namespace_linking_to_itself_twice_ends_and_warns_for_each_link() {
+        let t = tempfile::tempdir().unwrap();
+        let (d, ns, _) = domain(t.path(), &[("Cls", "Cls")]);
+        symlink(".", ns.join("loop1")).unwrap();
+        symlink(".", ns.join("loop2")).unwrap();
+        let out = miq_within(&["datastore", "stats", d.to_str().unwrap()]);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        assert!(
+            stdout.contains("1 domain(s), 1 namespaces, 1 classes, 0 instances, 1 methods"),
+            "{stdout}"
+        );
+        for link in ["loop1", "loop2"] {
+            let expected = format!(
+                "warning: {}: a symbolic link to a folder already loaded as {}: not followed (a cycle, or a second copy)",
+                ns.join(link).display(),
+                ns.display()
+            );
+            assert!(
+                stderr.contains(&expected),
+                "missing {expected:?} in\n{stderr}"
+            );
+        }
+    }
+
+    #[test]
+    fn stats_refuses_fifos_bodies_from_outside_and_bad_bytes_naming_each_file() {
+        let t = tempfile::tempdir().unwrap();
+        let (d, _, classes) = domain(t.path(), &[("A", "A"), ("B", "B"), ("C", "C")]);
+        let fifo = classes[0].join("__methods__/m.rb");
+        fs::remove_file(&fifo).unwrap();
+        assert!(Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let passwd = classes[1].join("__methods__/m.rb");
+        fs::remove_file(&passwd).unwrap();
+        symlink("/etc/passwd", &passwd).unwrap();
+        let latin1 = classes[2].join("__methods__/m.rb");
+        fs::write(&latin1, b"# caf\xE9\n").unwrap();
+        let out = miq_within(&["datastore", "stats", d.to_str().unwrap()]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert_eq!(
+            stderr.lines().collect::<Vec<_>>(),
+            [
+                format!("{}: a FIFO, not a regular file: refused", fifo.display()),
+                format!(
+                    "{}: a symbolic link resolving outside the domain directory: refused",
+                    passwd.display()
+                ),
+                format!(
+                    "{}: not UTF-8: byte 0xE9 at byte offset 5",
+                    latin1.display()
+                ),
+            ]
+        );
+        assert!(!stderr.contains("root:"));
+    }
+
+    #[test]
+    fn lint_reports_links_collisions_and_missing_bodies_as_findings() {
+        let t = tempfile::tempdir().unwrap();
+        let (d, ns, classes) = domain(t.path(), &[("Cls", "Cls"), ("cls", "cls")]);
+        symlink(".", ns.join("loop")).unwrap();
+        symlink("/etc", ns.join("etc")).unwrap();
+        fs::remove_file(classes[0].join("__methods__/m.rb")).unwrap();
+        let out = miq_within(&["datastore", "lint", d.to_str().unwrap()]);
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(2), "{stdout}");
+        for expected in [
+            format!(
+                "{}: load: a symbolic link leaving the domain directory: not followed",
+                ns.join("etc").display()
+            ),
+            format!(
+                "{}: load: a symbolic link to a folder already loaded as {}: not followed",
+                ns.join("loop").display(),
+                ns.display()
+            ),
+            format!(
+                "{}: load: class [cls] has the name of class [Cls] at {} ignoring case: only that one is reachable",
+                classes[1].join("__class__.yaml").display(),
+                classes[0].join("__class__.yaml").display()
+            ),
+            format!(
+                "{}: load: inline method [m] without its body: {} is missing",
+                classes[0].join("__methods__/m.yaml").display(),
+                classes[0].join("__methods__/m.rb").display()
+            ),
+            "0 bad file(s), 4 finding(s)".to_string(),
+        ] {
+            assert!(stdout.contains(&expected), "missing {expected:?} in\n{stdout}");
+        }
+    }
+}
