@@ -243,3 +243,151 @@ fn bad_paths_and_classes_are_named() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a state machine"));
 }
+
+// ---- issue 21: hostile state names, widths, nested traces, closed pipes ----
+
+/// A copy of the example domain whose first states are renamed to `names` (YAML escapes).
+fn hostile_domain(tag: &str, names: &[&str]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("miq-diagram-21-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let copy = Command::new("cp")
+        .arg("-r")
+        .arg(root().join(DOMAIN))
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let class = dir
+        .join("Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM.class/__class__.yaml");
+    let mut schema = std::fs::read_to_string(&class).unwrap();
+    for (old, new) in states().iter().zip(names) {
+        schema = schema.replacen(&format!("name: {old}\n"), &format!("name: \"{new}\"\n"), 1);
+    }
+    std::fs::write(&class, schema).unwrap();
+    dir
+}
+
+fn draw(domain: &std::path::Path, format: &str) -> String {
+    let out = miq(&[
+        "diagram",
+        MACHINE,
+        "--datastore",
+        domain.to_str().unwrap(),
+        "--format",
+        format,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn control_characters_in_a_state_name_keep_the_svg_valid_xml() {
+    let domain = hostile_domain("xml", &["Bad\\x01Name\\x1b[2K"]);
+    let svg = draw(&domain, "svg");
+    assert!(
+        !svg.chars().any(|c| c.is_control() && c != '\n'),
+        "a control character in the SVG"
+    );
+    assert!(
+        svg.contains("Bad\\u{1}Name\\e[2K"),
+        "the name shown escaped"
+    );
+}
+
+#[test]
+fn a_newline_in_a_state_name_injects_nothing_in_mermaid_or_dot() {
+    let domain = hostile_domain("inject", &["A\\nstate Injected as s99\\n\\\"q"]);
+    let mermaid = draw(&domain, "mermaid");
+    assert!(
+        !mermaid
+            .lines()
+            .any(|l| l.trim_start().starts_with("state Injected")),
+        "{mermaid}"
+    );
+    assert_eq!(
+        mermaid
+            .lines()
+            .filter(|l| l.trim_start().starts_with("state "))
+            .count(),
+        states().len()
+    );
+    let dot = draw(&domain, "dot");
+    assert!(
+        !dot.lines()
+            .any(|l| l.trim_start().starts_with("state Injected")),
+        "{dot}"
+    );
+    assert!(!dot.contains("s99\n"), "{dot}");
+    for text in [&mermaid, &dot] {
+        assert!(!text.contains('\u{1b}'));
+    }
+}
+
+#[test]
+fn wide_characters_are_measured_by_display_width() {
+    let rockets = "🚀".repeat(80);
+    let cjk = "名".repeat(80);
+    let domain = hostile_domain("wide", &[&rockets, &cjk]);
+    let svg = draw(&domain, "svg");
+    let layout = render("wide_names", &svg);
+    assert_clean(&layout);
+}
+
+#[test]
+fn a_nested_machines_failed_finished_is_not_the_parents() {
+    let trace =
+        std::env::temp_dir().join(format!("miq-diagram-21-{}-nested.json", std::process::id()));
+    let top = "/RollbackDemo/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template";
+    let names = states();
+    let ev = |machine: &str, kind: &str, state: &str, result: &str| serde_json::json!({"event": kind, "machine": machine, "state": state, "result": result});
+    let delivery = serde_json::json!({"ae_result": "error", "trace": [{"delivery": 1, "events": [
+        ev(top, "enter", &names[0], ""),
+        ev("/RollbackDemo/Other/Nested/Machine/child", "enter", names.last().unwrap(), ""),
+        ev("/RollbackDemo/Other/Nested/Machine/child", "done", names.last().unwrap(), "error"),
+        ev(top, "done", &names[0], "error"),
+    ]}]});
+    std::fs::write(&trace, delivery.to_string()).unwrap();
+    let out = miq(&[
+        "diagram",
+        MACHINE,
+        "--datastore",
+        DOMAIN,
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    let svg = String::from_utf8(out.stdout).unwrap();
+    let class_of = |name: &str| {
+        let at = svg.find(&format!("data-state=\"{name}\"")).unwrap();
+        let rest = &svg[at..];
+        let c = rest.find("class=\"").unwrap() + 7;
+        rest[c..c + rest[c..].find('"').unwrap()].to_string()
+    };
+    assert_eq!(class_of(&names[0]), "box failed");
+    assert_eq!(class_of(names.last().unwrap()), "box untouched");
+}
+
+#[test]
+fn a_closed_pipe_ends_the_diagram_quietly() {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_miq-automate"))
+        .current_dir(root())
+        .args(["diagram", MACHINE, "--datastore", DOMAIN])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 8];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -133,7 +133,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     match &args.output {
         Some(path) => std::fs::write(path, picture)
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => print!("{picture}"),
+        None => crate::output::print_stdout(&picture)?,
     }
     Ok(0)
 }
@@ -308,7 +308,8 @@ pub fn add_trace(machine: &mut Machine, trace: &Value) {
         .get("trace")
         .or_else(|| trace.get("deliveries"))
         .unwrap_or(trace);
-    let mut seen: Vec<(String, String)> = Vec::new();
+    // (machine, state, result): a nested machine's `Finished` is not the parent's.
+    let mut seen: Vec<(String, String, String)> = Vec::new();
     let mut collect = |v: &Value| {
         let entries = v
             .get("states")
@@ -326,8 +327,13 @@ pub fn add_trace(machine: &mut Machine, trace: &Value) {
                 .find_map(|k| e.get(*k).and_then(Value::as_str))
                 .unwrap_or("ok")
                 .to_string();
+            let owner = e
+                .get("machine")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             if !name.is_empty() {
-                seen.push((name, result));
+                seen.push((owner, name, result));
             }
         }
     };
@@ -335,11 +341,14 @@ pub fn add_trace(machine: &mut Machine, trace: &Value) {
         Value::Array(list) => list.iter().for_each(&mut collect),
         other => collect(other),
     }
+    let own = own_machine(&machine.title, &seen);
     for state in &mut machine.states {
         let mine: Vec<&String> = seen
             .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(&state.name))
-            .map(|(_, r)| r)
+            .filter(|(m, n, _)| {
+                (m.is_empty() || Some(m.as_str()) == own) && n.eq_ignore_ascii_case(&state.name)
+            })
+            .map(|(_, _, r)| r)
             .collect();
         if mine.is_empty() {
             continue;
@@ -351,6 +360,24 @@ pub fn add_trace(machine: &mut Machine, trace: &Value) {
         });
     }
     machine.traced = true;
+}
+
+/// Which of the trace's machines is the one drawn: the one whose path is the title (or, the
+/// title a class, an instance of it), else the first the trace entered (the top machine).
+fn own_machine<'a>(title: &str, seen: &'a [(String, String, String)]) -> Option<&'a str> {
+    let norm = |p: &str| p.trim_matches('/').to_lowercase();
+    let title = norm(title);
+    let machines = seen
+        .iter()
+        .map(|(m, _, _)| m.as_str())
+        .filter(|m| !m.is_empty());
+    machines
+        .clone()
+        .find(|m| {
+            let m = norm(m);
+            m == title || m.rsplit_once('/').is_some_and(|(class, _)| class == title)
+        })
+        .or_else(|| machines.clone().next())
 }
 
 /// A delivery's state-machine events (`enter`, `step`, `done`, `raised`, as `miq-automate
@@ -368,21 +395,41 @@ fn states_of_events(delivery: &Value) -> Vec<Value> {
                 "raised" => "error",
                 _ => return None,
             };
-            Some(serde_json::json!({ "state": e.get("state")?, "result": result }))
+            Some(serde_json::json!({
+                "machine": e.get("machine").cloned().unwrap_or(Value::Null),
+                "state": e.get("state")?,
+                "result": result,
+            }))
         })
         .collect()
 }
 
-/// Shortens text to `max` characters with an ellipsis (for labels in a fixed-width box).
+/// Shortens text to `max` columns with an ellipsis (for labels in a fixed-width box): one
+/// line, control characters escaped (`\u{1}`: no XML-invalid character, no terminal escape),
+/// measured in display columns (a CJK character or an emoji takes two).
 pub fn shorten(text: &str, max: usize) -> String {
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        let mut s: String = one_line.chars().take(max.saturating_sub(1)).collect();
-        s.push('…');
-        s
+    let one_line = crate::output::terminal_text(&one_line);
+    if width(&one_line) <= max {
+        return one_line;
     }
+    let mut s = String::new();
+    let mut used = 0;
+    for c in one_line.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > max.saturating_sub(1) {
+            break;
+        }
+        used += w;
+        s.push(c);
+    }
+    s.push('…');
+    s
+}
+
+/// Display columns of a text (monospace: a CJK character or an emoji is two).
+pub fn width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
 }
 
 #[cfg(test)]
@@ -425,6 +472,36 @@ mod tests {
             Some((true, true, 1))
         );
         assert!(traced[2].is_none());
+    }
+
+    #[test]
+    fn a_nested_machines_failed_state_is_not_the_parents() {
+        let state = |name: &str| State {
+            name: name.into(),
+            ..State::default()
+        };
+        let mut machine = Machine {
+            title: "D/ns/Parent/i".into(),
+            states: vec![state("Start"), state("Finished")],
+            ..Machine::default()
+        };
+        let event = |machine: &str, kind: &str, state: &str, result: &str| serde_json::json!({"event": kind, "machine": machine, "state": state, "result": result});
+        let delivery = serde_json::json!({"trace": [{"delivery": 1, "events": [
+            event("/D/ns/Parent/i", "enter", "Start", ""),
+            event("/D/ns/Child/c", "enter", "Finished", ""),
+            event("/D/ns/Child/c", "done", "Finished", "error"),
+            event("/D/ns/Parent/i", "done", "Start", "error"),
+        ]}]});
+        add_trace(&mut machine, &delivery);
+        assert!(machine.states[0].trace.as_ref().is_some_and(|t| t.failed));
+        assert_eq!(machine.states[1].trace, None);
+    }
+
+    #[test]
+    fn shortening_measures_display_width_and_escapes_controls() {
+        assert_eq!(shorten("名前名前", 5), "名前…");
+        assert_eq!(width(&shorten(&"🚀".repeat(80), 20)), 19);
+        assert_eq!(shorten("a\u{1}b", 10), "a\\u{1}b");
     }
 
     #[test]

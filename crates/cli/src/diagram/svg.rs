@@ -5,8 +5,13 @@
 
 use std::fmt::Write as _;
 
-use super::{shorten, Machine, State};
-use crate::html::esc;
+use super::{shorten, width as columns, Machine, State};
+
+/// Text for XML: escaped, and control characters (most are invalid in XML 1.0, so a `\x01`
+/// in a state name would make the whole picture unreadable) shown as `\u{1}`.
+fn esc(text: &str) -> String {
+    crate::html::esc(&crate::output::terminal_text(text))
+}
 
 /// Monospace character width at the font size used (DejaVu Sans Mono is 0.602 em; rounded
 /// up so text never reaches a box's edge).
@@ -104,7 +109,7 @@ fn nested_lines(s: &State) -> Vec<String> {
     let mut current = String::new();
     for (i, name) in states.iter().enumerate() {
         let item = format!("{}. {name}", i + 1);
-        if !current.is_empty() && current.chars().count() + 3 + item.chars().count() > width {
+        if !current.is_empty() && columns(&current) + 3 + columns(&item) > width {
             lines.push(std::mem::take(&mut current));
         }
         if !current.is_empty() {
@@ -336,12 +341,21 @@ fn legend(out: &mut String, machine: &Machine, has_side: bool, y: f64) -> f64 {
 
 /// Shortens a path from the left (its end — class and instance — says most).
 fn shorten_left(text: &str, max: usize) -> String {
-    let n = text.chars().count();
-    if n <= max {
-        return text.to_string();
+    let text = crate::output::terminal_text(text);
+    if columns(&text) <= max {
+        return text;
     }
-    let tail: String = text.chars().skip(n - max.saturating_sub(1)).collect();
-    format!("…{tail}")
+    let mut tail = Vec::new();
+    let mut used = 0;
+    for c in text.chars().rev() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > max.saturating_sub(1) {
+            break;
+        }
+        used += w;
+        tail.push(c);
+    }
+    format!("…{}", tail.into_iter().rev().collect::<String>())
 }
 
 const STYLE: &str = r#"

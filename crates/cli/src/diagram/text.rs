@@ -108,9 +108,12 @@ pub fn mermaid(machine: &Machine) -> String {
     out
 }
 
-/// Mermaid labels cannot hold some characters: they become look-alikes.
+/// Mermaid labels cannot hold some characters: they become look-alikes. A newline would end
+/// the statement (`state Injected as s99`) and a control character reach the terminal:
+/// both are shown escaped (`\n`).
 fn mermaid_text(text: &str) -> String {
-    text.replace('"', "'")
+    crate::output::terminal_text(text)
+        .replace('"', "'")
         .replace(':', "∶")
         .replace(';', ",")
         .replace('#', "♯")
@@ -190,6 +193,10 @@ pub fn dot(machine: &Machine) -> String {
     out
 }
 
+/// A DOT string's text: control characters escaped (shown as `\n`, never a raw newline or
+/// terminal escape), then backslashes and quotes.
 fn dot_text(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('"', "\\\"")
+    crate::output::terminal_text(text)
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
 }
