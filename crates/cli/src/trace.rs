@@ -745,11 +745,9 @@ impl Redactor {
                     self.changed += 1;
                 }
             }
-            Json::Number(n) => {
-                if self.secrets.contains(&n.to_string()) {
-                    *v = Json::String(MASK.into());
-                    self.changed += 1;
-                }
+            Json::Number(n) if self.secrets.contains(&n.to_string()) => {
+                *v = Json::String(MASK.into());
+                self.changed += 1;
             }
             Json::Array(items) => items.iter_mut().for_each(|i| self.scrub(i)),
             Json::Object(map) => {
