@@ -16,7 +16,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use miq_automate_core::log::sanitize;
+use miq_automate_core::log::{sanitize, sanitize_uri};
 use serde_json::{Map, Value as Json};
 
 use crate::output::{print_stdout, terminal_text};
@@ -286,13 +286,25 @@ impl Trace {
 
 /// Any recorded text as printed: secrets masked, control characters escaped.
 fn clean(text: &str) -> String {
-    terminal_text(&sanitize(text))
+    terminal_text(&sanitize_value(text))
+}
+
+/// A recorded String masked: a path with a query (`/X?…`, `miqaedb:/X?…`) as a URI, whose
+/// `password::` values run to the next `&` (spaces and all); any other text as text.
+fn sanitize_value(text: &str) -> String {
+    let head = text.split(['?', ' ']).next().unwrap_or("");
+    let path = head.starts_with('/') || head.split_once(":/").is_some_and(|(s, _)| !s.is_empty());
+    if path && text[head.len()..].starts_with('?') {
+        sanitize(&sanitize_uri(text))
+    } else {
+        sanitize(text)
+    }
 }
 
 fn render_scalar(v: &Json) -> String {
     match v {
         Json::Null => "nil".into(),
-        Json::String(s) => format!("{:?}", sanitize(s)),
+        Json::String(s) => format!("{:?}", sanitize_value(s)),
         other => other.to_string(),
     }
 }
@@ -625,7 +637,7 @@ impl Redactor {
     }
 
     fn text(&mut self, s: &mut String) {
-        let clean = sanitize(s);
+        let clean = sanitize_value(s);
         if clean != *s {
             *s = clean;
             self.changed += 1;

@@ -387,3 +387,74 @@ fn show_into_a_closed_pipe_ends_quietly() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }
+
+/// The secret forms of the core's property test (crates/core/tests/secrets.rs).
+fn secret_forms(secret: &str) -> Vec<String> {
+    vec![
+        format!("password::pw={secret}"),
+        format!("password={secret}"),
+        format!("password: {secret}"),
+        format!("\"password\"=>\"{secret}\""),
+        format!("https://admin:{secret}@host:3000/api"),
+        format!("Authorization: Basic {secret}"),
+        format!("Authorization: Bearer {secret}"),
+        format!("v2:{{{secret}}}"),
+    ]
+}
+
+#[test]
+fn every_secret_form_in_every_container_is_masked_by_show_diff_and_redact() {
+    let dir = scratch("forms");
+    let secret = "Zq9SeCrEt";
+    let mut texts = Vec::new();
+    for form in secret_forms(secret) {
+        texts.extend([
+            form.clone(),
+            format!("{{\"any_key\"=>{form}}}"),
+            format!("[1, {form}]"),
+            format!("/Dom/Ns/C/i?x=1&{form}&y=2"),
+            format!("X-Info: {form}"),
+            format!("#<Conn {form}>"),
+        ]);
+    }
+    let outcome = texts.join(" ");
+    // a URI's `password::` value runs to the next `&`, spaces and all
+    texts.push(format!("/X?password::pw=Top {secret}&a=1"));
+    let mut calls = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        calls.push(
+            serde_json::json!({"seq": 2 * i + 1, "receiver": 1, "method": "log",
+            "args": [{"$symbol": "info"}, text], "result": {"any": [text]}}),
+        );
+        calls.push(
+            serde_json::json!({"seq": 2 * i + 2, "receiver": 1, "method": "instantiate",
+            "args": [text], "raised": {"class": "E", "message": text}}),
+        );
+    }
+    let file = dir.join("forms.json");
+    fs::write(
+        &file,
+        trace_doc(
+            serde_json::Value::Array(calls),
+            serde_json::json!({"status": "exception", "class": "E", "message": outcome}),
+        ),
+    )
+    .unwrap();
+    let empty = dir.join("empty.json");
+    fs::write(
+        &empty,
+        trace_doc(serde_json::json!([]), serde_json::Value::Null),
+    )
+    .unwrap();
+    for args in [
+        vec!["trace", "show", path(&file)],
+        vec!["trace", "diff", path(&file), path(&empty)],
+    ] {
+        let out = miq(&args);
+        assert!(!stdout(&out).contains(secret), "{args:?}: {}", stdout(&out));
+    }
+    let out = miq(&["trace", "redact", path(&file)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = fs::read_to_string(&file).unwrap();
+    assert!(!text.contains(secret), "{text}");
+}
