@@ -63,3 +63,22 @@ RSpec.describe "the rspec kit" do
     expect { expect(ws).to have_logged(:error, /nothing/) }.to raise_error(RSpec::Expectations::ExpectationNotMetError, /expected a error log line/)
   end
 end
+
+RSpec.describe "the rspec kit's failure messages" do
+  around { |ex| Dir.mktmpdir { |dir| @dir = dir; ex.run } }
+
+  it "end with the method's exception and the last error lines of the log" do
+    path = File.join(@dir, "validate.rb")
+    File.write(path, "raise ArgumentError, 'validation blew up on demand'\n")
+    ws = build_workspace
+    code = run_method(path, ws)
+    expect { expect(code).to exit_with(MiqAutomate::MIQ_OK) }
+      .to raise_error(RSpec::Expectations::ExpectationNotMetError) { |e|
+        expect(e.message).to start_with("expected the method to exit with MIQ_OK, but it exited with Unknown RC: [1]")
+        expect(e.message).to include("the method raised ArgumentError: validation blew up on demand")
+        expect(e.message).to include("last error lines of the log:")
+      }
+    expect { expect(ws).to have_ae_result("ok") }
+      .to raise_error(RSpec::Expectations::ExpectationNotMetError, /the method raised ArgumentError: validation blew up on demand/)
+  end
+end

@@ -900,6 +900,52 @@ pub fn table(delivery: &Value) -> String {
             out.push_str(&format!("{label}: {value}\n"));
         }
     }
+    for line in causes(delivery) {
+        out.push_str(&format!("{}\n", crate::output::terminal_text(&line)));
+    }
+    out
+}
+
+/// Why the run failed, from its log: the last uncaught exception of a method (its class,
+/// message and where, from the postscript and Ruby's report on the method's stderr), and
+/// every "not found" line (a class, an instance or a method the URI or a relationship
+/// names), so a failure says its cause without `--log`.
+pub fn causes(delivery: &Value) -> Vec<String> {
+    let messages: Vec<&str> = items(delivery, "logs")
+        .filter_map(|l| l.get("message").and_then(Value::as_str))
+        .collect();
+    let mut out = Vec::new();
+    let postscript = "The following error occurred during method evaluation:";
+    if let Some(at) = messages.iter().rposition(|m| m.ends_with(postscript)) {
+        let method = messages[at]
+            .strip_prefix("<AEMethod ")
+            .and_then(|m| m.split_once('>'))
+            .map_or("", |(name, _)| name);
+        let exception = messages
+            .get(at + 1)
+            .and_then(|m| m.split_once(">   "))
+            .map_or("", |(_, e)| e.trim());
+        // Ruby's report: `/Dom/ns/Class/m:3:in `<main>': message (Class)`; its frame is
+        // the method's line.
+        let frame = messages[at..]
+            .iter()
+            .find_map(|m| m.strip_prefix("Method STDERR: "))
+            .and_then(|r| r.split_once(": "))
+            .map(|(frame, _)| frame);
+        let mut line = format!("cause: method {method} raised {exception}");
+        if let Some(frame) = frame {
+            line.push_str(&format!(" at {frame}"));
+        }
+        out.push(line);
+    }
+    for m in &messages {
+        if m.contains(" not found in ") || m.ends_with(" not found") || m.contains("] not found") {
+            let line = format!("not found: {m}");
+            if !out.contains(&line) {
+                out.push(line);
+            }
+        }
+    }
     out
 }
 

@@ -48,7 +48,10 @@ fn a_polling_machine_runs_on_the_worlds_behaviour_without_stubs() {
     );
     let delivery: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(delivery["ae_result"], "ok");
-    assert_eq!(delivery["deliveries"], 4, "on after 90 s, checked every 30 s");
+    assert_eq!(
+        delivery["deliveries"], 4,
+        "on after 90 s, checked every 30 s"
+    );
     assert_eq!(delivery["virtual_seconds"], 90);
     let messages: Vec<&str> = delivery["logs"]
         .as_array()

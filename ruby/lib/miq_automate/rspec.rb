@@ -85,7 +85,33 @@ module MiqAutomate
       /^[ \t]*(?:::)?[A-Z][\w:]*\.new(?:\([^)]*\))?\.main[ \t]*$/
     end
 
+    # What a failing matcher adds to its message: the method's uncaught exception (from the
+    # postscript and Ruby's report on its stderr) and the last error lines of the log, so a
+    # failure says its cause without printing the whole log.
+    def self.failure_context(logs)
+      messages = Array(logs).map { |entry| entry.is_a?(Array) ? entry : [:info, entry.to_s] }
+      lines = []
+      at = messages.rindex { |_, m| m.end_with?("The following error occurred during method evaluation:") }
+      if at
+        exception = messages[at + 1]&.last.to_s.sub(/\A<AEMethod [^>]*>\s+/, "")
+        report = messages[at..].find { |_, m| m.start_with?("Method STDERR: ") }&.last
+        where = report && report.delete_prefix("Method STDERR: ").split(": ", 2).first
+        lines << "the method raised #{exception}#{where ? " at #{where}" : ''}"
+      end
+      errors = messages.select { |level, _| level.to_s == "error" }.last(5).map(&:last)
+      lines << "last error lines of the log:\n#{errors.map { |m| "  #{m}" }.join("\n")}" unless errors.empty?
+      lines.empty? ? "" : "\n\n#{lines.join("\n")}"
+    end
+
+    # The workspace of the last method run_method ran on this thread, when it exited with
+    # `code` (for exit_with's message about that method).
+    def self.last_workspace(code)
+      workspace, last_code = Thread.current[:miq_automate_last_run]
+      workspace if last_code == code
+    end
+
     def self.run_method(path, workspace, method_name: nil)
+      Thread.current[:miq_automate_last_run] = nil
       MiqAutomate.method_environment!
       MiqAutomate.define_exit_codes!
       previous = $evm
@@ -107,6 +133,7 @@ module MiqAutomate
         $evm = previous
       end
       workspace.send(:_log_line, code_level(code), "Method exited with rc=#{verbose_rc(code)}")
+      Thread.current[:miq_automate_last_run] = [workspace, code]
       code
     end
 
@@ -136,6 +163,7 @@ module MiqAutomate
       matcher :exit_with do |expected|
         supports_block_expectations
         match do |actual|
+          @block = actual.is_a?(Proc)
           @code = if actual.is_a?(Proc)
                     begin
                       actual.call
@@ -150,7 +178,9 @@ module MiqAutomate
         end
         failure_message do
           "expected the method to exit with #{MiqAutomate::RSpec.verbose_rc(expected)}, " \
-            "but it exited with #{MiqAutomate::RSpec.verbose_rc(@code)}"
+            "but it exited with #{MiqAutomate::RSpec.verbose_rc(@code)}" +
+            # A code from run_method: that method's log says why.
+            (@block ? "" : MiqAutomate::RSpec.failure_context(MiqAutomate::RSpec.last_workspace(@code)&.logs))
         end
       end
 
@@ -161,7 +191,10 @@ module MiqAutomate
           @actual_result = actual.is_a?(MiqAutomate::Delivery) ? actual.ae_result : MiqAutomate::RSpec.root_of(actual)["ae_result"]
           @actual_result.to_s == expected.to_s
         end
-        failure_message { "expected ae_result #{expected.inspect}, got #{@actual_result.inspect}" }
+        failure_message do |actual|
+          "expected ae_result #{expected.inspect}, got #{@actual_result.inspect}" +
+            MiqAutomate::RSpec.failure_context(actual.respond_to?(:logs) ? actual.logs : nil)
+        end
       end
 
       # `expect(delivery).to have_passed_states(%w[A B C])`: the states the delivery entered,
@@ -173,8 +206,9 @@ module MiqAutomate
           collapsed = @entered.chunk_while { |a, b| a == b }.map(&:first)
           [collapsed, @entered].include?(expected.map(&:to_s))
         end
-        failure_message do
-          "expected the states #{expected.inspect} to be entered in order, entered were #{@entered.inspect}"
+        failure_message do |delivery|
+          "expected the states #{expected.inspect} to be entered in order, entered were #{@entered.inspect}" +
+            MiqAutomate::RSpec.failure_context(delivery.logs)
         end
       end
 
@@ -191,9 +225,10 @@ module MiqAutomate
                             end
           @actual_retries == expected
         end
-        failure_message do
+        failure_message do |delivery|
           where = @state ? " in state #{@state}" : ""
-          "expected #{expected} retr#{expected == 1 ? 'y' : 'ies'}#{where}, got #{@actual_retries}"
+          "expected #{expected} retr#{expected == 1 ? 'y' : 'ies'}#{where}, got #{@actual_retries}" +
+            MiqAutomate::RSpec.failure_context(delivery.logs)
         end
       end
 
@@ -245,5 +280,7 @@ if RSpec.respond_to?(:configure) # rspec-core is loaded (not only rspec-expectat
   RSpec.configure do |config|
     config.include MiqAutomate::RSpec::Helpers
     config.include MiqAutomate::RSpec::Matchers
+    # exit_with's message speaks of the last method run in this example only.
+    config.before { Thread.current[:miq_automate_last_run] = nil }
   end
 end

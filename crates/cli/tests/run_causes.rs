@@ -1,0 +1,97 @@
+//! `miq-automate run` says why a run failed without `--log`: the method's exception (class,
+//! message, where) and every "not found" line. Needs the Ruby extension built.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn miq(args: &[&str]) -> Output {
+    assert!(
+        root()
+            .join("ruby/lib/miq_automate/miq_automate.so")
+            .is_file(),
+        "the Ruby extension is not built: run `make ruby-ext` first"
+    );
+    Command::new(env!("CARGO_BIN_EXE_miq-automate"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// Domain `Acme`, class `/Deploy/Methods` with one method field and an instance
+/// `validate` whose method raises.
+fn domain(dir: &Path) -> PathBuf {
+    let d = dir.join("Acme");
+    write(
+        &d.join("__domain__.yaml"),
+        "object_type: domain\nversion: 1.0\nobject:\n  attributes:\n    name: Acme\n    priority: 10\n    enabled: true\n",
+    );
+    write(
+        &d.join("Deploy/__namespace__.yaml"),
+        "object_type: namespace\nversion: 1.0\nobject:\n  attributes:\n    name: Deploy\n",
+    );
+    let class = d.join("Deploy/Methods.class");
+    write(
+        &class.join("__class__.yaml"),
+        "object_type: class\nversion: 1.0\nobject:\n  attributes:\n    name: Methods\n  schema:\n  - field:\n      aetype: method\n      name: execute\n      datatype: string\n      priority: 1\n",
+    );
+    write(
+        &class.join("validate.yaml"),
+        "object_type: instance\nversion: 1.0\nobject:\n  attributes:\n    name: validate\n  fields:\n  - execute:\n      value: validate\n",
+    );
+    write(
+        &class.join("__methods__/validate.yaml"),
+        "object_type: method\nversion: 1.0\nobject:\n  attributes:\n    name: validate\n    language: ruby\n    location: inline\n",
+    );
+    write(
+        &class.join("__methods__/validate.rb"),
+        "def check(value)\n  raise ArgumentError, \"validation blew up on #{value}\"\nend\ncheck('demand')\n",
+    );
+    d
+}
+
+#[test]
+fn a_failing_method_is_named_with_its_exception_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = domain(dir.path());
+    let out = miq(&[
+        "run",
+        "/Deploy/Methods/validate",
+        "--datastore",
+        d.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "cause: method validate raised ArgumentError: validation blew up on demand at /Acme/Deploy/Methods/validate:2:in `check'"
+        ),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_uri_that_reaches_nothing_says_what_was_not_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = domain(dir.path());
+    let out = miq(&[
+        "run",
+        "/Deploy/Methds/validate",
+        "--datastore",
+        d.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("not found: Class [Deploy/Methds] not found in MiqAeDatastore"),
+        "{stdout}"
+    );
+}
