@@ -55,7 +55,9 @@ pub struct User {
     /// Display name.
     #[serde(default)]
     pub name: String,
-    /// Password for Basic authentication.
+    /// Password for Basic authentication; a user without one (a world may leave it out)
+    /// cannot log in.
+    #[serde(default)]
     pub password: String,
     /// Ids of the groups the user belongs to; the first is the current group by default.
     pub groups: Vec<Id>,
@@ -80,6 +82,7 @@ pub struct Service {
     /// Id.
     pub id: Id,
     /// Name.
+    #[serde(default)]
     pub name: String,
     /// Description.
     #[serde(default)]
@@ -131,6 +134,7 @@ pub struct Vm {
     /// Id.
     pub id: Id,
     /// Name.
+    #[serde(default)]
     pub name: String,
     /// The service the VM is a resource of.
     #[serde(default)]
@@ -179,9 +183,10 @@ pub struct Request {
     /// Id.
     pub id: Id,
     /// STI type, e.g. `ServiceTemplateProvisionRequest`, `MiqProvisionRequest`, `ServiceRetireRequest`.
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default = "default_request_type")]
     pub kind: String,
     /// clone_to_service, template, service_retire, …
+    #[serde(default)]
     pub request_type: String,
     /// Description.
     #[serde(default)]
@@ -221,6 +226,13 @@ pub struct Request {
     pub fulfilled_on: Option<DateTime<Utc>>,
 }
 
+// A world's rows may leave out what the mock's scenarios require: the base classes.
+fn default_request_type() -> String {
+    "MiqRequest".to_owned()
+}
+fn default_request_task_type() -> String {
+    "MiqRequestTask".to_owned()
+}
 fn default_approval() -> String {
     "approved".to_owned()
 }
@@ -251,7 +263,7 @@ pub struct RequestTask {
     #[serde(default, alias = "miq_request_task_id")]
     pub parent_task_id: Option<Id>,
     /// STI type, e.g. `ServiceTemplateProvisionTask`, `ManageIQ::Providers::Vmware::InfraManager::Provision`.
-    #[serde(rename = "type")]
+    #[serde(rename = "type", default = "default_request_task_type")]
     pub kind: String,
     /// clone_to_service, template, …
     #[serde(default)]
@@ -298,6 +310,7 @@ pub struct Task {
     /// Id.
     pub id: Id,
     /// Name, e.g. `Retiring immediately Vm id: 5 name: 'web'`.
+    #[serde(default)]
     pub name: String,
     /// Initialized, Queued, Active, Finished.
     #[serde(default = "default_queued")]
@@ -390,6 +403,7 @@ pub struct Template {
     /// Id.
     pub id: Id,
     /// Name.
+    #[serde(default)]
     pub name: String,
     /// Vendor.
     #[serde(default = "default_vendor")]

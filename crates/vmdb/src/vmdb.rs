@@ -93,11 +93,16 @@ impl Vmdb {
         &self.faults
     }
 
-    /// Checks Basic credentials; the user on success.
+    /// Checks Basic credentials; the user on success. A user without a password (a world's
+    /// may have none) never logs in, not even with an empty one.
     pub fn authenticate(&self, userid: &str, password: &str) -> Option<User> {
         self.users
             .iter()
-            .find(|u| u.userid.eq_ignore_ascii_case(userid) && u.password == password)
+            .find(|u| {
+                !u.password.is_empty()
+                    && u.userid.eq_ignore_ascii_case(userid)
+                    && u.password == password
+            })
             .cloned()
     }
 

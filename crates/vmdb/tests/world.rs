@@ -109,3 +109,21 @@ fn every_world_under_examples_loads_as_a_scenario() {
         }
     }
 }
+
+#[test]
+fn rows_may_leave_out_what_only_the_mock_required() {
+    let s = Scenario::parse(
+        r#"{"groups": [{"id": 1, "description": "g"}],
+            "users": [{"id": 1, "userid": "nopw", "groups": [1]}],
+            "vms": [{"id": 1}],
+            "miq_requests": [{"id": 7}],
+            "miq_request_tasks": [{"id": 1, "miq_request_id": 7}],
+            "miq_tasks": [{"id": 2}]}"#,
+        "world.json",
+    )
+    .unwrap();
+    assert_eq!(s.requests[0].kind, "MiqRequest");
+    assert_eq!(s.request_tasks[0].kind, "MiqRequestTask");
+    // A user without a password cannot log in, not even with an empty one.
+    assert!(Vmdb::new(s).authenticate("nopw", "").is_none());
+}
