@@ -375,9 +375,10 @@ impl RubyRunner {
 
 fn load(ruby: &Ruby, dirs: Vec<String>) -> Result<Obj<RbEngine>, Error> {
     guard(|| {
-        // Parsing runs on every core without the GVL: other Ruby threads go on meanwhile.
-        let loaded = crate::nogvl::without_gvl(|| Datastore::load(&dirs)).map_err(|panic| {
-            errors::internal(&format!("loading the datastore panicked: {panic}"))
+        // Parsing runs on every core without the GVL: other Ruby threads go on meanwhile,
+        // and Timeout/Thread#kill/Ctrl-C stop a load of a huge tree between two files.
+        let loaded = crate::nogvl::without_gvl_cancellable(ruby, |cancel| {
+            Datastore::load_interruptible(&dirs, cancel)
         })?;
         let datastore =
             loaded.map_err(|e| Error::new(errors::class("DatastoreError"), e.to_string()))?;

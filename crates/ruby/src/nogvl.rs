@@ -4,6 +4,7 @@
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::null_mut;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::errors::panic_message;
 
@@ -16,6 +17,47 @@ where
     // SAFETY: no unblocking function is given, so the call runs to completion.
     unsafe { call_without_gvl(f, None, null_mut()) }
         .unwrap_or_else(|| Err("the call did not run".into()))
+}
+
+/// Runs `f` with the GVL released, handing it a flag that Ruby's unblocking function sets
+/// (`Thread#kill`, `Timeout.timeout`, Ctrl-C): `f` must check it often (between files, for
+/// a load) and return soon after it is set. Ruby's pending interrupt is then raised and
+/// `f`'s result dropped; an interrupt that raises nothing (a `trap` handler) runs `f` again,
+/// as a read is retried after EINTR. A panic in `f` is an internal error.
+pub fn without_gvl_cancellable<F, R>(ruby: &magnus::Ruby, f: F) -> Result<R, magnus::Error>
+where
+    F: Fn(&AtomicBool) -> R,
+{
+    unsafe extern "C" fn unblock(data: *mut c_void) {
+        // SAFETY: `data` is the `AtomicBool` below, alive for the whole call.
+        let cancel = unsafe { &*(data as *const AtomicBool) };
+        cancel.store(true, Ordering::Relaxed);
+    }
+
+    loop {
+        let cancel = AtomicBool::new(false);
+        let run = || f(&cancel);
+        // SAFETY: `run` touches no Ruby; `unblock` only sets the flag, which outlives the
+        // call.
+        let outcome = unsafe {
+            call_without_gvl(
+                run,
+                Some(unblock),
+                &cancel as *const AtomicBool as *mut c_void,
+            )
+        };
+        match outcome {
+            Some(Ok(r)) if !cancel.load(Ordering::Relaxed) => return Ok(r),
+            Some(Err(panic)) => {
+                return Err(crate::errors::internal(&format!(
+                    "a Rust panic was caught: {panic}"
+                )))
+            }
+            // Interrupted, before it started or while it ran: raise what interrupted us
+            // (Timeout::Error, the kill, Interrupt).
+            _ => ruby.thread_check_ints()?,
+        }
+    }
 }
 
 /// `rb_thread_call_without_gvl` for a Rust closure: `Some` with its result, or its panic's
