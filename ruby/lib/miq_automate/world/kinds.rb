@@ -44,6 +44,13 @@ module MiqAutomate
         TypeName.new(read("type") || Catalogue::TABLES[@record.table]&.class_name || Catalogue.camelize(@kind))
       end
 
+      # MiqAeServiceModelBase#show_url: the row's page in the UI, the region's remote UI
+      # URL joined with "<base model>/show/<id>" (a world's appliance is https://localhost/).
+      def show_url
+        base = Catalogue::TABLES[@record.table]&.class_name || Catalogue.camelize(@kind)
+        "https://localhost/#{Catalogue.underscore(base)}/show/#{@record.id}"
+      end
+
       # The provider part of the type ("Vmware" for ManageIQ::Providers::Vmware::…), or "".
       def model_suffix
         read("type").to_s[/\AManageIQ::Providers::(\w+)::/, 1].to_s

@@ -49,6 +49,51 @@ module MiqAutomate
         source
       end
 
+      # The placement option ("Choose Automatically"), which Placement's guard reads.
+      def placement_auto
+        get_option(:placement_auto)
+      end
+
+      # What the provision dialog would offer (MiqAeServiceMiqProvision#eligible_*): the
+      # template's provider's hosts (in the chosen cluster, if one is), its clusters, and
+      # the storages of the chosen host (else of every eligible host).
+      def eligible_hosts
+        cluster = get_option(:placement_cluster_name)
+        hosts = source_ems_rows("hosts")
+        hosts = hosts.select { |h| h.attrs["ems_cluster_id"] == cluster } if cluster
+        models(hosts)
+      end
+
+      def eligible_clusters
+        models(source_ems_rows("ems_clusters"))
+      end
+
+      def eligible_storages
+        host = @world.store.find("hosts", get_option(:placement_host_name))
+        hosts = host ? [host] : eligible_hosts.map(&:_record)
+        ids = hosts.flat_map { |h| Array(h.attrs["storage_ids"]) }.uniq
+        models(ids.filter_map { |id| @world.store.find("storages", id) })
+      end
+
+      # MiqAeServiceMiqProvision#set_host, set_storage, set_cluster: the placement options,
+      # [id, name] as the dialog stores them.
+      { "host" => "placement_host_name", "storage" => "placement_ds_name", "cluster" => "placement_cluster_name" }.each do |what, option|
+        define_method("set_#{what}") do |row|
+          set_option(option.to_sym, [row.id, row.name])
+          nil
+        end
+      end
+
+      # MiqProvision's alias_attribute :provision_type, :request_type.
+      def provision_type
+        read("request_type")
+      end
+
+      # MiqAeServiceMiqProvision's association: its request.
+      def miq_provision_request
+        miq_request
+      end
+
       # As MiqProvision's: done once provisioned or finished, an error when the status is
       # Error or there is no VM.
       def statemachine_task_status
@@ -87,6 +132,13 @@ module MiqAutomate
 
       def set_folder(path)
         set_option(:placement_folder_name, [nil, path])
+      end
+
+      private
+
+      def source_ems_rows(table)
+        ems_id = @world.store.find("vms", read("source_id"))&.attrs&.fetch("ems_id", nil)
+        ems_id ? @world.store.where(table, "ems_id" => ems_id) : []
       end
     end
 

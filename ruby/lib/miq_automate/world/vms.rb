@@ -67,6 +67,18 @@ module MiqAutomate
         model(@world.store.where("hardwares", "vm_or_template_id" => @record.id).first)
       end
 
+      # ManageIQ's virtual column: the name of the datacenter folder the VM sits in, "" when
+      # it is in none (a world has no folder tree, so always "").
+      def v_owning_datacenter
+        ""
+      end
+
+      # ManageIQ's has_one: the `models.operating_system` row whose vm_or_template_id is
+      # this VM's, or nil.
+      def operating_system
+        model(@world.store.where("models/operating_system", "vm_or_template_id" => @record.id).first)
+      end
+
       # The provision task whose destination this VM is.
       def miq_provision
         tasks = @world.store.where("miq_request_tasks", "destination_id" => @record.id)

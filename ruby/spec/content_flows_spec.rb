@@ -1,0 +1,77 @@
+# frozen_string_literal: true
+
+require "spec_helper"
+require "tmpdir"
+require "fileutils"
+
+# ManageIQ's main flows, run over ManageIQ's real domain (manageiq-content) against the
+# worlds of examples/worlds/: no stub, no Proc — only the world file and the root
+# attributes ManageIQ's request gives its automate delivery (the task or request, the
+# appliance's miq_server, vmdb_object_type). Each ends as manageiq-content's own specs say.
+RSpec.describe "ManageIQ's flows over examples/worlds" do
+  content_repo = ENV.fetch("MIQ_CONTENT_REPO", "/work/.mirror/ManageIQ+manageiq-content/repo")
+  worlds = File.expand_path("../../examples/worlds", __dir__)
+
+  # The ManageIQ domain, extracted once for the run (nil without the content).
+  domain = lambda do
+    next @content_domain if defined?(@content_domain)
+
+    @content_domain = nil
+    if File.exist?(content_repo)
+      dir = Dir.mktmpdir("miq-content-")
+      at_exit { FileUtils.remove_entry(dir) }
+      ok = system("git -C #{content_repo.shellescape} archive HEAD content/automate/ManageIQ | tar -x -C #{dir.shellescape}",
+                  err: File::NULL)
+      path = File.join(dir, "content/automate/ManageIQ")
+      @content_domain = path if ok && File.file?(File.join(path, "__domain__.yaml"))
+    end
+    @content_domain
+  end
+
+  before do
+    @domain = domain.call
+    skip "manageiq-content not found at #{content_repo}: set MIQ_CONTENT_REPO" unless @domain
+  end
+
+  def engine_for(world_file)
+    build_engine(datastore: @domain, world: world_file)
+  end
+
+  # What ManageIQ's request puts in the root beside the user (MiqAeEngine's automation
+  # attributes): the appliance and the request's object under its vmdb_object_type.
+  def root_for(engine, type, id)
+    world = engine.world
+    { type.to_s => world.vmdb(type, id), "miq_server" => world.vmdb(:miq_server, 1), "vmdb_object_type" => type.to_s }
+  end
+
+  describe "VMProvision_VM/template (examples/worlds/vm_provision.json)" do
+    let(:engine) { engine_for(File.join(worlds, "vm_provision.json")) }
+
+    it "places, clones (retrying CheckProvisioned for 2 virtual minutes), emails the owner and finishes the task" do
+      root = root_for(engine, :miq_provision, 800)
+      task = root["miq_provision"]
+      d = engine.deliver("/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template", root: root)
+
+      expect(d).to have_ae_result("ok")
+      expect(d.states.uniq).to eq(%w[CustomizeRequest AcquireIPAddress AcquireMACAddress RegisterDNS RegisterCMDB RegisterAD Placement
+                                     PreProvision Provision CheckProvisioned PostProvision RegisterDHCP ActivateCMDB EmailOwner Finished])
+      expect(d).to have_retried(2).in_state("CheckProvisioned")
+      expect(d.clock).to eq(120)
+
+      # Placement: ManageIQ's vmware_best_fit_least_utilized — the host with fewest VMs, its emptiest datastore.
+      expect([task.get_option(:placement_host_name), task.get_option(:placement_ds_name)]).to eq([4, 8])
+      vm = task.destination
+      expect([vm.name, vm.host.name, vm.storage.name, vm.ext_management_system.name]).to eq(%w[web02 esx02 ds2 vc01])
+      # task_finished (its spec: "[<server>] VM [<name>] Provisioned Successfully").
+      expect([task.state, task["status"], task.message]).to eq(["finished", "Ok", "[EVM] VM [web02] Provisioned Successfully"])
+      request = task.miq_request
+      expect([request.request_state, request.status]).to eq(%w[finished Ok])
+      expect(request.get_option(:user_message)).to eq("[EVM] VM [web02] Provisioned Successfully")
+      expect(d).to have_notified(type: :automate_vm_provisioned, subject: vm)
+      email = d.executions.find { |name, *| name == "send_email" }
+      expect(email[1][0..1]).to eq(["admin@example.com", "evmadmin@example.com"])
+      expect(email[1][2]).to start_with("Request ID 700 - Your Virtual Machine Request has Completed")
+      expect(email[1][3]).to include("https://localhost/vm_or_template/show/#{vm.id}")
+    end
+  end
+end
