@@ -643,11 +643,19 @@ struct Progress {
 impl Progress {
     fn take(&mut self, message: Value) {
         if let Some(log) = message.get("log") {
-            self.logs.push(Received {
+            let received = Received {
                 at: Local::now(),
                 level: text(log, "level").parse().unwrap_or(LogLevel::Info),
                 message: text(log, "message"),
-            });
+            };
+            // `-v`: the automation log streams to stderr as it is written.
+            tracing::info!(
+                target: "automation",
+                "{:>5} {}",
+                received.level.as_str().to_uppercase(),
+                crate::output::terminal_text(&received.message)
+            );
+            self.logs.push(received);
         } else if let Some(method) = message.get("method") {
             let fqname = text(method, "fqname");
             match text(method, "event").as_str() {

@@ -95,3 +95,30 @@ fn a_uri_that_reaches_nothing_says_what_was_not_found() {
         "{stdout}"
     );
 }
+
+#[test]
+fn verbose_streams_the_automation_log_to_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = domain(dir.path());
+    let out = miq(&[
+        "-v",
+        "run",
+        "/Deploy/Methods/validate",
+        "--datastore",
+        d.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "automation: ERROR <AEMethod validate>   ArgumentError: validation blew up on demand"
+        ),
+        "{stderr}"
+    );
+    let quiet = miq(&[
+        "run",
+        "/Deploy/Methods/validate",
+        "--datastore",
+        d.to_str().unwrap(),
+    ]);
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("automation:"));
+}
