@@ -263,6 +263,15 @@ fn owner_column(section: &str) -> Option<&'static str> {
     })
 }
 
+/// A has_one of a row to another model's row (`vm.operating_system`): the column on the
+/// child that names its owner (the world's VMs find their operating system by it).
+fn has_one(section: &str, key: &str) -> Option<&'static str> {
+    match (section, key) {
+        ("vms", "operating_system") => Some("vm_or_template_id"),
+        _ => None,
+    }
+}
+
 /// How an association of a row is written.
 enum Link {
     /// One id column (`host_id`).
@@ -438,7 +447,7 @@ impl Converter {
                     continue;
                 };
                 self.set_link(
-                    &section,
+                    (&section, id),
                     key,
                     &mut row,
                     &mut columns,
@@ -499,7 +508,7 @@ impl Converter {
     /// (an other model's `<model>_id` finds its row), else a note.
     fn set_link(
         &mut self,
-        section: &str,
+        (section, row_id): (&str, u64),
         key: &str,
         row: &mut Map<String, Value>,
         columns: &mut Map<String, Value>,
@@ -532,7 +541,14 @@ impl Converter {
             },
             None => {
                 let model = child.strip_prefix("models/");
-                if model == Some(key) {
+                if let Some(column) = has_one(section, key).filter(|_| model == Some(key)) {
+                    // The child row points at its owner, as ManageIQ's has_one does.
+                    if let Some(child_row) =
+                        self.rows.get_mut(child).and_then(|r| r.get_mut(&child_id))
+                    {
+                        child_row.insert(column.to_owned(), json!(row_id));
+                    }
+                } else if model == Some(key) {
                     // Found by the loader as vm.flavor is: a `<model>_id` column.
                     set(columns, &format!("{key}_id"), json!(child_id), &mut self.notes);
                 } else {
