@@ -211,8 +211,28 @@ impl Scenario {
             // A world: parsed from the document with its own keys moved out. A plain
             // scenario keeps the text parse below, whose errors also give line and column.
             if aliased || parts != WorldParts::default() {
+                // How many rows each mock spelling has: the ManageIQ spelling's rows follow
+                // them, and the validation's errors are given back their own paths.
+                let counts: Vec<(&str, &str, usize)> = world::SECTION_ALIASES
+                    .iter()
+                    .map(|(alias, name)| {
+                        let n = doc.get(*name).and_then(Value::as_array).map_or(0, Vec::len);
+                        (*name, *alias, n)
+                    })
+                    .collect();
                 let scenario = Self::from_world(doc, parts, file)?;
-                scenario.validate(file)?;
+                scenario.validate(file).map_err(|e| match e {
+                    VmdbError::Invalid {
+                        file,
+                        json_path,
+                        message,
+                    } => VmdbError::Invalid {
+                        file,
+                        json_path: respell(&json_path, &counts),
+                        message,
+                    },
+                    other => other,
+                })?;
                 return Ok(scenario);
             }
         }
@@ -480,6 +500,28 @@ impl Scenario {
         )?;
         Ok(())
     }
+}
+
+/// `requests[3].id` as the file spells it: `miq_requests[1].id` when the file's `requests`
+/// has 2 rows (the `miq_requests` rows were appended to them).
+fn respell(json_path: &str, counts: &[(&str, &str, usize)]) -> String {
+    for (name, alias, n) in counts {
+        let Some(rest) = json_path
+            .strip_prefix(name)
+            .and_then(|r| r.strip_prefix('['))
+        else {
+            continue;
+        };
+        let Some((index, tail)) = rest.split_once(']') else {
+            continue;
+        };
+        if let Ok(k) = index.parse::<usize>() {
+            if k >= *n {
+                return format!("{alias}[{}]{tail}", k - n);
+            }
+        }
+    }
+    json_path.to_owned()
 }
 
 /// A typed parse's error at `prefix` (a section parsed on its own) and the error's path.

@@ -83,6 +83,16 @@ fn unknown_keys_are_still_refused_with_path_and_suggestion() {
     // A typed error inside a ManageIQ-spelled section names that section.
     let e = parse_err(r#"{"miq_tasks": [{"id": "x", "name": "a"}]}"#);
     assert!(e.contains("miq_tasks[0].id"), "{e}");
+    // A check after the merge names the row as the file spells it.
+    let e = parse_err(r#"{"requests": [{"id": 1}], "miq_requests": [{"id": 2}, {"id": 1}]}"#);
+    assert!(
+        e.contains("at miq_requests[1].id") && e.contains("duplicate"),
+        "{e}"
+    );
+    let e = parse_err(
+        r#"{"miq_requests": [{"id": 1}], "miq_request_tasks": [{"id": 1, "miq_request_id": 1}, {"id": 2, "request_id": 1, "parent_task_id": 5}]}"#,
+    );
+    assert!(e.contains("at miq_request_tasks[1].parent_task_id"), "{e}");
     // References still hold across spellings.
     let e = parse_err(r#"{"miq_request_tasks": [{"id": 1, "miq_request_id": 9, "type": "T"}]}"#);
     assert!(e.contains("no request with id 9"), "{e}");
