@@ -74,4 +74,45 @@ RSpec.describe "ManageIQ's flows over examples/worlds" do
       expect(email[1][3]).to include("https://localhost/vm_or_template/show/#{vm.id}")
     end
   end
+
+  # MiqProvisionRequest's request_starting event reaches System/Policy/MiqProvisionRequest_starting,
+  # whose rel5 is the quota state machine (quota source: the request's tenant).
+  describe "the quota check (examples/worlds/quota.json, quota_exceeded.json)" do
+    uri = "/System/Policy/MiqProvisionRequest_starting"
+
+    it "passes a request within the tenant's quota: ae_result ok, the request untouched" do
+      engine = engine_for(File.join(worlds, "quota.json"))
+      root = root_for(engine, :miq_request, 700)
+      d = engine.deliver(uri, root: root)
+
+      expect(d).to have_ae_result("ok")
+      expect(d.states).to eq(%w[quota_source limits used requested validate finished])
+      expect(d.root["quota_source"].name).to eq("My Company")
+      expect(d.root["quota_limit_max"]).to eq(cpu: 8, memory: 16.gigabytes, storage: 500.gigabytes, vms: 10)
+      expect(d.root["quota_used"]).to include(cpu: 4, memory: 8.gigabytes, vms: 2, storage: 80.gigabytes)
+      expect(d.root["quota_requested"]).to eq(vms: 1, cpu: 2, memory: 4.gigabytes, storage: 40.gigabytes)
+      request = root["miq_request"]
+      expect([request.approval_state, request.message]).to eq(["approved", "VM Provisioning - Request Created"])
+      expect(request.get_option(:quota_max_exceeded)).to be_nil
+      expect(d.notifications).to be_empty
+    end
+
+    it "rejects a request over quota with ManageIQ's message: denied, 'Quota Exceeded', an error notification" do
+      engine = engine_for(File.join(worlds, "quota_exceeded.json"))
+      root = root_for(engine, :miq_request, 700)
+      d = engine.deliver(uri, root: root)
+
+      message = "Request exceeds maximum allowed for the following: " \
+                "(cpu - Used: 4 plus requested: 8 exceeds quota: 8) (memory - Used: 8 GB plus requested: 16 GB exceeds quota: 16 GB) "
+      expect(d).to have_ae_result("error")
+      expect(d.states).to eq(%w[quota_source limits used requested validate])
+      expect(d).to have_logged(:warn, /Quota cpu exceeded: Used\(4\) \+ Requested\(8\) > Quota\(8\)/)
+      request = root["miq_request"]
+      expect([request.approval_state, request.stamped_by, request.reason]).to eq(%w[denied admin] + ["Quota Exceeded"])
+      expect(request.message).to eq(message)
+      expect(request.get_option(:quota_max_exceeded)).to eq(message)
+      expect(d).to have_notified(level: :error, subject: request, message: "Quota Exceeded: #{message}")
+      expect(d).to have_logged(:info, "<AEMethod rejected> Request denied because of #{message}")
+    end
+  end
 end

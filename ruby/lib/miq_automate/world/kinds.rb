@@ -82,8 +82,9 @@ module MiqAutomate
         "miq_provision_request" => REQUESTS + [ProvisionRequest],
         "miq_provision" => TASKS + [Provision],
         "service_template_provision_task" => TASKS + [ServiceTemplateProvisionTask],
-        "user" => [Base, CustomAttributes, User],
-        "miq_group" => [Base, CustomAttributes, Group],
+        "user" => [Base, CustomAttributes, User, QuotaConsumer],
+        "miq_group" => [Base, CustomAttributes, Group, QuotaConsumer],
+        "tenant" => [Base, Tenant, QuotaConsumer],
         "classification" => [Base, Classification],
         "orchestration_stack" => [Base, Retirement, OrchestrationStack]
       }.freeze

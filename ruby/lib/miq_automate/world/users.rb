@@ -29,6 +29,44 @@ module MiqAutomate
       end
     end
 
+    # What ManageIQ's quota reads of a tenant, group or user (their virtual_sum columns):
+    # allocated_vcpu (cpu_total_cores),
+    # allocated_memory (ram_size, MB, in bytes), allocated_storage (allocated_disk_storage)
+    # and provisioned_storage, over their VMs (not templates); and a tenant's tenant_quotas (`models.tenant_quota` rows
+    # whose tenant_id is the tenant's: name "cpu_allocated", "mem_allocated" (bytes),
+    # "storage_allocated" (bytes), "vms_allocated"…, value).
+    module QuotaConsumer
+      def allocated_vcpu
+        quota_vms.sum { |vm| vm.cpu_total_cores.to_i }
+      end
+
+      def allocated_memory
+        quota_vms.sum { |vm| vm.ram_size.to_i * 1024 * 1024 }
+      end
+
+      def allocated_storage
+        quota_vms.sum { |vm| vm.allocated_disk_storage.to_i }
+      end
+
+      def provisioned_storage
+        quota_vms.sum { |vm| vm.provisioned_storage.to_i }
+      end
+
+      private
+
+      def quota_vms
+        column = { "tenants" => "tenant_id", "miq_groups" => "miq_group_id", "users" => "evm_owner_id" }.fetch(@record.table)
+        models(@world.store.where("vms", column => @record.id).reject { |v| v.attrs["template"] == true })
+      end
+    end
+
+    # A tenant (MiqAeServiceTenant): its quotas.
+    module Tenant
+      def tenant_quotas
+        models(@world.store.where("models/tenant_quota", "tenant_id" => @record.id))
+      end
+    end
+
     # A group (MiqAeServiceMiqGroup): its users.
     module Group
       def users
