@@ -869,6 +869,16 @@ impl Walker<'_> {
                 }
             } else if meta.is_dir() {
                 let real = fs::canonicalize(&entry).unwrap_or_else(|_| entry.clone());
+                // Inside a folder reached through a link, a real folder may have been
+                // walked already, through another link.
+                if let Some(first) = self.visited.get(&real) {
+                    let message = format!(
+                        "a folder already loaded as {} (through a symbolic link): not loaded again",
+                        first.display()
+                    );
+                    self.skip(&entry, message);
+                    continue;
+                }
                 self.walk_folder(&entry, real, ns);
             }
         }

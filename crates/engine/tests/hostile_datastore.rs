@@ -262,6 +262,27 @@ fn a_link_to_a_folder_inside_the_domain_not_otherwise_loaded_is_followed() {
 }
 
 #[test]
+fn links_to_a_folder_and_to_its_parent_load_the_folder_once() {
+    // Only links reach `shared/`: `a` its sub-folder `S`, then `b` the folder holding it.
+    let t = Temp::new("nested-links");
+    let d = domain(t.path(), "D");
+    let outer = namespace(&d.join("shared"), "T");
+    let inner = namespace(&outer, "S");
+    class(&inner, "Cls");
+    symlink("shared/T/S", d.join("a")).unwrap();
+    symlink("shared/T", d.join("b")).unwrap();
+    let ds = load(&d).unwrap();
+    assert_eq!(ds.stats().classes, 1, "{:#?}", texts(ds.warnings()));
+    assert!(ds.class_by_fqname("D/a", "Cls").is_some());
+    let w = warning_for(&ds, &d.join("b/S"));
+    assert!(
+        w.message
+            .contains(&format!("already loaded as {}", d.join("a").display())),
+        "{w}"
+    );
+}
+
+#[test]
 fn a_link_leaving_the_domain_is_not_followed_and_is_reported() {
     let t = Temp::new("outside");
     let d = domain(t.path(), "D");
