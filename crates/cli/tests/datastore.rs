@@ -240,6 +240,30 @@ mod hostile {
     }
 
     #[test]
+    fn run_on_a_fifo_method_body_ends_with_exit_1_naming_it() {
+        // `run` loads through MiqAutomate::Engine (the Ruby extension, `make ruby-ext`).
+        let t = tempfile::tempdir().unwrap();
+        let (d, _, classes) = domain(t.path(), &[("Cls", "Cls")]);
+        let fifo = classes[0].join("__methods__/m.rb");
+        fs::remove_file(&fifo).unwrap();
+        assert!(Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let out = miq_within(&["run", "/NS/Cls/x", "--datastore", d.to_str().unwrap()]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{}: a FIFO, not a regular file: refused",
+                fifo.display()
+            )),
+            "{stderr}"
+        );
+    }
+
+    #[test]
     fn lint_reports_links_collisions_and_missing_bodies_as_findings() {
         let t = tempfile::tempdir().unwrap();
         let (d, ns, classes) = domain(t.path(), &[("Cls", "Cls"), ("cls", "cls")]);
