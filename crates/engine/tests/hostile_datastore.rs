@@ -481,6 +481,30 @@ fn a_yaml_file_over_16_mib_is_an_error_naming_the_file_and_the_limit() {
     );
 }
 
+#[test]
+fn a_yaml_alias_bomb_is_an_error_not_a_memory_blowup() {
+    // Nine levels of ten aliases each would expand to a billion nodes.
+    let t = Temp::new("alias-bomb");
+    let (d, _, c) = simple_domain(&t);
+    let mut bomb = String::from("---\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    let bomb_file = c.join("bomb.yaml");
+    write(&bomb_file, bomb);
+    let errors = load(&d).unwrap_err();
+    assert_eq!(errors.len(), 1, "{:#?}", texts(&errors));
+    assert_eq!(errors[0].file, bomb_file);
+    assert!(
+        errors[0].message.starts_with("not valid YAML"),
+        "{}",
+        errors[0]
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // 4. A method never silently loses its body.
 
