@@ -115,4 +115,37 @@ RSpec.describe "ManageIQ's flows over examples/worlds" do
       expect(d).to have_logged(:info, "<AEMethod rejected> Request denied because of #{message}")
     end
   end
+
+  describe "VMRetirement/Default (examples/worlds/vm_retirement.json)" do
+    let(:engine) { engine_for(File.join(worlds, "vm_retirement.json")) }
+
+    it "powers off (60 s), removes from disk (90 s), emails the owner and leaves the VM retired, off and off its provider" do
+      root = root_for(engine, :vm_retire_task, 910).merge("vm" => engine.world.vmdb(:vm, 600))
+      vm = root["vm"]
+      task = root["vm_retire_task"]
+      d = engine.deliver("/Infrastructure/VM/Retirement/StateMachines/VMRetirement/Default", root: root)
+
+      expect(d).to have_ae_result("ok")
+      expect(d.states.uniq).to eq(%w[StartRetirement PreRetirement CheckPreRetirement DeactivateCMDB UnregisterDHCP UnregisterAD
+                                     UnregisterDNS ReleaseMACAddress ReleaseIPAddress PreDeleteFromProvider RemoveFromProvider
+                                     PreDeleteEmailOwner EmailOwner CheckRemovedFromProvider FinishRetirement DeleteFromVMDB])
+      expect(d).to have_retried(1).in_state("CheckPreRetirement")
+      expect(d).to have_retried(2).in_state("CheckRemovedFromProvider")
+      expect(d.clock).to eq(180)
+      expect(vm.calls.map(&:first)).to include(:start_retirement, :stop, :remove_from_disk, :finish_retirement)
+
+      expect([vm.retirement_state, vm.retired?, vm.power_state]).to eq(["retired", true, "off"])
+      expect([vm.ext_management_system, vm.host, vm.storage]).to eq([nil, nil, nil])
+      expect(engine.world.vmdb(:vm, 600)).to eq(vm) # DeleteFromVMDB is commented out ("#/…") in Default
+      expect(d).to have_notified(type: :vm_retiring, subject: vm)
+      expect(d).to have_notified(type: :vm_retired, subject: vm)
+      email = d.executions.find { |name, *| name == "send_email" }
+      expect(email[1][0]).to eq("admin@example.com")
+      expect(email[1][2]).to end_with("has been retired.")
+      # update_retirement_status: the task's message and the request's user message (the task
+      # itself is finished by ManageIQ's VmRetireTask#after_ae_delivery, outside automate).
+      expect(task.message).to eq("Removed from VMDB")
+      expect(task.miq_request.message).to eq("Server [EVM] Step [DeleteFromVMDB] Status [Removed from VMDB] ")
+    end
+  end
 end
