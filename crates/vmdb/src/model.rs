@@ -161,8 +161,9 @@ pub struct Vm {
     #[serde(default)]
     pub template: bool,
     /// A world's other columns (`host_id`, `ems_id`, `guid`, a `columns` object's entries):
-    /// not a scenario key (a world's loader fills it), shown by the REST API after the mock's own.
-    #[serde(skip)]
+    /// not a scenario key (a world's loader fills it), shown by the REST API after the mock's own
+    /// and serialized with the record (the Ruby mock's `vm(id)[...]`).
+    #[serde(skip_deserializing, flatten)]
     pub extra_columns: Map<String, Value>,
 }
 

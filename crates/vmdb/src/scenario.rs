@@ -269,7 +269,7 @@ impl Scenario {
         scenario.tasks.extend(miq_tasks);
         for (i, vm) in scenario.vms.iter_mut().enumerate() {
             if let Some(kept) = parts.record_keys.get(&format!("vms[{i}]")) {
-                vm.extra_columns = world::extra_columns(kept);
+                vm.extra_columns = world::extra_columns("vms", kept);
             }
         }
         scenario.world = parts;

@@ -387,9 +387,10 @@ pub(crate) fn split(doc: &mut Map<String, Value>) -> Result<WorldParts, UnknownK
     Ok(parts)
 }
 
-/// The columns among a record's world-only keys, `columns` merged in: what the REST API
-/// shows besides the mock's own columns.
-pub(crate) fn extra_columns(kept: &Map<String, Value>) -> Map<String, Value> {
+/// The columns among a `section` record's world-only keys, `columns` merged in: what the
+/// REST API shows besides the mock's own columns (which a `columns` entry cannot replace).
+pub(crate) fn extra_columns(section: &str, kept: &Map<String, Value>) -> Map<String, Value> {
+    let own = record_keys(section).map_or(&[][..], |k| k.scenario);
     let mut columns = Map::new();
     for (key, value) in kept {
         if !NOT_COLUMNS.contains(&key.as_str()) {
@@ -398,7 +399,9 @@ pub(crate) fn extra_columns(kept: &Map<String, Value>) -> Map<String, Value> {
     }
     if let Some(Value::Object(more)) = kept.get("columns") {
         for (key, value) in more {
-            columns.entry(key.clone()).or_insert_with(|| value.clone());
+            if !own.contains(&key.as_str()) {
+                columns.entry(key.clone()).or_insert_with(|| value.clone());
+            }
         }
     }
     columns

@@ -137,3 +137,22 @@ fn rows_may_leave_out_what_only_the_mock_required() {
     // A user without a password cannot log in, not even with an empty one.
     assert!(Vmdb::new(s).authenticate("nopw", "").is_none());
 }
+
+#[test]
+fn a_vms_other_columns_serialize_with_it_but_are_no_scenario_key() {
+    let s = Scenario::load(fixture("every_section.world.json")).unwrap();
+    let vm = serde_json::to_value(&s.vms[0]).unwrap();
+    assert_eq!((&vm["name"], &vm["host_id"]), (&json!("web01"), &json!(8)));
+    // A `columns` entry never doubles one of the mock's own.
+    let s = Scenario::parse(
+        r#"{"vms": [{"id": 1, "name": "a", "columns": {"name": "b", "x": 1}}]}"#,
+        "w.json",
+    )
+    .unwrap();
+    let text = serde_json::to_string(&s.vms[0]).unwrap();
+    assert_eq!(text.matches("\"name\"").count(), 1, "{text}");
+    assert_eq!(s.vms[0].columns()["x"], json!(1));
+    // Read back as a VM, they are refused as before: only a world's loader sets them.
+    let e = serde_json::from_value::<miq_automate_vmdb::model::Vm>(vm).unwrap_err();
+    assert!(e.to_string().contains("unknown field"), "{e}");
+}
