@@ -148,4 +148,37 @@ RSpec.describe "ManageIQ's flows over examples/worlds" do
       expect(task.miq_request.message).to eq("Server [EVM] Step [DeleteFromVMDB] Status [Removed from VMDB] ")
     end
   end
+
+  describe "ServiceProvision_Template/CatalogItemInitialization (examples/worlds/service_provision.json)" do
+    let(:engine) { engine_for(File.join(worlds, "service_provision.json")) }
+
+    it "applies the dialog to the service and its VM provision, waits for the tasks and finishes the service" do
+      root = root_for(engine, :service_template_provision_task, 800)
+      task = root["service_template_provision_task"]
+      d = engine.deliver("/Service/Provisioning/StateMachines/ServiceProvision_Template/CatalogItemInitialization", root: root)
+
+      expect(d).to have_ae_result("ok")
+      expect(d.states.uniq).to eq(%w[sequencer pre1 pre2 pre3 pre4 pre5 configurechilddialog provision checkprovisioned
+                                     post1 post2 post3 post4 post5 EmailOwner Finished])
+      expect(d).to have_retried(3).in_state("checkprovisioned")
+      expect(d.clock).to eq(180)
+
+      # CatalogItemInitialization: the dialog's service name and description, its option_1_* on the VM's task.
+      service = task.destination
+      expect([service.name, service.description]).to eq(["web tier 01", "Web tier for the shop"])
+      expect(service.options[:dialog]).to include("dialog_vm_target_name" => "shop-web01", "dialog_vm_memory" => "4096")
+      resource_task = task.miq_request_tasks.first
+      prov = resource_task.miq_request_tasks.first
+      expect(prov.options).to include(vm_target_name: "shop-web01", vm_target_hostname: "shop-web01", linux_host_name: "shop-web01",
+                                      vm_memory: "4096")
+      expect([prov.state, prov.destination.name]).to eq(%w[finished shop-web01])
+      expect(resource_task.state).to eq("finished")
+      # service_provision_finished (task_finished's spec: "[<server>] Service [<name>] Provisioned Successfully").
+      expect([task.state, task["status"], task.message]).to eq(["finished", "Ok", "[EVM] Service [web tier 01] Provisioned Successfully"])
+      expect(task.miq_request.request_state).to eq("finished")
+      expect(task.miq_request.get_option(:user_message)).to eq("[EVM] Service [web tier 01] Provisioned Successfully")
+      expect(d).to have_notified(type: :automate_service_provisioned, subject: service)
+      expect(d.executions.map(&:first)).not_to include("send_email") # ServiceProvisionComplete's mail_method is "#stop_email"
+    end
+  end
 end

@@ -174,6 +174,12 @@ module MiqAutomate
         0
       end
 
+      # The service resource the task provisions (a bundle's item; nil for a catalog item's
+      # own task): the `service_resources` row its service_resource_id names.
+      def service_resource
+        model(@world.store.find("service_resources", get_option(:service_resource_id)))
+      end
+
       def group_sequence_run_now?
         true
       end
@@ -186,7 +192,7 @@ module MiqAutomate
     #   options unless the task has one) and state "provisioned" (a child task: "finished",
     #   as its own automate delivery would end it);
     # - a service provision: its child tasks are executed, and it is "provisioned" when
-    #   they are done (at once when it has none);
+    #   they are done (at once when it has none; a child task: "finished");
     # - any other task: "finished", "Ok".
     # An "error" result finishes the task with status Error and "Error: <message>".
     # A task's `on.execute` hook replaces all of this (World::Timeline).
@@ -217,7 +223,8 @@ module MiqAutomate
         elsif type.start_with?("ServiceTemplateProvisionTask")
           children = world.store.where("miq_request_tasks", "miq_request_task_id" => record.id)
           if children.empty?
-            update(world, record, "state" => "provisioned", "message" => "Service does not have children processes")
+            state = record.attrs["miq_request_task_id"] ? "finished" : "provisioned"
+            update(world, record, "state" => state, "message" => "Service does not have children processes")
           else
             update(world, record, "message" => "Service Provision started")
             children.each { |child| world.model_for(child).execute }
@@ -274,7 +281,11 @@ module MiqAutomate
             world.write(parent, "fulfilled_on", world.now)
           end
         else
-          state = status == "Ok" ? "provisioned" : "finished" if state == "finished" && parent.attrs["state"] != "finished"
+          # Done: provisioned, for the top task's own delivery to finish; a child task is
+          # finished, as its own automate delivery (service_provision_finished) ends it.
+          if state == "finished" && parent.attrs["state"] != "finished"
+            state = status == "Ok" && parent.attrs["miq_request_task_id"].nil? ? "provisioned" : "finished"
+          end
           message = status == "Ok" ? "Task complete" : "Task completed with errors" if state == "finished"
         end
         message = children.first.attrs["message"] if children.size == 1
