@@ -340,6 +340,14 @@ fn finish(args: &Args, result: &Value) -> anyhow::Result<u8> {
         Output::Text => write!(out, "{}", table(&delivery))?,
     }
     out.flush()?;
+    // A stub nothing used is a typo in its path, or a state the machine never reached
+    // (a run that failed earlier): said on stderr, so a typo does not pass unseen.
+    for path in items(result, "unused_stubs").filter_map(Value::as_str) {
+        eprintln!(
+            "miq-automate run: warning: --stub {} matched nothing in this run: no instance or method of that path was reached (check its spelling against the table)",
+            crate::output::terminal_text(path)
+        );
+    }
     Ok(exit_status(&delivery))
 }
 

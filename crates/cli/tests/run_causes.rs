@@ -122,3 +122,29 @@ fn verbose_streams_the_automation_log_to_stderr() {
     ]);
     assert!(!String::from_utf8_lossy(&quiet.stderr).contains("automation:"));
 }
+
+#[test]
+fn a_stub_that_matched_nothing_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = domain(dir.path());
+    let out = miq(&[
+        "run",
+        "/Deploy/Methods/validate",
+        "--datastore",
+        d.to_str().unwrap(),
+        "--stub",
+        "/Deploy/Methods/validate=ok",
+        "--stub",
+        "/Deploy/Methods/WaitForRedy=ok",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "the used stub stood in");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--stub /deploy/methods/waitforredy matched nothing in this run"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("--stub /deploy/methods/validate "),
+        "{stderr}"
+    );
+}

@@ -66,7 +66,8 @@ pub struct Engine {
     datastore: Arc<Datastore>,
     runner: Option<Arc<dyn MethodRunner>>,
     services: Option<Arc<dyn ServiceLookup>>,
-    stubs: Vec<(String, Stub)>,
+    /// Each stub with whether any run has used it (shared by the engine's clones).
+    stubs: Vec<(String, Stub, Arc<std::sync::atomic::AtomicBool>)>,
     clock: SharedClock,
     workspace_setup: Option<WorkspaceSetup>,
     log_sink: Option<LogSink>,
@@ -203,8 +204,18 @@ impl Engine {
     /// with or without the domain; case-insensitive) by `stub`.
     pub fn stub(&mut self, path: &str, stub: Stub) {
         let key = path.trim_matches('/').to_lowercase();
-        self.stubs.retain(|(k, _)| *k != key);
-        self.stubs.push((key, stub));
+        self.stubs.retain(|(k, _, _)| *k != key);
+        self.stubs.push((key, stub, Arc::default()));
+    }
+
+    /// The stubs no run has used yet (their paths as given, lower-cased): a typo in a
+    /// stub's path, or a state the machine never reached.
+    pub fn unused_stubs(&self) -> Vec<String> {
+        self.stubs
+            .iter()
+            .filter(|(_, _, used)| !used.load(std::sync::atomic::Ordering::Relaxed))
+            .map(|(k, _, _)| format!("/{k}"))
+            .collect()
     }
 
     /// The datastore.
@@ -229,8 +240,11 @@ impl Engine {
         let sans_domain = full.split_once('/').map(|(_, r)| r.to_string());
         self.stubs
             .iter()
-            .find(|(k, _)| *k == full || sans_domain.as_deref() == Some(k.as_str()))
-            .map(|(_, s)| s.clone())
+            .find(|(k, _, _)| *k == full || sans_domain.as_deref() == Some(k.as_str()))
+            .map(|(_, s, used)| {
+                used.store(true, std::sync::atomic::Ordering::Relaxed);
+                s.clone()
+            })
     }
 
     pub(crate) fn method_stub(&self, fq: &str) -> Option<Stub> {

@@ -423,6 +423,18 @@ impl RbEngine {
     }
 }
 
+/// `Engine#unused_stubs`: the stubs no run of this engine has used (a typo in a path, or a
+/// state never reached).
+fn unused_stubs(rb_self: &RbEngine) -> Result<Vec<String>, Error> {
+    guard(|| {
+        Ok(rb_self
+            .engine
+            .try_borrow()
+            .map_err(|_| errors::error("the engine is busy"))?
+            .unused_stubs())
+    })
+}
+
 fn stub_exit(rb_self: &RbEngine, path: String, rc: i32) -> Result<(), Error> {
     guard(|| rb_self.add_stub(&path, Stub::Exit(rc)))
 }
@@ -850,6 +862,7 @@ pub fn define(ruby: &Ruby, module: RModule) -> Result<(), Error> {
     class.define_private_method("_clock_advance", method!(clock_advance, 1))?;
     class.define_private_method("_clock_set", method!(clock_set, 1))?;
     class.define_private_method("_stub_exit", method!(stub_exit, 2))?;
+    class.define_method("unused_stubs", method!(unused_stubs, 0))?;
     class.define_private_method("_stub_block", method!(stub_block, 2))?;
     let service: RClass = module.const_get("Service")?;
     class.define_class("Service", service)?;

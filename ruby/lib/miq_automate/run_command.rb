@@ -56,9 +56,11 @@ module MiqAutomate
       end
 
       # `timed_out`: the message of a method's timeout that aborted the delivery, or nil.
-      def result(started_at, delivery, timed_out)
+      # `unused_stubs`: the stubs nothing in the run used (a typo, or a state not reached).
+      def result(started_at, delivery, timed_out, unused_stubs = [])
         write_line(%({"result":{"started_at":#{started_at.iso8601.to_json},"delivery":#{delivery.to_json},) +
-                   %("timed_out":#{timed_out && utf8(timed_out).to_json || 'null'}}}))
+                   %("timed_out":#{timed_out && utf8(timed_out).to_json || 'null'},) +
+                   %("unused_stubs":#{JSON.generate(unused_stubs.map { |s| utf8(s) })}}}))
       end
 
       private
@@ -94,8 +96,8 @@ module MiqAutomate
 
       channel = Channel.new(channel_fd.to_i)
       request = JSON.parse(request_json)
-      started_at, delivery, timed_out = run(request, channel)
-      channel.result(started_at, delivery, timed_out)
+      started_at, delivery, timed_out, unused_stubs = run(request, channel)
+      channel.result(started_at, delivery, timed_out, unused_stubs)
       0
     rescue UsageError, MiqAutomate::Error, ArgumentError, JSON::ParserError, SystemCallError => e
       warn "miq-automate run: #{e.message}"
@@ -133,9 +135,9 @@ module MiqAutomate
       delivery = engine.deliver(request.fetch("uri"), root: root,
                                                       max_deliveries: request["max_deliveries"] || 100,
                                                       max_time: request["max_time"])
-      [started_at, delivery, nil]
+      [started_at, delivery, nil, engine.unused_stubs]
     rescue MiqAutomate::MethodTimeout => e
-      [started_at, e.delivery, e.message]
+      [started_at, e.delivery, e.message, engine.unused_stubs]
     ensure
       vmdb&.stop
     end
