@@ -181,4 +181,32 @@ RSpec.describe "ManageIQ's flows over examples/worlds" do
       expect(d.executions.map(&:first)).not_to include("send_email") # ServiceProvisionComplete's mail_method is "#stop_email"
     end
   end
+
+  describe "ServiceRetirement/Default (examples/worlds/service_retirement.json)" do
+    let(:engine) { engine_for(File.join(worlds, "service_retirement.json")) }
+
+    it "starts retirement, waits for the VMs' retire tasks (their own deliveries, on the world's timeline) and retires the service" do
+      root = root_for(engine, :service_retire_task, 960).merge("service" => engine.world.vmdb(:service, 1000))
+      service = root["service"]
+      task = root["service_retire_task"]
+      d = engine.deliver("/Service/Retirement/StateMachines/ServiceRetirement/Default", root: root)
+
+      expect(d).to have_ae_result("ok")
+      expect(d.states.uniq).to eq(%w[StartRetirement pre1 pre2 RetireService CheckServiceRetired post1 post2 FinishRetirement
+                                     DeleteServiceFromVMDB])
+      expect(d).to have_retried(3).in_state("CheckServiceRetired") # web02's task finishes at 150 s, checked each minute
+      expect(d.clock).to eq(180)
+      expect(d).to have_logged(:info, /Service Retire Task <960> is waiting on <vm_retire> Task <962>/)
+
+      expect([service.retirement_state, service.retired?]).to eq(["retired", true])
+      expect(service.calls.map(&:first)).to include(:start_retirement, :finish_retirement)
+      expect(service.vms.map { |vm| [vm.name, vm.retired, vm.power_state] }).to eq([["web01", true, "off"], ["web02", true, "off"]])
+      expect(task.miq_request_tasks.map(&:state)).to eq(%w[finished finished])
+      expect(engine.world.vmdb(:service, 1000)).to eq(service) # DeleteServiceFromVMDB is commented out ("#/…") in Default
+      expect(d).to have_notified(type: :service_retiring, subject: service)
+      expect(d).to have_notified(type: :service_retired, subject: service)
+      expect(task.message).to eq("Deleted Retired Service from VMDB")
+      expect(task.miq_request.message).to start_with("Server [EVM] Step [DeleteServiceFromVMDB] Status [Deleted Retired Service from VMDB]")
+    end
+  end
 end
