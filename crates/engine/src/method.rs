@@ -545,7 +545,15 @@ impl Runtime<'_> {
             _ => {
                 let body = method.and_then(|m| m.data.clone()).unwrap_or_default();
                 if location == "inline" && body.trim().is_empty() {
-                    return Ok(Value::Nil); // the engine does not run an empty body
+                    // The engine does not run an empty body; one whose .rb was missing from
+                    // the export is said (lint reports it too), never passed over silently.
+                    if method.is_some_and(|m| m.data.is_none()) {
+                        self.ws.log_line(
+                            LogLevel::Warn,
+                            format!("Method [{fqname}] has no body (its .rb is missing from the export): nothing runs, as in ManageIQ"),
+                        );
+                    }
+                    return Ok(Value::Nil);
                 }
                 let embedded = match method {
                     Some(m) => self.embedded_methods(m, fqname)?,

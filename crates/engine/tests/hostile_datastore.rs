@@ -920,3 +920,29 @@ fn random_hostile_trees_load_or_fail_clearly_never_hang_or_panic() {
         assert_eq!(class_files.len(), loaded, "{what}: a class loaded twice");
     }
 }
+
+#[test]
+fn running_an_inline_method_without_its_rb_says_so_in_the_log() {
+    // As ManageIQ, nothing runs; unlike a silent empty method, the log says why.
+    let t = Temp::new("no-rb-run");
+    let (d, _, c) = simple_domain(&t);
+    fs::remove_file(c.join("__methods__/m.rb")).unwrap();
+    let ds = load(&d).unwrap();
+    let runner = miq_automate_engine::ScriptedRunner::new();
+    let e = miq_automate_engine::Engine::new(ds).with_runner(runner.clone());
+    let run = e
+        .instantiate("/NS/Cls/run", [("x", miq_automate_core::Value::Nil)])
+        .unwrap();
+    let logs: Vec<&str> = run
+        .workspace
+        .logs()
+        .iter()
+        .map(|l| l.message.as_str())
+        .collect();
+    assert!(
+        logs.iter().any(|l| l
+            .starts_with("Method [/D/NS/Cls/m] has no body (its .rb is missing from the export)")),
+        "{logs:#?}"
+    );
+    assert!(runner.calls().is_empty(), "nothing ran");
+}
