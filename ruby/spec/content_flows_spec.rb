@@ -209,4 +209,29 @@ RSpec.describe "ManageIQ's flows over examples/worlds" do
       expect(task.miq_request.message).to start_with("Server [EVM] Step [DeleteServiceFromVMDB] Status [Deleted Retired Service from VMDB]")
     end
   end
+
+  describe "VMMigrate/Default (examples/worlds/vm_migrate.json)" do
+    let(:engine) { engine_for(File.join(worlds, "vm_migrate.json")) }
+
+    it "executes the migration, waits until the task is migrated, emails the owner and finishes the task" do
+      root = root_for(engine, :vm_migrate_task, 980)
+      task = root["vm_migrate_task"]
+      d = engine.deliver("/Infrastructure/VM/Migrate/StateMachines/VMMigrate/Default", root: root)
+
+      expect(d).to have_ae_result("ok")
+      expect(d.states.uniq).to eq(%w[CustomizeRequest BestHost BestStorage PreMigration Migrate CheckMigration PostMigration
+                                     ActivateCMDB EmailOwner Finished])
+      expect(d).to have_retried(2).in_state("CheckMigration")
+      expect(d.clock).to eq(120)
+      expect(d).to have_logged(:info, "<AEMethod checkmigration> CheckMigration returned <ok> for state <migrated> and status <Ok>")
+
+      vm = task.source
+      expect([vm.name, vm.host.name, vm.storage.name]).to eq(%w[web01 esx02 ds2])
+      # update_migration_status(status => 'migration_complete') then vm_migrate_finished.
+      expect([task.state, task["status"], task.message]).to eq(["finished", "Ok", "[EVM] VM Migrated Successfully"])
+      expect(task.miq_request.request_state).to eq("finished")
+      email = d.executions.find { |name, *| name == "send_email" }
+      expect(email[1][0..2]).to eq(["admin@example.com", "evmadmin@example.com", "Request ID 970 - Your Virtual Machine Migration Request has Completed."])
+    end
+  end
 end

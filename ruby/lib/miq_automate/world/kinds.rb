@@ -82,6 +82,7 @@ module MiqAutomate
         "miq_provision_request" => REQUESTS + [ProvisionRequest],
         "miq_provision" => TASKS + [Provision],
         "service_template_provision_task" => TASKS + [ServiceTemplateProvisionTask],
+        "vm_migrate_task" => TASKS + [VmMigrateTask],
         "user" => [Base, CustomAttributes, User, QuotaConsumer],
         "miq_group" => [Base, CustomAttributes, Group, QuotaConsumer],
         "tenant" => [Base, Tenant, QuotaConsumer],

@@ -142,6 +142,19 @@ module MiqAutomate
       end
     end
 
+    # A VM migration task (MiqAeServiceVmMigrateTask): done once migrated or finished.
+    module VmMigrateTask
+      def statemachine_task_status
+        return "retry" unless %w[finished migrated].include?(read("state"))
+
+        read("status").to_s.casecmp?("error") ? "error" : "ok"
+      end
+
+      def vm
+        source
+      end
+    end
+
     # A service provision task (MiqAeServiceServiceTemplateProvisionTask).
     module ServiceTemplateProvisionTask
       def statemachine_task_status
@@ -193,6 +206,7 @@ module MiqAutomate
     #   as its own automate delivery would end it);
     # - a service provision: its child tasks are executed, and it is "provisioned" when
     #   they are done (at once when it has none; a child task: "finished");
+    # - a VM migration: its VM on the placement host and datastore, state "migrated";
     # - any other task: "finished", "Ok".
     # An "error" result finishes the task with status Error and "Error: <message>".
     # A task's `on.execute` hook replaces all of this (World::Timeline).
@@ -220,6 +234,8 @@ module MiqAutomate
           provide_vm(world, record)
           state = record.attrs["miq_request_task_id"] ? "finished" : "provisioned"
           update(world, record, "state" => state, "status" => "Ok", "message" => "Vm Provisioned Successfully")
+        elsif type == "VmMigrateTask"
+          migrate_vm(world, record)
         elsif type.start_with?("ServiceTemplateProvisionTask")
           children = world.store.where("miq_request_tasks", "miq_request_task_id" => record.id)
           if children.empty?
@@ -296,6 +312,24 @@ module MiqAutomate
         world.write(parent, "message", message)
       ensure
         Thread.current[:miq_automate_world_quiet] = false
+      end
+
+      # VmMigrateTask#do_request: the source VM moves to the placement host (and datastore,
+      # [id, name] options), and the task is "migrated" ("Finished VM Migrate").
+      def migrate_vm(world, record)
+        options = record.attrs["options"] || {}
+        first = ->(key) { options[key].is_a?(Array) ? options[key].first : options[key] }
+        vm = world.store.find("vms", record.attrs["source_id"])
+        host = world.store.find("hosts", first.call(:placement_host_name))
+        storage = world.store.find("storages", first.call(:placement_ds_name))
+        if vm.nil? || (host.nil? && storage.nil?)
+          return update(world, record, "state" => "finished", "status" => "Error",
+                                       "message" => "Failed. Reason[#{vm ? 'no host or datastore to migrate to' : 'no VM'}]")
+        end
+
+        world.write(vm, "host_id", host.id) if host
+        world.write(vm, "storage_id", storage.id) if storage
+        update(world, record, "state" => "migrated", "status" => "Ok", "message" => "Finished VM Migrate")
       end
 
       # The VM a provision made: the task's destination if it has one, else a new VM from
