@@ -4,6 +4,7 @@ mod datastore;
 mod diagram;
 mod html;
 mod mock_server;
+mod new;
 mod output;
 mod password;
 mod retire_bundle;
@@ -68,6 +69,10 @@ enum Command {
     /// VMDB worlds (docs/world.schema.json): convert a `run --model` file into one.
     #[command(subcommand)]
     World(world::Command),
+    /// Make a domain to run, spec, lint and draw at once (`new domain NAME`), or add a
+    /// method or a state machine to one.
+    #[command(subcommand)]
+    New(new::Command),
 }
 
 fn main() -> ExitCode {
@@ -99,6 +104,7 @@ fn main() -> ExitCode {
             Command::Run(args) => run::run(args),
             Command::Password(command) => password::run(command),
             Command::World(command) => world::run(command),
+            Command::New(command) => new::run(command),
         }
     });
     match result {
