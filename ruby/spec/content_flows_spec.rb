@@ -234,4 +234,32 @@ RSpec.describe "ManageIQ's flows over examples/worlds" do
       expect(email[1][0..2]).to eq(["admin@example.com", "evmadmin@example.com", "Request ID 970 - Your Virtual Machine Migration Request has Completed."])
     end
   end
+
+  describe "Cloud/Orchestration Provision/CatalogItemInitialization (examples/worlds/orchestration_provision.json)" do
+    let(:engine) { engine_for(File.join(worlds, "orchestration_provision.json")) }
+
+    it "deploys the stack, waits for CREATE_COMPLETE and the provider refresh, and provisions the service" do
+      root = root_for(engine, :service_template_provision_task, 800)
+      task = root["service_template_provision_task"]
+      d = engine.deliver("/Cloud/Orchestration/Provisioning/StateMachines/Provision/CatalogItemInitialization", root: root)
+
+      expect(d).to have_ae_result("ok")
+      expect(d.states.uniq).to eq(%w[sequencer pre1 pre2 pre3 pre4 pre5 provision checkprovisioned post1 post2 post3 post4 post5
+                                     EmailOwner Finished])
+      expect(d).to have_retried(6).in_state("checkprovisioned") # 5 × 1 minute to CREATE_COMPLETE, then the 30 s refresh
+      expect(d.clock).to eq(330)
+      expect(d).to have_logged(:info, "<AEMethod provision> Stack web-stack with reference id (stack-1) is being created")
+      expect(d).to have_logged(:info, "<AEMethod check_provisioned> Refreshing provider 'aws' and stack 'web-stack'")
+      expect(d).to have_logged(:info, "<AEMethod check_provisioned> Refresh completed.")
+
+      service = task.destination
+      stack = service.orchestration_stack
+      expect([service.name, stack.name, stack.status, stack.ext_management_system.name]).to eq(["web stack 01", "web-stack", "CREATE_COMPLETE", "aws"])
+      expect(service.orchestration_stack_status).to eq(%w[create_complete OK])
+      expect(service.options[:automate_timeouts]).to include(:provision) # Provision's set_automate_timeout(field_timeout, 'provision')
+      expect([task.state, task["status"], task.message]).to eq(["finished", "Ok", "[EVM] Service [web stack 01] Provisioned Successfully"])
+      expect(task.miq_request.request_state).to eq("finished")
+      expect(d).to have_notified(type: :automate_service_provisioned, subject: service)
+    end
+  end
 end

@@ -115,6 +115,29 @@ module MiqAutomate
         model(stack)
       end
 
+      # Service#set_automate_timeout: how long automate may take for `action`, kept in the
+      # options (:automate_timeouts, by action).
+      def set_automate_timeout(timeout, action = nil)
+        options = Marshal.load(Marshal.dump(read("options") || {}))
+        (options[:automate_timeouts] ||= {})[action&.to_sym] = timeout
+        write("options", options)
+        nil
+      end
+
+      # ServiceOrchestration#post_provision_configure: the stack joins the service's
+      # resources, and its VMs get the service's owner and group.
+      def post_provision_configure
+        stack = stack_row or return nil
+        unless @world.store.where("service_resources", "service_id" => @record.id, "resource_type" => "OrchestrationStack").any?
+          @world.add_service_resource(@record.id, "OrchestrationStack", stack.id)
+        end
+        @world.store.where("vms", "orchestration_stack_id" => stack.id).each do |vm|
+          @world.write(vm, "evm_owner_id", read("evm_owner_id")) if read("evm_owner_id")
+          @world.write(vm, "miq_group_id", read("miq_group_id")) if read("miq_group_id")
+        end
+        nil
+      end
+
       def update_orchestration_stack
         stack = stack_row or return nil
         model(stack).raw_update_stack
