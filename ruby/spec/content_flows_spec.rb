@@ -3,6 +3,7 @@
 require "spec_helper"
 require "tmpdir"
 require "fileutils"
+require "shellwords"
 
 # ManageIQ's main flows, run over ManageIQ's real domain (manageiq-content) against the
 # worlds of examples/worlds/: no stub, no Proc — only the world file and the root
