@@ -299,7 +299,7 @@ const NOT_PLAIN: &[&str] = &[
 
 struct Converter {
     file: String,
-    /// Section → id → row (models/<name> for other models).
+    /// Section → id → row (`models/<name>` for other models).
     rows: BTreeMap<String, BTreeMap<u64, Map<String, Value>>>,
     server: Map<String, Value>,
     run_user: Option<String>,
