@@ -113,6 +113,7 @@ bench: deps
 	ruby -I ruby/lib ruby/bench/recorder.rb
 	ruby -I ruby/lib ruby/bench/engine_methods.rb
 	ruby -I ruby/lib ruby/bench/process_isolation.rb
+	ruby -I ruby/lib ruby/bench/world.rb
 	ruby -I ruby/lib ruby/bench/state_machine.rb
 	$(CARGO) bench -p miq-automate-engine
 

@@ -140,9 +140,23 @@ module MiqAutomate
     module OnEngineThread
       private
 
+      # A call on the workspace (`$evm.log`, `root`, `[]`…) is carried out here, on DRb's
+      # thread: the engine's thread is waiting and holds nothing of the workspace, and
+      # Ruby's lock makes the two take turns. What re-enters the engine (`instantiate`,
+      # which runs methods) goes to the engine's thread, as do calls on other objects
+      # (service models, the caller's doubles: code that may expect the caller's thread).
       def perform_without_block
         host = HOSTS[@drb_server]
-        host ? host.call { super() } : super()
+        return super() unless host
+        return super() if OnEngineThread.direct?(@obj, @msg_id)
+
+        host.call { super() }
+      end
+
+      DIRECT = [MiqAutomate::Service, MiqAutomate::Object].freeze
+
+      def self.direct?(object, message)
+        message != :instantiate && DIRECT.any? { |c| object.is_a?(c) }
       end
 
       def perform_with_block
