@@ -356,10 +356,24 @@ fn check_output(path: &Path) -> Result<(), String> {
     if path.is_dir() {
         return Err("it is a directory".into());
     }
-    match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(dir) if !dir.is_dir() => Err(format!("{} is not a directory", dir.display())),
-        _ => Ok(()),
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(format!("{} is not a directory", dir.display()));
+        }
     }
+    // Opened and written to now, so a file that cannot take the log (/dev/full, a
+    // read-only file) is refused before any method runs, not after the run.
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    file.write_all(b"\n")
+        .and_then(|()| file.flush())
+        .map_err(|e| e.to_string())?;
+    let _ = file.set_len(0); // a device has no length to set
+    Ok(())
 }
 
 /// Starts the run's Ruby: stdin /dev/null (ManageIQ closes a method's stdin; a method

@@ -148,3 +148,81 @@ fn a_stub_that_matched_nothing_is_named() {
         "{stderr}"
     );
 }
+
+/// Runs the domain's method with `--model FILE` holding `json`; the CLI's stderr and exit.
+fn with_model(json: &str, extra: &[&str]) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = domain(dir.path());
+    let model = dir.path().join("m.json");
+    std::fs::write(&model, json).unwrap();
+    let mut args = vec![
+        "run",
+        "/Deploy/Methods/validate",
+        "--datastore",
+        d.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = miq(&args);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_model_file_that_cannot_be_meant_is_refused_with_its_json_path() {
+    for (json, error) in [
+        (
+            r#"{"root": {"task": {"$model": "miq_provision", "options": "str"}}}"#,
+            "$.root.task.options: expected an object (option => value), not a string",
+        ),
+        (
+            r#"{"root": {"task": {"$model": "miq_provision", "$calls": [1]}}}"#,
+            "$.root.task.$calls: expected an object (method => answer), not a list",
+        ),
+        (
+            r#"{"root": [1, 2]}"#,
+            "$.root: expected an object of root attributes, not a list",
+        ),
+        (
+            r#"{"root": {"task": {"$modle": "miq_provision"}}, "models": [{"$model": "vm", "$modle": 1}]}"#,
+            "$.models[0].$modle: unknown key",
+        ),
+        (r#"{"root": {}, "modles": []}"#, "$.modles: unknown key"),
+    ] {
+        let (code, stderr) = with_model(json, &[]);
+        assert_eq!(code, Some(1), "{json}: {stderr}");
+        assert!(stderr.contains(error), "{json}: {stderr}");
+        assert!(!stderr.contains(".rb:"), "no Ruby backtrace: {stderr}");
+    }
+}
+
+#[test]
+fn a_stub_exit_code_out_of_range_is_refused() {
+    let (code, stderr) = with_model("{}", &["--stub", "/Deploy/Methods/validate=99999999999"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("an exit code is 0 to 255"), "{stderr}");
+}
+
+#[test]
+fn a_log_that_cannot_be_written_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = domain(dir.path());
+    let out = miq(&[
+        "run",
+        "/Deploy/Methods/validate",
+        "--datastore",
+        d.to_str().unwrap(),
+        "--log",
+        "/dev/full",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot write the log /dev/full"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing ran");
+}

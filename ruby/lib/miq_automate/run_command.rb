@@ -154,28 +154,60 @@ module MiqAutomate
       raise UsageError, "#{path}: a model file is a JSON object" unless data.is_a?(Hash)
 
       models = []
-      root_data = data.key?("root") || data.key?("models") ? (data["root"] || {}) : data
-      root = root_data.to_h { |k, v| [k.to_s, build(v, models)] }
-      Array(data["models"]).each { |m| build(m, models) }
+      wrapped = data.key?("root") || data.key?("models")
+      root_data = wrapped ? (data["root"] || {}) : data
+      if wrapped
+        unknown = data.keys - %w[root models]
+        raise UsageError, "#{path}: $.#{unknown.first}: unknown key (a model file has \"root\" and \"models\")" unless unknown.empty?
+        raise UsageError, "#{path}: $.root: expected an object of root attributes, not #{json_kind(root_data)}" unless root_data.is_a?(Hash)
+        raise UsageError, "#{path}: $.models: expected a list of models, not #{json_kind(data['models'])}" unless data["models"].nil? || data["models"].is_a?(Array)
+      end
+      root = root_data.to_h { |k, v| [k.to_s, build(v, models, "#{path}: $#{wrapped ? '.root' : ''}.#{k}")] }
+      Array(data["models"]).each_with_index { |m, i| build(m, models, "#{path}: $.models[#{i}]") }
       [root, models]
     rescue JSON::ParserError => e
       raise UsageError, "#{path} is not JSON: #{e.message.lines.first&.strip}"
     end
 
-    def build(value, models)
+    MODEL_KEYS = %w[$model $calls].freeze
+
+    def json_kind(value)
+      case value
+      when Hash then "an object"
+      when Array then "a list"
+      when String then "a string"
+      when Numeric then "a number"
+      when nil then "null"
+      else value.class.name.downcase
+      end
+    end
+
+    # A value of a model file; `at` names its place in errors (`m.json: $.root.task.options`).
+    def build(value, models, at = "(model)")
       case value
       when Hash
-        return value.to_h { |k, v| [k, build(v, models)] } unless value.key?("$model")
+        return value.to_h { |k, v| [k, build(v, models, "#{at}.#{k}")] } unless value.key?("$model")
 
-        attributes = value.reject { |k, _| k.start_with?("$") }.to_h { |k, v| [k.to_sym, build(v, models)] }
-        (value["$calls"] || {}).each do |name, result|
-          answer = build(result, models)
+        unknown = value.keys.select { |k| k.start_with?("$") } - MODEL_KEYS
+        unless unknown.empty?
+          raise UsageError, "#{at}.#{unknown.first}: unknown key (a model's keys starting with $ are #{MODEL_KEYS.join(' and ')})"
+        end
+        raise UsageError, "#{at}.$model: expected a model name (a string), not #{json_kind(value['$model'])}" unless value["$model"].is_a?(String) && !value["$model"].empty?
+        if value.key?("options") && !value["options"].is_a?(Hash)
+          raise UsageError, "#{at}.options: expected an object (option => value), not #{json_kind(value['options'])}"
+        end
+        calls = value["$calls"] || {}
+        raise UsageError, "#{at}.$calls: expected an object (method => answer), not #{json_kind(calls)}" unless calls.is_a?(Hash)
+
+        attributes = value.reject { |k, _| k.start_with?("$") }.to_h { |k, v| [k.to_sym, build(v, models, "#{at}.#{k}")] }
+        calls.each do |name, result|
+          answer = build(result, models, "#{at}.$calls.#{name}")
           attributes[name.to_sym] = ->(*_args) { answer }
         end
         model = MiqAutomate::ServiceModel.new(value["$model"], **attributes)
         models << model
         model
-      when Array then value.map { |v| build(v, models) }
+      when Array then value.each_with_index.map { |v, i| build(v, models, "#{at}[#{i}]") }
       else value
       end
     end
@@ -188,7 +220,11 @@ module MiqAutomate
       when "ok" then engine.stub(path, MiqAutomate::MIQ_OK)
       when "stop" then engine.stub(path, MiqAutomate::MIQ_STOP)
       when "abort" then engine.stub(path, MiqAutomate::MIQ_ABORT)
-      when /\A\d+\z/ then engine.stub(path, what.to_i)
+      when /\A\d+\z/
+        code = what.to_i
+        raise UsageError, "--stub #{path}=#{what}: an exit code is 0 to 255" unless code <= 255
+
+        engine.stub(path, code)
       when "error"
         engine.stub(path) do |evm|
           evm.log(:error, "stubbed to fail (--stub #{path}=error)")
