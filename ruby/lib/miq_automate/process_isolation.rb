@@ -294,13 +294,7 @@ module MiqAutomate
       # stops it at its timeout (TERM, KILL after KILL_GRACE). Returns its exit status.
       def watch(host, workspace, fqname, pid, outputs, seconds)
         inbox = host.inbox
-        readers = outputs.map do |io, level, prefix|
-          Thread.new do
-            io.each_line { |line| inbox.push([:line, level, "#{prefix} #{line.scrub.strip}"]) }
-          rescue IOError, SystemCallError
-            nil
-          end
-        end
+        readers = [Thread.new { read_outputs(outputs, inbox) }]
         waiter = Thread.new { inbox.push([:exit, pid, Process.wait2(pid).last]) }
         outer = (Thread.current[:miq_automate_deadlines] ||= [])
         own = seconds && (ProcessIsolation.now + seconds)
@@ -350,6 +344,30 @@ module MiqAutomate
           kill_group(pid, :KILL)
           readers&.each(&:kill)
           waiter&.kill
+        end
+      end
+
+      # Reads the child's stdout and stderr (one thread for both: a thread a method is a
+      # measurable part of its cost) until both end, a line at a time into the inbox.
+      def read_outputs(outputs, inbox)
+        pending = outputs.to_h { |io, level, prefix| [io, [level, prefix, String.new(encoding: Encoding::BINARY)]] }
+        until pending.empty?
+          ready, = IO.select(pending.keys)
+          ready.each do |io|
+            level, prefix, buffer = pending[io]
+            begin
+              buffer << io.read_nonblock(65_536)
+            rescue IO::WaitReadable
+              next
+            rescue EOFError, IOError, SystemCallError
+              buffer << "\n" unless buffer.empty?
+              pending.delete(io)
+            end
+            while (newline = buffer.index("\n"))
+              line = buffer.slice!(0..newline)
+              inbox.push([:line, level, "#{prefix} #{line.force_encoding(Encoding::UTF_8).scrub.strip}"])
+            end
+          end
         end
       end
 
