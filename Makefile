@@ -4,7 +4,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all deps build ruby-ext demo demo-html demo-diagram demo-core demo-engine test lint doc rust-test rspec python-compat gem gem-test bench clean
+.PHONY: all deps build ruby-ext demo demo-html demo-diagram demo-core demo-engine demo-world test lint doc rust-test rspec python-compat gem gem-test bench clean
 
 # Ruby loads miq_automate.so by calling Init_miq_automate: the cdylib is copied to that name,
 # by a rename, so a Ruby that has the old one loaded keeps it (a copy over it crashes it).
@@ -55,6 +55,19 @@ demo-engine: build
 	  --log target/demo-engine.log; test $$? -eq 2
 	@echo; echo "The rollback, from target/demo-engine.log (ManageIQ's automation.log format):"
 	@grep -E ">>> Instantiating|Rollback after|> Removed|nothing to undo" target/demo-engine.log | sed 's/.*-- automation: /  /'
+
+# ManageIQ's own VMProvision_VM/template from manageiq-content, run from a described world
+# (examples/worlds/vm_provision.json: placement, a clone that completes in 2 virtual minutes)
+# with no stub. Needs a manageiq-content git checkout at MIQ_CONTENT_REPO.
+MIQ_CONTENT_REPO ?= /work/.mirror/ManageIQ+manageiq-content/repo
+demo-world: build
+	@if ! git -C "$(MIQ_CONTENT_REPO)" rev-parse >/dev/null 2>&1; then \
+	  echo "demo-world: manageiq-content not found at $(MIQ_CONTENT_REPO): set MIQ_CONTENT_REPO to a checkout"; exit 0; fi; \
+	d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	git -C "$(MIQ_CONTENT_REPO)" archive HEAD content/automate/ManageIQ | tar -x -C "$$d" && \
+	target/release/miq-automate run \
+	  '/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template?MiqProvision::miq_provision=800&MiqServer::miq_server=1&vmdb_object_type=miq_provision' \
+	  --datastore "$$d/content/automate/ManageIQ" --world examples/worlds/vm_provision.json
 
 # A tour of the core workspace ($evm) in Rust.
 demo-core: deps
