@@ -586,8 +586,7 @@ fn prepare(rb_self: &RbEngine, ws: Obj<RbWorkspace>) -> Result<(Value, RootAttrs
 }
 
 /// `Engine#_instantiate(workspace, uri, timeout)`: runs the engine into `workspace` (whose
-/// root attributes are the caller's). Nil when the run got through, else the exception to
-/// raise (the engine's abort, or `MethodTimeout` when a method timed out).
+/// root attributes are the caller's); see [`run_into`].
 fn instantiate(
     ruby: &Ruby,
     rb_self: &RbEngine,
@@ -597,32 +596,47 @@ fn instantiate(
 ) -> Result<Value, Error> {
     guard(|| {
         let (evm, root_attrs, engine) = prepare(rb_self, ws)?;
-        let run = RunGuard::start(ws, evm, timeout);
-        let result = engine.instantiate(&uri, root_attrs);
-        let timed_out = run.finish().and_then(|ctx| ctx.timed_out);
-        if let Some(jump) = take_pending_jump() {
-            return Err(jump);
-        }
-        let failure = match result {
-            Ok(done) => {
-                *ws.core_mut()? = done.workspace;
-                None
-            }
-            Err(aborted) => {
-                let error = match &aborted.error {
-                    EngineError::Ae(e) => errors::to_ruby(e.clone()),
-                    other => errors::error(format!("{}: {other}", other.engine_class())),
-                };
-                *ws.core_mut()? = aborted.run.workspace;
-                Some(error)
-            }
-        };
-        match (timed_out, failure) {
-            (Some(message), _) => exception_of(Error::new(errors::class("MethodTimeout"), message)),
-            (None, Some(error)) => exception_of(error),
-            (None, None) => Ok(ruby.qnil().as_value()),
-        }
+        run_into(ruby, ws, evm, timeout, || {
+            engine.instantiate(&uri, root_attrs)
+        })
     })
+}
+
+/// Runs `body` (an instantiation or a method call) as a run of `ws`; its workspace goes
+/// into `ws`. Nil when it got through, else the exception to raise (the engine's abort,
+/// or `MethodTimeout` when a method timed out).
+fn run_into(
+    ruby: &Ruby,
+    ws: Obj<RbWorkspace>,
+    evm: Value,
+    timeout: Option<f64>,
+    body: impl FnOnce() -> Result<miq_automate_engine::Run, Box<miq_automate_engine::Aborted>>,
+) -> Result<Value, Error> {
+    let run = RunGuard::start(ws, evm, timeout);
+    let result = body();
+    let timed_out = run.finish().and_then(|ctx| ctx.timed_out);
+    if let Some(jump) = take_pending_jump() {
+        return Err(jump);
+    }
+    let failure = match result {
+        Ok(done) => {
+            *ws.core_mut()? = done.workspace;
+            None
+        }
+        Err(aborted) => {
+            let error = match &aborted.error {
+                EngineError::Ae(e) => errors::to_ruby(e.clone()),
+                other => errors::error(format!("{}: {other}", other.engine_class())),
+            };
+            *ws.core_mut()? = aborted.run.workspace;
+            Some(error)
+        }
+    };
+    match (timed_out, failure) {
+        (Some(message), _) => exception_of(Error::new(errors::class("MethodTimeout"), message)),
+        (None, Some(error)) => exception_of(error),
+        (None, None) => Ok(ruby.qnil().as_value()),
+    }
 }
 
 /// A Ruby Hash of attributes (String or Symbol keys) as the engine takes them.
@@ -660,31 +674,7 @@ fn call_method(ruby: &Ruby, rb_self: &RbEngine, args: &[Value]) -> Result<Value,
             },
             root: root_attrs,
         };
-        let run = RunGuard::start(ws, evm, timeout);
-        let result = engine.call_method(&call);
-        let timed_out = run.finish().and_then(|ctx| ctx.timed_out);
-        if let Some(jump) = take_pending_jump() {
-            return Err(jump);
-        }
-        let failure = match result {
-            Ok(done) => {
-                *ws.core_mut()? = done.workspace;
-                None
-            }
-            Err(aborted) => {
-                let error = match &aborted.error {
-                    EngineError::Ae(e) => errors::to_ruby(e.clone()),
-                    other => errors::error(format!("{}: {other}", other.engine_class())),
-                };
-                *ws.core_mut()? = aborted.run.workspace;
-                Some(error)
-            }
-        };
-        match (timed_out, failure) {
-            (Some(message), _) => exception_of(Error::new(errors::class("MethodTimeout"), message)),
-            (None, Some(error)) => exception_of(error),
-            (None, None) => Ok(ruby.qnil().as_value()),
-        }
+        run_into(ruby, ws, evm, timeout, || engine.call_method(&call))
     })
 }
 
