@@ -682,10 +682,38 @@ fn find_domain_dirs(
         errors.push(LoadError {
             file: path.to_path_buf(),
             yaml_path: String::new(),
-            message: "no __domain__.yaml here or in any sub-folder: not a domain export".into(),
+            message: match domain_above(path) {
+                Some(domain) => format!(
+                    "no __domain__.yaml here or in any sub-folder: this folder is inside the domain {}; give that folder instead",
+                    domain.display()
+                ),
+                None => "no __domain__.yaml here or in any sub-folder: not a domain export".into(),
+            },
         });
     }
     out.extend(found);
+}
+
+/// `true` when `dir` holds a class folder (`<Class>.class`), as only a namespace does. (A
+/// folder holding namespaces only may be a library reached by links: no warning.)
+fn holds_automate(dir: &Path) -> bool {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let path = e.path();
+        path.is_dir() && path.extension().is_some_and(|x| x == "class")
+    })
+}
+
+/// The nearest folder above `path` that is a domain (has `__domain__.yaml`), if any.
+fn domain_above(path: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(path).ok()?;
+    absolute
+        .ancestors()
+        .skip(1)
+        .find(|a| a.join("__domain__.yaml").is_file())
+        .map(Path::to_path_buf)
 }
 
 /// `true` when something (a file, a folder, a link, a FIFO…) is at `path`.
@@ -850,6 +878,13 @@ impl Walker<'_> {
             self.tasks
                 .push(self.task(TaskKind::Namespace, file, &child));
             self.walk_namespace(dir, &child);
+        } else if holds_automate(dir) {
+            // ManageIQ's importer skips such a folder too; a user who forgot the file
+            // would otherwise see its classes vanish without a word.
+            self.skip(
+                dir,
+                "a folder with classes but no __namespace__.yaml: not loaded (add a __namespace__.yaml naming it)",
+            );
         }
     }
 

@@ -946,3 +946,34 @@ fn running_an_inline_method_without_its_rb_says_so_in_the_log() {
     );
     assert!(runner.calls().is_empty(), "nothing ran");
 }
+
+#[test]
+fn a_folder_of_classes_without_its_namespace_file_is_named_not_skipped_silently() {
+    let t = Temp::new("no-ns-file");
+    let (d, ns, _) = simple_domain(&t);
+    fs::remove_file(ns.join("__namespace__.yaml")).unwrap();
+    let ds = load(&d).unwrap();
+    let w = warning_for(&ds, &ns);
+    assert_eq!(
+        w.message,
+        "a folder with classes but no __namespace__.yaml: not loaded (add a __namespace__.yaml naming it)"
+    );
+    assert!(texts(&lint(&ds))
+        .iter()
+        .any(|f| f.contains("no __namespace__.yaml")));
+}
+
+#[test]
+fn a_datastore_given_below_its_domain_names_the_domain_to_give() {
+    let t = Temp::new("below-domain");
+    let (d, ns, _) = simple_domain(&t);
+    let errors = load(&ns).unwrap_err();
+    let message = &errors[0].message;
+    assert!(
+        message.contains(&format!(
+            "this folder is inside the domain {}; give that folder instead",
+            std::path::absolute(&d).unwrap().display()
+        )),
+        "{message}"
+    );
+}
