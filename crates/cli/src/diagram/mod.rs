@@ -123,7 +123,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             .with_context(|| format!("cannot read the trace {}", path.display()))?;
         let trace: Value = serde_json::from_str(&text)
             .with_context(|| format!("the trace {} is not JSON", path.display()))?;
-        add_trace(&mut machine, &trace);
+        add_trace(&mut machine, &trace)
+            .map_err(|e| anyhow::anyhow!("the trace {}: {e}", path.display()))?;
     }
     let picture = match args.format {
         Format::Svg => svg::draw(&machine),
@@ -303,7 +304,7 @@ pub fn add_rollback(machine: &mut Machine, matrix: &RollbackMatrix, mode: Mode) 
 /// --output json` (each delivery's `events`: the states it entered and how each ended); a
 /// plain list of deliveries, and deliveries listing their `states` with results, are read
 /// too.
-pub fn add_trace(machine: &mut Machine, trace: &Value) {
+pub fn add_trace(machine: &mut Machine, trace: &Value) -> Result<(), String> {
     let deliveries = trace
         .get("trace")
         .or_else(|| trace.get("deliveries"))
@@ -341,6 +342,36 @@ pub fn add_trace(machine: &mut Machine, trace: &Value) {
         Value::Array(list) => list.iter().for_each(&mut collect),
         other => collect(other),
     }
+    // A trace of another machine would draw every state "not reached": refused instead.
+    let paths: Vec<&str> = seen
+        .iter()
+        .map(|(m, _, _)| m.as_str())
+        .filter(|m| !m.is_empty())
+        .collect();
+    let shares_a_state = seen.iter().any(|(_, n, _)| {
+        machine
+            .states
+            .iter()
+            .any(|s| s.name.eq_ignore_ascii_case(n))
+    });
+    if !seen.is_empty()
+        && (!shares_a_state
+            || (!paths.is_empty()
+                && !machine.title.is_empty()
+                && !paths.iter().any(|m| same_machine(m, &machine.title))))
+    {
+        let mut traced: Vec<&str> = if paths.is_empty() {
+            seen.iter().map(|(_, n, _)| n.as_str()).collect()
+        } else {
+            paths
+        };
+        traced.dedup();
+        return Err(format!(
+            "it is a trace of another machine ({}), not of {}: give the trace of a run of this machine",
+            traced.join(", "),
+            machine.title
+        ));
+    }
     let own = own_machine(&machine.title, &seen);
     for state in &mut machine.states {
         let mine: Vec<&String> = seen
@@ -360,6 +391,18 @@ pub fn add_trace(machine: &mut Machine, trace: &Value) {
         });
     }
     machine.traced = true;
+    Ok(())
+}
+
+/// `true` when a traced machine's path (`/Dom/ns/Class/instance`) is the drawn one's title
+/// (a path with or without its domain, an instance or its class).
+fn same_machine(traced: &str, title: &str) -> bool {
+    let norm = |p: &str| p.trim_matches('/').to_lowercase();
+    let (traced, title) = (norm(traced), norm(title));
+    let class = traced.rsplit_once('/').map_or("", |(c, _)| c);
+    [traced.as_str(), class]
+        .iter()
+        .any(|m| !m.is_empty() && (*m == title || m.ends_with(&format!("/{title}"))))
 }
 
 /// Which of the trace's machines is the one drawn: the one whose path is the title (or, the
@@ -446,6 +489,37 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_of_another_machine_is_refused() {
+        let state = |name: &str| State {
+            name: name.into(),
+            ..State::default()
+        };
+        let mut machine = Machine {
+            title: "/ns/Provision/default".into(),
+            states: vec![state("A"), state("Finished")],
+            ..Machine::default()
+        };
+        let trace = |m: &str, s: &str| {
+            serde_json::json!({"trace": [{"events": [
+            {"event": "done", "machine": m, "state": s, "result": "ok"}]}]})
+        };
+        let other =
+            add_trace(&mut machine, &trace("/D/ns/Retire/default", "Finished")).unwrap_err();
+        assert!(
+            other.contains("another machine (/D/ns/Retire/default), not of /ns/Provision/default"),
+            "{other}"
+        );
+        assert!(
+            add_trace(&mut machine, &trace("/D/ns/Other/x", "Z")).is_err(),
+            "no state shared"
+        );
+        assert!(
+            add_trace(&mut machine, &trace("/D/ns/Provision/default", "Finished")).is_ok(),
+            "the same machine, with its domain"
+        );
+    }
+
+    #[test]
     fn a_delivery_trace_of_events_colours_the_states() {
         let state = |name: &str| State {
             name: name.into(),
@@ -461,7 +535,7 @@ mod tests {
                                        event("enter", "B", ""), event("done", "B", "retry")]},
             {"delivery": 2, "events": [event("enter", "B", ""), event("done", "B", "error")]}
         ]});
-        add_trace(&mut machine, &delivery);
+        add_trace(&mut machine, &delivery).unwrap();
         let traced: Vec<_> = machine.states.iter().map(|s| s.trace.clone()).collect();
         assert_eq!(
             traced[0].as_ref().map(|t| (t.passed, t.failed, t.retries)),
@@ -492,7 +566,7 @@ mod tests {
             event("/D/ns/Child/c", "done", "Finished", "error"),
             event("/D/ns/Parent/i", "done", "Start", "error"),
         ]}]});
-        add_trace(&mut machine, &delivery);
+        add_trace(&mut machine, &delivery).unwrap();
         assert!(machine.states[0].trace.as_ref().is_some_and(|t| t.failed));
         assert_eq!(machine.states[1].trace, None);
     }
