@@ -832,6 +832,60 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Any JSON, trace-shaped more often than not (its keys), a few levels deep.
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Json> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Json::Null),
+            any::<bool>().prop_map(Json::from),
+            any::<i64>().prop_map(Json::from),
+            "[ -~\\PC]{0,12}".prop_map(Json::from),
+            Just(json!("v2:{abc}")),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            let key = prop_oneof![
+                Just("calls".to_string()),
+                Just("handles".to_string()),
+                Just("receiver".to_string()),
+                Just("method".to_string()),
+                Just("args".to_string()),
+                Just("result".to_string()),
+                Just("raised".to_string()),
+                Just("outcome".to_string()),
+                "[a-z]{1,6}",
+            ];
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Json::Array),
+                proptest::collection::vec((key, inner), 0..6)
+                    .prop_map(|kv| Json::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// A hostile trace is refused with an error or shown, never a panic, and what is
+        /// shown can be diffed and redacted.
+        #[test]
+        fn a_hostile_trace_is_refused_or_shown_never_a_panic(body in any_json()) {
+            let mut doc = json!({"format": FORMAT, "version": VERSION});
+            if let (Json::Object(d), Json::Object(b)) = (&mut doc, &body) {
+                for (k, v) in b {
+                    d.insert(k.clone(), v.clone());
+                }
+            }
+            for candidate in [body.clone(), doc] {
+                if let Ok(trace) = parse(candidate.clone()) {
+                    let _ = show(&trace);
+                    let _ = diff(&trace, &trace);
+                }
+                let mut copy = candidate;
+                let _ = redact(&mut copy, &["pin".to_string()]);
+            }
+        }
+    }
+
     #[test]
     fn addresses_leave_exception_messages() {
         assert_eq!(
