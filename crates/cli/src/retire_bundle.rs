@@ -58,7 +58,7 @@ pub struct Args {
     /// Report format. JSON: {"bundles": [{"bundle_id", "bundle_name", "failed_items",
     /// "dry_run", "waited", "items": [...], "summary": {...}}]}. HTML: one self-contained
     /// page (the bundle as a tree, outcomes, request links, errors, summary, time taken).
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    #[arg(short = 'O', long, value_enum, default_value_t = ReportFormat::Text)]
     output: ReportFormat,
     /// No progress bar.
     #[arg(long, short)]

@@ -20,7 +20,7 @@ pub enum Command {
         class_schema: PathBuf,
         /// Report format. JSON: {"states": [the class's states], "findings": [{"severity":
         /// "error"|"warning", "state", "message"}]}.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
+        #[arg(short = 'O', long, value_enum, default_value_t = Format::Text)]
         output: Format,
     },
     /// Print the steps a failure in a state would run, in order.
@@ -41,7 +41,7 @@ pub enum Command {
         mode: Option<String>,
         /// Report format. JSON: {"state", "mode", "steps": [{"state" (the state it undoes),
         /// "step", "already_done"}]}.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
+        #[arg(short = 'O', long, value_enum, default_value_t = Format::Text)]
         output: Format,
     },
 }

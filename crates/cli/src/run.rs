@@ -70,7 +70,7 @@ pub struct Args {
     stubs: Vec<(String, String)>,
     /// text (the state trace as a table and the result) or json (the delivery, as
     /// `miq-automate diagram --trace` reads it).
-    #[arg(long, value_enum, default_value_t = Output::Text)]
+    #[arg(short = 'O', long, value_enum, default_value_t = Output::Text)]
     output: Output,
     /// Write every log line of every delivery here, in ManageIQ's automation.log format
     /// (also when the run stops early: the lines received until then). Its directory must exist.

@@ -210,7 +210,7 @@ fn mermaid_and_dot_for_docs() {
             MACHINE,
             "--datastore",
             DOMAIN,
-            "--format",
+            "--output",
             format,
         ]);
         assert_eq!(
@@ -390,4 +390,53 @@ fn a_closed_pipe_ends_the_diagram_quietly() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// `--output` is the format and `-o/--out` the file, as in every subcommand; the old
+/// spellings (`--format F`, `--output FILE`) still work for one release, with a warning.
+#[test]
+fn output_is_the_format_and_out_the_file_the_old_spellings_warn() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.mmd");
+    let out = miq(&[
+        "diagram",
+        MACHINE,
+        "--datastore",
+        DOMAIN,
+        "-O",
+        "mermaid",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .starts_with("---\ntitle:"));
+
+    let old = dir.path().join("old.svg");
+    let out = miq(&[
+        "diagram",
+        MACHINE,
+        "--datastore",
+        DOMAIN,
+        "--output",
+        old.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(std::fs::read_to_string(&old).unwrap().contains("<svg"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is the old spelling of the file: write -o/--out"),
+        "{stderr}"
+    );
+
+    let out = miq(&["diagram", MACHINE, "--datastore", DOMAIN, "--format", "dot"]);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("digraph"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--format is the old spelling: write --output dot"));
 }

@@ -32,12 +32,57 @@ pub struct Args {
     /// run passed, the one that failed and the retries it took.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
-    /// svg (a picture), mermaid or dot (text to paste into docs).
-    #[arg(long, value_enum, default_value_t = Format::Svg)]
-    format: Format,
+    /// The format: svg (a picture, the default), mermaid or dot (text to paste into docs).
+    /// As in every subcommand, --output is the format and -o/--out the file.
+    #[arg(short = 'O', long = "output", value_name = "FORMAT")]
+    output: Option<String>,
     /// Write here instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// The old spelling of --output FORMAT (kept for one release, with a warning).
+    #[arg(long, value_enum, hide = true)]
+    format: Option<Format>,
+}
+
+impl Args {
+    /// The format and the file, from today's flags or the old spellings (`--format F`,
+    /// `--output FILE`), each old one with a warning saying what to write instead.
+    fn format_and_file(&self) -> anyhow::Result<(Format, Option<PathBuf>)> {
+        let mut format = Format::Svg;
+        let mut file = self.out.clone();
+        if let Some(old) = self.format {
+            eprintln!(
+                "miq-automate diagram: warning: --format is the old spelling: write --output {}",
+                old.name()
+            );
+            format = old;
+        }
+        if let Some(value) = &self.output {
+            match <Format as clap::ValueEnum>::from_str(value, true) {
+                Ok(f) => format = f,
+                Err(_) if file.is_none() => {
+                    eprintln!(
+                        "miq-automate diagram: warning: --output {value} is the old spelling of the file: write -o/--out {value} (--output is the format: svg, mermaid or dot)"
+                    );
+                    file = Some(PathBuf::from(value));
+                }
+                Err(_) => anyhow::bail!(
+                    "--output {value}: not a format (svg, mermaid or dot); the file is -o/--out"
+                ),
+            }
+        }
+        Ok((format, file))
+    }
+}
+
+impl Format {
+    fn name(self) -> &'static str {
+        match self {
+            Format::Svg => "svg",
+            Format::Mermaid => "mermaid",
+            Format::Dot => "dot",
+        }
+    }
 }
 
 /// The picture's format.
@@ -108,6 +153,7 @@ pub struct Traced {
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<u8> {
+    let (format, file) = args.format_and_file()?;
     let ds = Datastore::load(&args.datastores).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut machine = build(&ds, &args.path)?;
     if let Some(path) = &args.matrix {
@@ -126,12 +172,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         add_trace(&mut machine, &trace)
             .map_err(|e| anyhow::anyhow!("the trace {}: {e}", path.display()))?;
     }
-    let picture = match args.format {
+    let picture = match format {
         Format::Svg => svg::draw(&machine),
         Format::Mermaid => text::mermaid(&machine),
         Format::Dot => text::dot(&machine),
     };
-    match &args.output {
+    match &file {
         Some(path) => std::fs::write(path, picture)
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => crate::output::print_stdout(&picture)?,
