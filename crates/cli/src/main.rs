@@ -31,7 +31,7 @@ pub const EXIT_SIGNAL: u8 = 128;
 #[command(
     name = "miq-automate",
     version,
-    about = "ManageIQ automate tooling: retire a failed bundle's siblings, run a mock ManageIQ"
+    about = "ManageIQ automate tooling: run and test automate domains offline (state machines, methods, worlds), draw them, record and replay methods, retire a failed bundle's siblings, run a mock ManageIQ"
 )]
 struct Cli {
     /// More logging (-v info, -vv debug, -vvv trace), on stderr.
@@ -76,11 +76,19 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `help --help` (or `help -h`) is a person asking for the help: give it.
+    if args.len() == 3 && args[1] == "help" && (args[2] == "--help" || args[2] == "-h") {
+        args.truncate(2);
+    }
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
             let _ = e.print();
+            if let Some(near) = near_subcommand(&e) {
+                eprintln!("\n  tip: did you mean '{near}'?");
+            }
             return ExitCode::from(code);
         }
     };
@@ -150,6 +158,57 @@ fn chain(e: &anyhow::Error) -> String {
         }
     }
     out
+}
+
+/// For an unknown subcommand clap found nothing close to (`rnu`: a transposition): the
+/// subcommand one edit away, swapped letters counting as one.
+fn near_subcommand(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::InvalidSubcommand || e.get(ContextKind::SuggestedSubcommand).is_some()
+    {
+        return None;
+    }
+    let Some(ContextValue::String(typed)) = e.get(ContextKind::InvalidSubcommand) else {
+        return None;
+    };
+    let command = <Cli as clap::CommandFactory>::command();
+    let near = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .find(|name| one_edit_apart(typed, name));
+    near
+}
+
+/// `true` when `a` becomes `b` by one insertion, deletion, substitution or swap of two
+/// neighbouring letters.
+fn one_edit_apart(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a == b {
+        return false;
+    }
+    if a.len() == b.len() {
+        let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+        return diff.len() == 1
+            || (diff.len() == 2
+                && diff[1] == diff[0] + 1
+                && a[diff[0]] == b[diff[1]]
+                && a[diff[1]] == b[diff[0]]);
+    }
+    let (short, long) = if a.len() < b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    if long.len() - short.len() != 1 {
+        return false;
+    }
+    (0..long.len()).any(|skip| {
+        long.iter()
+            .enumerate()
+            .filter(|(i, _)| *i != skip)
+            .map(|(_, c)| c)
+            .eq(short.iter())
+    })
 }
 
 fn init_logging(verbose: u8) {

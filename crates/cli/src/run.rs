@@ -179,6 +179,17 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             return Ok(EXIT_ERROR);
         }
     }
+    // A wrong MIQ_AUTOMATE_RUBYLIB would end in Ruby's LoadError and backtrace.
+    if let Some(dir) = std::env::var_os("MIQ_AUTOMATE_RUBYLIB").filter(|d| !d.is_empty()) {
+        let dir = PathBuf::from(dir);
+        if !dir.join("miq_automate/run_command.rb").is_file() {
+            eprintln!(
+                "miq-automate run: MIQ_AUTOMATE_RUBYLIB={} does not hold miq_automate/run_command.rb: set it to the gem's lib directory (ruby/lib of a checkout), or unset it",
+                dir.display()
+            );
+            return Ok(EXIT_ERROR);
+        }
+    }
     // Outputs are checked before Ruby runs: a run of minutes must not fail at its last step.
     if let Some(path) = &args.log {
         if let Err(why) = check_output(path) {

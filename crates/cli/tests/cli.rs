@@ -725,3 +725,28 @@ fn no_color_turns_colour_off_even_at_a_terminal() {
     assert!(plain.contains("INFO"), "{plain:?}");
     assert!(!plain.contains("\u{1b}["), "NO_COLOR: {plain:?}");
 }
+
+#[test]
+fn help_help_a_near_miss_and_a_wrong_rubylib_each_say_what_to_do() {
+    let out = miq(&["help", "--help"], &[]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("run and test automate domains offline"));
+
+    let out = miq(&["rnu"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did you mean 'run'?"));
+
+    let out = miq(
+        &["run", "/Demo/Run/who", "--datastore", "."],
+        &[("MIQ_AUTOMATE_RUBYLIB", "/nonexistent")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "MIQ_AUTOMATE_RUBYLIB=/nonexistent does not hold miq_automate/run_command.rb"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("LoadError"), "{stderr}");
+}

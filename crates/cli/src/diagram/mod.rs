@@ -19,7 +19,8 @@ pub struct Args {
     /// The state machine: a class (`/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM`)
     /// or an instance of it (`…/VMProvision_VM/template`), with or without its domain.
     path: String,
-    /// Domain directories (each with __domain__.yaml, or holding several).
+    /// Domain directories (each with __domain__.yaml, or holding several); repeat for more
+    /// (a domain over ManageIQ's: give both).
     #[arg(long = "datastore", value_name = "DIR", required = true)]
     datastores: Vec<PathBuf>,
     /// A rollback matrix (.yml, .yaml or .json): each state's rollback steps are drawn.
