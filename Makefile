@@ -24,8 +24,11 @@ ruby-ext: deps
 	cp target/release/libmiq_automate_ruby.so $(RUBY_EXT).new && mv -f $(RUBY_EXT).new $(RUBY_EXT)
 
 # The main job: retire the provisioned siblings of a failed bundle, against the mock ManageIQ.
-demo: deps
-	$(CARGO) run --release -q -p miq-automate-cli -- retire-bundle --mock mocks/failed_bundle.json --request 3000 --with-vms --wait
+# It needs cargo only (no Ruby, no browser, no linters) and a debug build, so a fresh
+# machine runs it in a few minutes; `make test` installs the rest.
+demo:
+	@scripts/install-deps.sh --demo
+	$(CARGO) run -q -p miq-automate-cli -- retire-bundle --mock mocks/failed_bundle.json --request 3000 --with-vms --wait
 
 # The same job's report as an HTML page: target/demo-report.html.
 demo-html: deps

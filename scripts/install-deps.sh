@@ -3,6 +3,13 @@
 # works on a fresh Debian machine and costs nothing on a prepared one.
 set -euo pipefail
 
+# `install-deps.sh --demo`: what `make demo` needs, cargo alone (the demo is the Rust CLI
+# against its in-process mock): a fresh machine runs it without Ruby, chromium or linters.
+if [ "${1:-}" = "--demo" ]; then
+  command -v cargo >/dev/null || { echo "install-deps: cargo is missing (install Rust with rustup)" >&2; exit 1; }
+  exit 0
+fi
+
 need=()
 dpkg -s ruby-dev >/dev/null 2>&1 || need+=(ruby-dev)
 dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
