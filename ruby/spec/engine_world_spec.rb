@@ -76,6 +76,7 @@ RSpec.describe "MiqAutomate::Engine with a world" do
       it "gives the root the run user's user, group and tenant, and answers $evm.execute from the world" do
         ws = engine.instantiate("/Demo/Run/who")
         expect(ws.root["who"]).to eq("admin/EvmGroup-super_administrator/My Company")
+        expect(ws.root["miq_server"].name).to eq("EVM") # as every queued automate URI carries it
         expect([ws.root["known"], ws.root["unknown"]]).to eq([true, false])
         expect(ws.executions.map(&:first)).to eq(%w[category_exists? tag_exists?]) # recorded as always
       end

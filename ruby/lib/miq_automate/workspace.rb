@@ -18,7 +18,7 @@ module MiqAutomate
     def self.new(root: {}, inputs: {}, state_vars: {}, current_method: nil, models: [], vmdb: nil, v2_key: nil, world: nil)
       key = V2Key.resolve(v2_key)
       world = World.load(world.to_s) if world && !world.is_a?(World)
-      root = world.root_attributes_for_user.merge(root.to_h { |k, v| [k.to_s, v] }) if world
+      root = world_root(world).merge(root.to_h { |k, v| [k.to_s, v] }) if world
       ws = _allocate
       ws.send(:_setup, root, inputs, state_vars, current_method&.to_s)
       models.each { |m| ws.add_model(m) }
@@ -30,6 +30,17 @@ module MiqAutomate
 
     # The MiqAutomate::World `$evm.vmdb` and `$evm.execute` answer from, or nil.
     attr_reader :world
+
+    # What ManageIQ's root has from the VMDB before the URI's own attributes: the run
+    # user's user, tenant and group (MiqAeObject#user_info_attributes) and the server
+    # delivering it (every queued automate URI carries MiqServer::miq_server).
+    def self.world_root(world)
+      attributes = world.root_attributes_for_user
+      server = world.vmdb(:miq_server).first
+      attributes["miq_server"] = server if server
+      attributes
+    end
+    private_class_method :world_root
 
     # The MiqAutomate::V2Key `decrypt` uses, or nil.
     attr_reader :v2_key
