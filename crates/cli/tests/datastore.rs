@@ -299,3 +299,81 @@ mod hostile {
         }
     }
 }
+
+/// A domain `Acme` (a state machine with bad limits, a method embedding one that does not
+/// exist) over a domain `Base` that has a finding of its own.
+fn gate_domains(dir: &std::path::Path) {
+    let w = |p: &str, t: &str| {
+        let path = dir.join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, t).unwrap();
+    };
+    let domain = |name: &str, priority: u8| {
+        format!("object_type: domain\nversion: 1.0\nobject:\n  attributes:\n    name: {name}\n    priority: {priority}\n    enabled: true\n")
+    };
+    let ns = "object_type: namespace\nversion: 1.0\nobject:\n  attributes:\n    name: NS\n";
+    w("Base/__domain__.yaml", &domain("Base", 1));
+    w("Base/NS/__namespace__.yaml", ns);
+    w("Base/NS/Rel.class/__class__.yaml", "object_type: class\nversion: 1.0\nobject:\n  attributes:\n    name: Rel\n  schema:\n  - field:\n      aetype: relationship\n      name: rel\n      priority: 1\n      default_value: /NS/Nowhere/here\n");
+    w("Acme/__domain__.yaml", &domain("Acme", 50));
+    w("Acme/NS/__namespace__.yaml", ns);
+    w("Acme/NS/SM.class/__class__.yaml", "object_type: class\nversion: 1.0\nobject:\n  attributes:\n    name: SM\n  schema:\n  - field:\n      aetype: state\n      name: Wait\n      priority: 1\n      max_retries: five\n      max_time: 1.hour\n  - field:\n      aetype: method\n      name: execute\n      priority: 2\n");
+    w("Acme/NS/SM.class/__methods__/m.yaml", "object_type: method\nversion: 1.0\nobject:\n  attributes:\n    name: m\n    language: ruby\n    location: inline\n    embedded_methods:\n    - /NS/Lib/nope\n");
+    w(
+        "Acme/NS/SM.class/__methods__/m.rb",
+        "$evm.log(:info, 'hi')\n",
+    );
+}
+
+#[test]
+fn lint_gates_one_domain_with_its_limits_and_embedded_methods() {
+    let dir = tempfile::tempdir().unwrap();
+    gate_domains(dir.path());
+    let base = dir.path().join("Base");
+    let acme = dir.path().join("Acme");
+    let out = miq(&[
+        "datastore",
+        "lint",
+        base.to_str().unwrap(),
+        acme.to_str().unwrap(),
+        "--only",
+        "Acme",
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("Wait.max_retries: \"five\" is not a whole number of retries"),
+        "{text}"
+    );
+    assert!(!text.contains("max_time"), "1.hour is seconds: {text}");
+    assert!(
+        text.contains("m.embedded_methods: embedded method /NS/Lib/nope not found in any domain"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Nowhere"),
+        "Base's finding is not Acme's: {text}"
+    );
+
+    let out = miq(&[
+        "datastore",
+        "lint",
+        base.to_str().unwrap(),
+        acme.to_str().unwrap(),
+        "--only",
+        "Base",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).contains("Nowhere"));
+    let out = miq(&[
+        "datastore",
+        "lint",
+        base.to_str().unwrap(),
+        "--only",
+        "Nope",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--only Nope: no such domain (loaded: Base)")
+    );
+}

@@ -87,8 +87,84 @@ pub fn lint(ds: &Datastore) -> Vec<Finding> {
                 check_value(ds, class, &ns, &file, &v, &mut out);
             }
         }
+        check_limits(class, &mut out);
+        for method in &class.methods {
+            for embedded in &method.embedded_methods {
+                if let Some(message) = missing_embedded(ds, embedded) {
+                    out.push(Finding {
+                        file: method.file.clone(),
+                        field: format!("{}.embedded_methods", method.name),
+                        message,
+                    });
+                }
+            }
+        }
     }
     out
+}
+
+/// A state's `max_retries` and `max_time` are whole numbers of retries and seconds: text
+/// the engine would read as 0 (`"five"`, `"1.hour"` in max_retries) is a finding.
+fn check_limits(class: &Class, out: &mut Vec<Finding>) {
+    let whole = |v: &str| v.trim().parse::<u64>().is_ok();
+    let seconds = |v: &str| {
+        whole(v)
+            || miq_automate_core::ruby::to_i_with_method(v.trim())
+                .ok()
+                .flatten()
+                .is_some_and(|s| s >= 0)
+    };
+    let mut check = |file: &Path, field: &str, kind: &str, value: Option<&String>| {
+        let Some(v) = value.filter(|v| !dynamic(v)) else {
+            return;
+        };
+        let ok = if kind == "max_retries" {
+            whole(v)
+        } else {
+            seconds(v)
+        };
+        if !ok {
+            let want = if kind == "max_retries" {
+                "a whole number of retries"
+            } else {
+                "seconds: a whole number, or 1.hour"
+            };
+            out.push(Finding {
+                file: file.to_path_buf(),
+                field: format!("{field}.{kind}"),
+                message: format!("{v:?} is not {want}"),
+            });
+        }
+    };
+    for f in &class.fields {
+        check(&class.file, &f.name, "max_retries", f.max_retries.as_ref());
+        check(&class.file, &f.name, "max_time", f.max_time.as_ref());
+    }
+    for inst in &class.instances {
+        for (name, v) in &inst.values {
+            check(&inst.file, name, "max_retries", v.max_retries.as_ref());
+            check(&inst.file, name, "max_time", v.max_time.as_ref());
+        }
+    }
+}
+
+/// An embedded method reference (`/Domain/ns/Class/method` or without its domain) that no
+/// domain has: the method would fail with "Embedded method … not found" when it runs.
+fn missing_embedded(ds: &Datastore, reference: &str) -> Option<String> {
+    let mut parts: Vec<&str> = reference.trim().trim_matches('/').split('/').collect();
+    if parts.len() < 3 {
+        return Some(format!(
+            "embedded method {reference:?} is not /namespace/Class/method"
+        ));
+    }
+    let method = parts.pop().unwrap_or_default();
+    let class = parts.pop().unwrap_or_default();
+    let ns = parts.join("/");
+    let found = find_first(ds, &ns, class, Target::Method(method)).is_some()
+        || ds
+            .class_by_fqname(&ns, class)
+            .is_some_and(|id| ds.class(id).method(method).is_some());
+    (!found).then(|| format!("embedded method {reference} not found in any domain"))
 }
 
 struct Value {
