@@ -377,3 +377,20 @@ fn lint_gates_one_domain_with_its_limits_and_embedded_methods() {
         String::from_utf8_lossy(&out.stderr).contains("--only Nope: no such domain (loaded: Base)")
     );
 }
+
+#[test]
+fn lint_compiles_every_inline_method_with_ruby() {
+    let dir = tempfile::tempdir().unwrap();
+    gate_domains(dir.path());
+    let rb = dir.path().join("Acme/NS/SM.class/__methods__/m.rb");
+    std::fs::write(&rb, "def broken(\n").unwrap();
+    let acme = dir.path().join("Acme");
+    let out = miq(&["datastore", "lint", acme.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(&format!("{}:1: syntax error", rb.display()))
+            && text.contains("(Ruby syntax)"),
+        "{text}"
+    );
+}
