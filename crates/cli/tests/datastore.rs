@@ -394,3 +394,21 @@ fn lint_compiles_every_inline_method_with_ruby() {
         "{text}"
     );
 }
+
+#[test]
+fn lint_checks_a_retry_interval_attribute() {
+    let dir = tempfile::tempdir().unwrap();
+    gate_domains(dir.path());
+    std::fs::write(
+        dir.path().join("Acme/NS/SM.class/__class__.yaml"),
+        "object_type: class\nversion: 1.0\nobject:\n  attributes:\n    name: SM\n  schema:\n  - field:\n      aetype: attribute\n      name: ae_retry_interval\n      priority: 1\n      default_value: 2.eons\n",
+    )
+    .unwrap();
+    let acme = dir.path().join("Acme");
+    let out = miq(&["datastore", "lint", acme.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("ae_retry_interval.value: \"2.eons\" is not seconds"),
+        "{text}"
+    );
+}

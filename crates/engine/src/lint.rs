@@ -103,8 +103,9 @@ pub fn lint(ds: &Datastore) -> Vec<Finding> {
     out
 }
 
-/// A state's `max_retries` and `max_time` are whole numbers of retries and seconds: text
-/// the engine would read as 0 (`"five"`, `"1.hour"` in max_retries) is a finding.
+/// A state's `max_retries` and `max_time`, and an `ae_retry_interval` attribute, are whole
+/// numbers of retries and seconds (`1.hour` for seconds): text the engine would read as 0
+/// or refuse (`"five"`, `"1.hour"` in max_retries, `"2.eons"`) is a finding.
 fn check_limits(class: &Class, out: &mut Vec<Finding>) {
     let whole = |v: &str| v.trim().parse::<u64>().is_ok();
     let seconds = |v: &str| {
@@ -139,11 +140,17 @@ fn check_limits(class: &Class, out: &mut Vec<Finding>) {
     for f in &class.fields {
         check(&class.file, &f.name, "max_retries", f.max_retries.as_ref());
         check(&class.file, &f.name, "max_time", f.max_time.as_ref());
+        if f.name.eq_ignore_ascii_case("ae_retry_interval") {
+            check(&class.file, &f.name, "value", f.default_value.as_ref());
+        }
     }
     for inst in &class.instances {
         for (name, v) in &inst.values {
             check(&inst.file, name, "max_retries", v.max_retries.as_ref());
             check(&inst.file, name, "max_time", v.max_time.as_ref());
+            if name.eq_ignore_ascii_case("ae_retry_interval") {
+                check(&inst.file, name, "value", v.value.as_ref());
+            }
         }
     }
 }
