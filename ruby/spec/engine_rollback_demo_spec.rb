@@ -19,7 +19,7 @@ RSpec.describe "MiqAutomate::Engine over examples/domains/RollbackDemo" do
   end
 
   it "loads the export" do
-    expect(engine.datastore.stats).to eq(domains: 1, namespaces: 6, classes: 3, instances: 7, methods: 7)
+    expect(engine.datastore.stats).to eq(domains: 1, namespaces: 6, classes: 3, instances: 7, methods: 8)
   end
 
   it "runs the network states' methods against the provision task" do

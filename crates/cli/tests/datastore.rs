@@ -34,7 +34,7 @@ fn stats_counts_what_a_domain_holds() {
         "{text}"
     );
     assert!(
-        text.contains("1 domain(s), 6 namespaces, 3 classes, 7 instances, 7 methods"),
+        text.contains("1 domain(s), 6 namespaces, 3 classes, 7 instances, 8 methods"),
         "{text}"
     );
     let out = miq(&["datastore", "stats", "tests/domains/engine"]);

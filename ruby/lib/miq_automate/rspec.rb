@@ -119,8 +119,13 @@ module MiqAutomate
       workspace.current_method = method_name || File.basename(path, ".rb")
       source = File.read(path)
       code = begin
-        # A fresh top-level binding per run, so local variables of one method never leak into another.
-        quietly { MiqAutomate::FRESH_BINDING.call.eval(source, File.expand_path(path), 1) }
+        # A fresh top-level binding per run, so local variables of one method never leak
+        # into another; the method's embedded methods first, as the engine runs them.
+        quietly do
+          scope = MiqAutomate::FRESH_BINDING.call
+          embedded_files(path).each { |file| scope.eval(File.read(file), File.expand_path(file), 1) }
+          scope.eval(source, File.expand_path(path), 1)
+        end
         MiqAutomate::MIQ_OK
       rescue SystemExit => e
         e.status
@@ -135,6 +140,31 @@ module MiqAutomate
       workspace.send(:_log_line, code_level(code), "Method exited with rc=#{verbose_rc(code)}")
       Thread.current[:miq_automate_last_run] = [workspace, code]
       code
+    end
+
+    # The .rb files of the methods a method file embeds (`embedded_methods` in the YAML
+    # beside it: `/ns/Class/method`, with or without the domain), found in its domain
+    # export, depth first. A reference not in the export is left out (the engine, which
+    # sees every domain, resolves those).
+    def self.embedded_files(path, seen = {})
+      yaml = path.to_s.sub(/\.rb\z/, ".yaml")
+      return [] unless File.file?(yaml)
+
+      refs = Array(YAML.safe_load(File.read(yaml)).dig("object", "attributes", "embedded_methods"))
+      domain = File.dirname(File.expand_path(path))
+      domain = File.dirname(domain) until File.exist?(File.join(domain, "__domain__.yaml")) || domain == "/"
+      return [] if domain == "/"
+
+      refs.flat_map do |ref|
+        parts = ref.to_s.sub(%r{\A/}, "").split("/")
+        parts.shift if parts.size > 3 && parts.first.casecmp?(File.basename(domain))
+        *ns, klass, method = parts
+        file = File.join(domain, *ns, "#{klass}.class", "__methods__", "#{method}.rb")
+        next [] if seen[file] || !File.file?(file)
+
+        seen[file] = true
+        embedded_files(file, seen) + [file]
+      end
     end
 
     # Method files are evaluated again and again: silence "already initialized constant".
