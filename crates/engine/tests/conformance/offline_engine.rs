@@ -63,7 +63,7 @@ fn methods_instantiate_through_the_engine_and_stubs_replace_anything() {
 fn rollback_demo_loads_and_instantiates() {
     let ds = Datastore::load(&[repo().join("examples/domains/RollbackDemo")]).expect("loads");
     let s = ds.stats();
-    assert_eq!((s.domains, s.classes, s.instances, s.methods), (1, 3, 7, 7));
+    assert_eq!((s.domains, s.classes, s.instances, s.methods), (1, 3, 7, 8));
     let runner = ScriptedRunner::new().on("acquire_ip_address", |rt, _| {
         rt.workspace().root_set("ip", Value::from("10.0.0.7"));
         Ok(0)
