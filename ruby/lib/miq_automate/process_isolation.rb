@@ -34,7 +34,8 @@ module MiqAutomate
         @uri = "drbunix:#{@dir}/engine.sock"
         @inbox = Inbox.new
         @objects = {}
-        @drb = DRb::DRbServer.new(@uri, nil, idconv: IdConv.new(@objects))
+        @idconv = IdConv.new(@objects)
+        @drb = DRb::DRbServer.new(@uri, nil, idconv: @idconv)
         HOSTS[@drb] = self
         dir = @dir
         drb = @drb
@@ -53,10 +54,9 @@ module MiqAutomate
 
       attr_reader :inbox, :dir, :drb
 
-      # A reference the child can call: the object stays alive until `forget`.
+      # A reference the child can call, as DRb makes one: alive until `forget`.
       def export(object)
-        @objects[object.__id__] = object
-        object.__id__
+        @idconv.to_id(object)
       end
 
       # How many references are held: a method's run forgets those made after it.
