@@ -112,5 +112,24 @@ module MiqAutomate
         classification_entries.map { |category, entry| [category, entry.attrs["name"]] }
       end
     end
+
+    # A service's or a service provision task's dialog values (`options[:dialog]`), as
+    # both of ManageIQ's models answer them.
+    module DialogOptions
+      def dialog_options
+        (read("options") || {})[:dialog] || {}
+      end
+
+      def get_dialog_option(key)
+        dialog_options[key]
+      end
+
+      def set_dialog_option(key, value)
+        options = Marshal.load(Marshal.dump(read("options") || {}))
+        (options[:dialog] ||= {})[key] = value
+        write("options", options)
+        value
+      end
+    end
   end
 end

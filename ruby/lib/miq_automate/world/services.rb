@@ -6,6 +6,8 @@ module MiqAutomate
     # its resources and VMs, dialog options and service vars, and the power operations it
     # passes to its VMs.
     module Service
+      include DialogOptions
+
       def direct_service_children
         models(@world.store.where("services", "parent_id" => @record.id))
       end
@@ -44,21 +46,6 @@ module MiqAutomate
 
       def indirect_vms
         models(vm_rows(descendants))
-      end
-
-      def dialog_options
-        (read("options") || {})[:dialog] || {}
-      end
-
-      def get_dialog_option(key)
-        dialog_options[key]
-      end
-
-      def set_dialog_option(key, value)
-        options = Marshal.load(Marshal.dump(read("options") || {}))
-        (options[:dialog] ||= {})[key] = value
-        write("options", options)
-        value
       end
 
       def service_vars_options

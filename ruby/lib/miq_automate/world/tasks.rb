@@ -2,11 +2,25 @@
 
 module MiqAutomate
   class World
+    # statemachine_task_status of every task kind: "retry" until the task is in one of
+    # the kind's `done` states, then "error" when its status is Error, else "ok".
+    module TaskStatus
+      private
+
+      def task_status(*done)
+        return "retry" unless done.include?(read("state"))
+
+        read("status").to_s.casecmp?("error") ? "error" : "ok"
+      end
+    end
+
     # A request task (MiqAeServiceMiqRequestTask): `execute` (which starts the work; see
     # World::Tasks for what follows), its message, `finished`, and statemachine_task_status
     # as the task's kind answers it. A change of state or status tells the parent (the
     # parent task, else the request) as ManageIQ's update_and_notify_parent does.
     module RequestTask
+      include TaskStatus
+
       def execute
         Tasks.execute(@world, @record)
         true
@@ -29,9 +43,7 @@ module MiqAutomate
 
       # "ok"/"error" once finished, "retry" until then.
       def statemachine_task_status
-        return "retry" unless read("state") == "finished"
-
-        read("status").to_s.casecmp?("error") ? "error" : "ok"
+        task_status("finished")
       end
 
       %w[cancel_requested canceling canceled].each do |state|
@@ -41,6 +53,8 @@ module MiqAutomate
 
     # A VM provision task (MiqAeServiceMiqProvision): its VM and template, and its status.
     module Provision
+      include TaskStatus
+
       def vm
         destination
       end
@@ -97,9 +111,8 @@ module MiqAutomate
       # As MiqProvision's: done once provisioned or finished, an error when the status is
       # Error or there is no VM.
       def statemachine_task_status
-        return "retry" unless %w[finished provisioned].include?(read("state"))
-
-        read("status").to_s.casecmp?("error") || vm.nil? ? "error" : "ok"
+        status = task_status("finished", "provisioned")
+        status == "ok" && vm.nil? ? "error" : status
       end
 
       def target_type
@@ -144,10 +157,10 @@ module MiqAutomate
 
     # A VM migration task (MiqAeServiceVmMigrateTask): done once migrated or finished.
     module VmMigrateTask
-      def statemachine_task_status
-        return "retry" unless %w[finished migrated].include?(read("state"))
+      include TaskStatus
 
-        read("status").to_s.casecmp?("error") ? "error" : "ok"
+      def statemachine_task_status
+        task_status("finished", "migrated")
       end
 
       def vm
@@ -157,25 +170,12 @@ module MiqAutomate
 
     # A service provision task (MiqAeServiceServiceTemplateProvisionTask).
     module ServiceTemplateProvisionTask
+      include TaskStatus
+
+      include DialogOptions
+
       def statemachine_task_status
-        return "retry" unless %w[finished provisioned].include?(read("state"))
-
-        read("status").to_s.casecmp?("error") ? "error" : "ok"
-      end
-
-      def dialog_options
-        (read("options") || {})[:dialog] || {}
-      end
-
-      def get_dialog_option(key)
-        dialog_options[key]
-      end
-
-      def set_dialog_option(key, value)
-        options = Marshal.load(Marshal.dump(read("options") || {}))
-        (options[:dialog] ||= {})[key] = value
-        write("options", options)
-        value
+        task_status("finished", "provisioned")
       end
 
       def provisioned(message)
