@@ -158,7 +158,7 @@ JSON.parse($stdin.read).each do |file, source|
 rescue SyntaxError => e
   puts JSON.generate([file, e.message.lines.first.to_s.strip])
 end"#;
-    let ruby = std::env::var_os("MIQ_AUTOMATE_RUBY").unwrap_or_else(|| "ruby".into());
+    let ruby = crate::run::ruby_program();
     let mut child = std::process::Command::new(&ruby)
         .args(["-e", CHECK])
         .stdin(std::process::Stdio::piped())

@@ -512,26 +512,7 @@ fn ruby_constant(name: &str) -> String {
 
 /// A file name part: `StartVM` → `start_vm`, `wait-for` → `wait_for`.
 fn snake(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::new();
-    for (i, c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            let prev = chars[i - 1];
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
-            if prev.is_ascii_lowercase()
-                || prev.is_ascii_digit()
-                || (prev.is_ascii_uppercase() && next_lower)
-            {
-                out.push('_');
-            }
-        }
-        out.push(if *c == '-' {
-            '_'
-        } else {
-            c.to_ascii_lowercase()
-        });
-    }
-    out
+    miq_automate_core::args::underscore(&name.replace('-', "_"))
 }
 
 /// A method file in ManageIQ's style: a description, the class `body` inside its

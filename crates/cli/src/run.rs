@@ -168,6 +168,11 @@ pub fn ruby_lib() -> Option<PathBuf> {
         .then_some(tree)
 }
 
+/// The `ruby` to run: `MIQ_AUTOMATE_RUBY`, else the one on `PATH`.
+pub fn ruby_program() -> std::ffi::OsString {
+    std::env::var_os("MIQ_AUTOMATE_RUBY").unwrap_or_else(|| "ruby".into())
+}
+
 /// Runs `run`.
 pub fn run(args: Args) -> anyhow::Result<u8> {
     for dir in &args.datastores {
@@ -393,7 +398,7 @@ fn check_output(path: &Path) -> Result<(), String> {
 fn start_ruby(request: &Value, tmp: &Path) -> anyhow::Result<(Child, UnixStream)> {
     // Both ends are close-on-exec: only this Ruby gets one, at CHANNEL_FD (prepare_ruby).
     let (ours, theirs) = UnixStream::pair().context("cannot open a channel to ruby")?;
-    let ruby = std::env::var_os("MIQ_AUTOMATE_RUBY").unwrap_or_else(|| "ruby".into());
+    let ruby = ruby_program();
     let mut command = Command::new(&ruby);
     if let Some(lib) = ruby_lib() {
         command.arg("-I").arg(lib);
@@ -737,7 +742,11 @@ impl Progress {
         }
         out.push_str(&format!("\nlog lines received ({}):\n", self.logs.len()));
         for line in &self.logs {
-            out.push_str(&format!("  {:<5} {}\n", line.level.label(), line.message));
+            out.push_str(&format!(
+                "  {:<5} {}\n",
+                line.level.label(),
+                crate::output::terminal_text(&line.message)
+            ));
         }
         out
     }

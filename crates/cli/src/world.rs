@@ -843,25 +843,7 @@ fn parse_id(value: &Value) -> Result<u64> {
 
 /// "MiqProvision" → "miq_provision" (a model named as its class); snake_case stays.
 fn underscore(name: &str) -> String {
-    let name = name.replace("::", "/");
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() {
-            let prev = i.checked_sub(1).map(|p| chars[p]);
-            let next = chars.get(i + 1);
-            let boundary = prev.is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit())
-                || (prev.is_some_and(|p| p.is_ascii_uppercase())
-                    && next.is_some_and(|n| n.is_ascii_lowercase()));
-            if boundary {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    miq_automate_core::args::underscore(&name.replace("::", "/"))
 }
 
 fn kind(value: &Value) -> &'static str {
