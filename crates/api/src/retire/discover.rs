@@ -1,6 +1,7 @@
 //! Finding the failed bundle and its members: from a service id, from a failed service
 //! request, or by scanning for top-level bundles in `error_in_provisioning`.
 
+use miq_automate_core::log::sanitize;
 use serde_json::Value;
 
 use crate::action::id_text;
@@ -52,8 +53,10 @@ async fn read_bundles(
     match target {
         Target::Service(id) => Ok(vec![bundle(client, id, None, with_vms).await?]),
         Target::Request(id) => {
-            let (bundle_id, failed) = from_request(client, id).await?;
-            Ok(vec![bundle(client, &bundle_id, failed, with_vms).await?])
+            let (bundle_id, failed, message) = from_request(client, id).await?;
+            let mut found = bundle(client, &bundle_id, failed, with_vms).await?;
+            found.failed_message = message;
+            Ok(vec![found])
         }
         Target::Scan => {
             let query = Query::new()
@@ -78,11 +81,12 @@ async fn read_bundles(
     }
 }
 
-/// The bundle id and the failed item of a service request.
+/// The bundle id, the failed item and its error (the failed task's `message`, secrets
+/// masked) of a service request.
 async fn from_request(
     client: &Client,
     request_id: &str,
-) -> Result<(String, Option<String>), ApiError> {
+) -> Result<(String, Option<String>, Option<String>), ApiError> {
     let query = Query::new().expand_resources();
     let tasks = match client
         .get_all(
@@ -120,15 +124,20 @@ async fn from_request(
         field(top, "destination_id").ok_or_else(|| bad("the top task has no destination_id"))?;
     let bundle = check_id(&bundle)
         .map_err(|e| bad(&format!("the top task's destination: {}", e.message)))?;
-    let failed = tasks
+    let failed_task = tasks
         .iter()
         .filter(|t| field(t, "miq_request_task_id").is_some())
-        .find(|t| field(t, "status").as_deref() == Some("Error"))
+        .find(|t| field(t, "status").as_deref() == Some("Error"));
+    let failed = failed_task
         .and_then(|t| field(t, "destination_id"))
         .map(|id| check_id(&id))
         .transpose()
         .map_err(|e| bad(&format!("the failed task's destination: {}", e.message)))?;
-    Ok((bundle, failed))
+    let message = failed_task
+        .and_then(|t| field(t, "message"))
+        .map(|m| sanitize(m.trim()))
+        .filter(|m| !m.is_empty());
+    Ok((bundle, failed, message))
 }
 
 /// Reads a bundle with its members (open retirements are not read: see [`discover`]). A
@@ -244,6 +253,7 @@ pub async fn bundle(
         retirement_state: text(&body, "retirement_state"),
         members,
         failed_id: failed,
+        failed_message: None,
         supports_request_retire: (!actions.is_empty())
             .then(|| actions.iter().any(|a| a == "request_retire")),
         open: None,
@@ -278,4 +288,37 @@ fn action_names(v: &Value) -> Vec<String> {
         .flatten()
         .filter_map(|a| a.get("name").and_then(Value::as_str).map(str::to_string))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ClientConfig, Credentials, Secret};
+
+    #[tokio::test]
+    async fn a_request_tells_the_failed_item_and_its_error() {
+        let scenario =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mocks/failed_bundle.json");
+        let server = miq_automate_mock::MockServer::start_file(&scenario, 0)
+            .await
+            .unwrap();
+        let creds = Credentials::Basic {
+            user: "admin".into(),
+            password: Secret::new("smartvm"),
+        };
+        let client = Client::new(ClientConfig::new(&server.url(), creds).unwrap()).unwrap();
+        let bundles = discover(&client, &Target::Request("3000".into()), false)
+            .await
+            .unwrap();
+        assert_eq!(bundles[0].failed_id.as_deref(), Some("1004"));
+        assert_eq!(
+            bundles[0].failed_message.as_deref(),
+            Some("Error creating VM")
+        );
+        // From the service alone the error is not known.
+        let bundles = discover(&client, &Target::Service("1000".into()), false)
+            .await
+            .unwrap();
+        assert_eq!(bundles[0].failed_message, None);
+    }
 }

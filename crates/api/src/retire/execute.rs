@@ -114,6 +114,7 @@ pub async fn execute_all(
             bundle_id: plan.bundle_id.clone(),
             bundle_name: plan.bundle_name.clone(),
             failed_items: plan.failed.clone(),
+            failed_message: plan.failed_message.clone(),
             dry_run: options.dry_run,
             waited: options.wait && !options.dry_run,
             summary: summarize(&items),

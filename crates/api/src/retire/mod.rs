@@ -147,6 +147,9 @@ pub struct Bundle {
     pub members: Vec<Member>,
     /// The failed item, when known from the request.
     pub failed_id: Option<String>,
+    /// Why it failed: its provision task's `message` (secrets masked), when known from the
+    /// request.
+    pub failed_message: Option<String>,
     /// Whether the server offers `request_retire` (from the bundle's actions), if it said.
     pub supports_request_retire: Option<bool>,
     /// A retire request naming the bundle itself that is not finished.
@@ -235,6 +238,9 @@ pub struct Plan {
     pub bundle_name: String,
     /// The failed item(s).
     pub failed: Vec<String>,
+    /// Why it failed (its provision task's message), when known from the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_message: Option<String>,
     /// Whether `request_retire` is known to be supported.
     #[serde(skip)]
     pub supports_request_retire: Option<bool>,
@@ -335,6 +341,7 @@ pub fn plan(bundle: &Bundle, options: &RetireOptions) -> Plan {
         bundle_id: bundle.id.clone(),
         bundle_name: bundle.name.clone(),
         failed,
+        failed_message: bundle.failed_message.clone(),
         supports_request_retire: bundle.supports_request_retire,
         items,
     }
@@ -428,6 +435,10 @@ pub struct Report {
     pub bundle_name: String,
     /// The failed item(s).
     pub failed_items: Vec<String>,
+    /// Why the failed item failed: its provision task's `message` (secrets masked), known
+    /// when the bundle was found from its request (`--request`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_message: Option<String>,
     /// Nothing was sent.
     pub dry_run: bool,
     /// Requests were waited for.
@@ -496,6 +507,7 @@ mod tests {
                 member("5", "error_in_provisioning", false, None),
             ],
             failed_id: None,
+            failed_message: None,
             supports_request_retire: Some(true),
             open: None,
         }
