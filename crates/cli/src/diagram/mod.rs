@@ -4,7 +4,9 @@
 //! trace); `svg` and `text` draw it.
 
 mod svg;
+mod table;
 mod text;
+mod timeline;
 
 use std::path::PathBuf;
 
@@ -33,7 +35,9 @@ pub struct Args {
     /// run passed, the one that failed and the retries it took.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
-    /// The format: svg (a picture, the default), mermaid or dot (text to paste into docs).
+    /// The format: svg (a picture, the default), mermaid or dot (text to paste into docs),
+    /// table (ManageIQ UI's schema table, Markdown) or timeline (an SVG of a run on the
+    /// virtual clock; needs --trace).
     /// As in every subcommand, --output is the format and -o/--out the file.
     #[arg(short = 'O', long = "output", value_name = "FORMAT")]
     output: Option<String>,
@@ -63,12 +67,12 @@ impl Args {
                 Ok(f) => format = f,
                 Err(_) if file.is_none() => {
                     eprintln!(
-                        "miq-automate diagram: warning: --output {value} is the old spelling of the file: write -o/--out {value} (--output is the format: svg, mermaid or dot)"
+                        "miq-automate diagram: warning: --output {value} is the old spelling of the file: write -o/--out {value} (--output is the format: svg, mermaid, dot, table or timeline)"
                     );
                     file = Some(PathBuf::from(value));
                 }
                 Err(_) => anyhow::bail!(
-                    "--output {value}: not a format (svg, mermaid or dot); the file is -o/--out"
+                    "--output {value}: not a format (svg, mermaid, dot, table or timeline); the file is -o/--out"
                 ),
             }
         }
@@ -82,6 +86,8 @@ impl Format {
             Format::Svg => "svg",
             Format::Mermaid => "mermaid",
             Format::Dot => "dot",
+            Format::Table => "table",
+            Format::Timeline => "timeline",
         }
     }
 }
@@ -95,6 +101,12 @@ pub enum Format {
     Mermaid,
     /// Graphviz DOT.
     Dot,
+    /// ManageIQ UI's schema table as Markdown (Name, Value, On Entry, On Exit, On Error, Max
+    /// Retries, Max Time), with a Result column from a trace.
+    Table,
+    /// An SVG with virtual time across and a row per state: a bar per visit of each delivery
+    /// (needs --trace).
+    Timeline,
 }
 
 /// A state machine ready to draw.
@@ -110,6 +122,8 @@ pub struct Machine {
     pub rollback_mode: Option<Mode>,
     /// Whether a trace colours the states.
     pub traced: bool,
+    /// How the traced run ended.
+    pub run: Option<RunSummary>,
 }
 
 /// One state.
@@ -141,15 +155,115 @@ pub struct State {
     pub trace: Option<Traced>,
 }
 
-/// A traced run's account of one state.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A traced run's account of one state: every visit (a delivery that entered it), the
+/// steps that ran with their outcome, and what its on_error instantiated (a rollback).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Traced {
     /// Entered at least once.
     pub passed: bool,
-    /// Ended in error.
+    /// Ended in error (or raised out of the machine).
     pub failed: bool,
-    /// Retries it took.
+    /// Retries it took (visits that ended in `retry`).
     pub retries: u32,
+    /// How its last visit ended: `ok`, `error`, `retry`, `skip`, `continue`…
+    pub result: String,
+    /// Why it failed or retried last: the exception (`RuntimeError: number of retries <6>
+    /// exceeded maximum of <5>`) or the `ae_reason` it left.
+    pub reason: Option<String>,
+    /// Each visit, in order.
+    pub visits: Vec<Visit>,
+    /// The domain that served its main (the last visit's), e.g. `ManageIQ`.
+    pub domain: Option<String>,
+    /// What served its main, with its domain (`/ManageIQ/Infrastructure/…/CheckProvisioned`).
+    pub fqname: Option<String>,
+}
+
+impl Traced {
+    /// Every step that ran, over all visits, in order.
+    pub fn steps(&self) -> impl Iterator<Item = &StepRun> {
+        self.visits.iter().flat_map(|v| v.steps.iter())
+    }
+
+    /// What its on_error hooks instantiated (the rollback that ran), in order.
+    pub fn rollback(&self) -> impl Iterator<Item = &StepRun> {
+        self.steps()
+            .filter(|s| s.step == "on_error")
+            .flat_map(|s| s.instantiated.iter())
+    }
+
+    /// Whether a hook (`on_entry`, `on_exit`, `on_error`) ran in any visit.
+    pub fn ran(&self, step: &str) -> bool {
+        self.steps().any(|s| s.step == step)
+    }
+
+    /// Virtual seconds from its first entry to its last visit's end.
+    pub fn span(&self) -> Option<(f64, f64)> {
+        Some((self.visits.first()?.at, self.visits.last()?.at))
+    }
+}
+
+/// One visit of a state: a delivery entered it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Visit {
+    /// The delivery (1, 2, …).
+    pub delivery: u32,
+    /// Virtual seconds since the first delivery when it was made.
+    pub at: f64,
+    /// `ae_state_retries` on entry.
+    pub retries: i64,
+    /// How it ended (`ok`, `retry`, `error`, …; empty if the trace does not say).
+    pub result: String,
+    /// Why, when it did not end ok.
+    pub reason: Option<String>,
+    /// The retry interval it asked for (seconds), when it retried.
+    pub retry_interval: Option<f64>,
+    /// The steps that ran, in order.
+    pub steps: Vec<StepRun>,
+}
+
+/// A step that ran (on_entry, main, on_exit, on_error), or something a step instantiated.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StepRun {
+    /// `on_entry`, `main`, `on_exit`, `on_error` (an instantiation: its step's).
+    pub step: String,
+    /// The call or relationship as the machine gave it (an instantiation: its URI).
+    pub method: String,
+    /// `ae_result` after it (`error` when it raised).
+    pub result: String,
+    /// The exception or `ae_reason`, when it did not end ok.
+    pub reason: Option<String>,
+    /// The domain that served it.
+    pub domain: Option<String>,
+    /// What served it, with its domain.
+    pub fqname: Option<String>,
+    /// What it instantiated (`$evm.instantiate`), in order.
+    pub instantiated: Vec<StepRun>,
+}
+
+/// How the traced run ended, for the end node and the page header.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunSummary {
+    /// The final `ae_result`.
+    pub ae_result: String,
+    /// The final `ae_reason`.
+    pub ae_reason: Option<String>,
+    /// The exception that ended the last delivery.
+    pub error: Option<String>,
+    /// A limit that stopped a retrying request (`max_deliveries`, `max_virtual_time`).
+    pub limit: Option<String>,
+    /// How many deliveries were made.
+    pub deliveries: usize,
+    /// Virtual seconds from the first delivery to the end.
+    pub virtual_seconds: f64,
+    /// When the run began (ISO 8601), when the trace says.
+    pub started_at: Option<String>,
+}
+
+impl RunSummary {
+    /// The reason the run ended as it did (the exception first, then ae_reason).
+    pub fn reason(&self) -> Option<&str> {
+        self.error.as_deref().or(self.ae_reason.as_deref())
+    }
 }
 
 /// Runs the command.
@@ -177,6 +291,13 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         Format::Svg => svg::draw(&machine),
         Format::Mermaid => text::mermaid(&machine),
         Format::Dot => text::dot(&machine),
+        Format::Table => table::markdown(&machine),
+        Format::Timeline => {
+            if !machine.traced {
+                bail!("--output timeline draws a run: give its trace with --trace FILE (miq-automate run --output json)");
+            }
+            timeline::draw(&machine)
+        }
     };
     match &file {
         Some(path) => std::fs::write(path, picture)
@@ -248,6 +369,7 @@ pub fn build(ds: &Datastore, path: &str) -> anyhow::Result<Machine> {
         states,
         rollback_mode: None,
         traced: false,
+        run: None,
     })
 }
 
@@ -347,59 +469,241 @@ pub fn add_rollback(machine: &mut Machine, matrix: &RollbackMatrix, mode: Mode) 
     machine.rollback_mode = Some(mode);
 }
 
-/// Colours the states a delivery's trace shows: `trace` is the JSON of `miq-automate run
-/// --output json` (each delivery's `events`: the states it entered and how each ended); a
-/// plain list of deliveries, and deliveries listing their `states` with results, are read
-/// too.
+/// Reads a delivery's trace into the states: `trace` is the JSON of `miq-automate run
+/// --output json` (each delivery's `events`: the states it entered, the steps that ran and
+/// what they instantiated, how each state ended and why); a plain list of deliveries, and
+/// deliveries listing their `states` with results, are read too.
 pub fn add_trace(machine: &mut Machine, trace: &Value) -> Result<(), String> {
     let deliveries = trace
         .get("trace")
         .or_else(|| trace.get("deliveries"))
+        .filter(|d| d.is_array())
         .unwrap_or(trace);
-    // (machine, state, result): a nested machine's `Finished` is not the parent's.
-    let mut seen: Vec<(String, String, String)> = Vec::new();
-    let mut collect = |v: &Value| {
-        let entries = v
-            .get("states")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_else(|| states_of_events(v));
-        for e in entries {
-            let name = ["state", "name"]
+    let list: Vec<&Value> = match deliveries {
+        Value::Array(list) => list.iter().collect(),
+        other => vec![other],
+    };
+    // Every state event of every delivery, with the delivery it belongs to.
+    let mut seen: Vec<Seen> = Vec::new();
+    for (i, d) in list.iter().enumerate() {
+        let delivery = d
+            .get("delivery")
+            .and_then(Value::as_u64)
+            .unwrap_or(i as u64 + 1) as u32;
+        let at = d.get("at").and_then(Value::as_f64).unwrap_or(0.0);
+        let events = match d.get("states").and_then(Value::as_array) {
+            Some(states) => states.iter().flat_map(legacy_state_events).collect(),
+            None => d
+                .get("events")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+        };
+        for e in events {
+            let state = ["state", "name"]
                 .iter()
                 .find_map(|k| e.get(*k).and_then(Value::as_str))
                 .unwrap_or_default()
                 .to_string();
-            let result = ["result", "ae_result"]
+            if state.is_empty() {
+                continue;
+            }
+            seen.push(Seen {
+                delivery,
+                at,
+                machine: text(&e, "machine").unwrap_or_default(),
+                state,
+                event: e,
+            });
+        }
+    }
+    check_same_machine(machine, &seen)?;
+    let own = own_machine(&machine.title, &seen).map(str::to_string);
+    for state in &mut machine.states {
+        let mut traced = Traced::default();
+        for s in seen.iter().filter(|s| {
+            (s.machine.is_empty() || Some(&s.machine) == own.as_ref())
+                && s.state.eq_ignore_ascii_case(&state.name)
+        }) {
+            traced.take(s);
+        }
+        if traced.visits.is_empty() {
+            continue;
+        }
+        traced.passed = true;
+        traced.failed = traced.visits.iter().any(|v| v.result == "error");
+        traced.retries = traced.visits.iter().filter(|v| v.result == "retry").count() as u32;
+        if let Some(last) = traced.visits.last() {
+            traced.result = last.result.clone();
+            traced.reason = traced
+                .visits
                 .iter()
-                .find_map(|k| e.get(*k).and_then(Value::as_str))
-                .unwrap_or("ok")
-                .to_string();
-            let owner = e
-                .get("machine")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            if !name.is_empty() {
-                seen.push((owner, name, result));
+                .rev()
+                .find(|v| v.result != "ok" && v.reason.is_some())
+                .and_then(|v| v.reason.clone());
+            if let Some(main) = last.steps.iter().rev().find(|s| s.step == "main") {
+                traced.domain = main.domain.clone();
+                traced.fqname = main.fqname.clone();
             }
         }
-    };
-    match deliveries {
-        Value::Array(list) => list.iter().for_each(&mut collect),
-        other => collect(other),
+        state.trace = Some(traced);
     }
-    // A trace of another machine would draw every state "not reached": refused instead.
+    machine.traced = true;
+    if trace.get("ae_result").is_some() {
+        machine.run = Some(RunSummary {
+            ae_result: text(trace, "ae_result").unwrap_or_default(),
+            ae_reason: text(trace, "ae_reason"),
+            error: text(trace, "error"),
+            limit: text(trace, "limit"),
+            deliveries: list.len(),
+            virtual_seconds: trace
+                .get("virtual_seconds")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0),
+            started_at: text(trace, "started_at"),
+        });
+    }
+    Ok(())
+}
+
+/// One event of the trace about a state, with its delivery.
+struct Seen {
+    delivery: u32,
+    at: f64,
+    machine: String,
+    state: String,
+    event: Value,
+}
+
+/// A non-blank string field.
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
+impl Traced {
+    /// Takes one event of this state into its visits.
+    fn take(&mut self, s: &Seen) {
+        let e = &s.event;
+        let kind = text(e, "event").unwrap_or_else(|| "done".into());
+        // A new visit on `enter`, and for an event with no visit open in its delivery.
+        let open = self
+            .visits
+            .last()
+            .is_some_and(|v| v.delivery == s.delivery && v.result.is_empty());
+        if kind == "enter" || !open {
+            self.visits.push(Visit {
+                delivery: s.delivery,
+                at: s.at,
+                retries: e.get("retries").and_then(Value::as_i64).unwrap_or(0),
+                ..Visit::default()
+            });
+        }
+        let visit = self.visits.last_mut().expect("a visit is open");
+        match kind.as_str() {
+            // A step's instantiations come before its own event (it ends after them): they
+            // wait in a placeholder the step's event then fills in.
+            "step" => {
+                let run = step_run(e, "method");
+                match visit.steps.last_mut() {
+                    Some(p) if p.method.is_empty() && p.step == run.step => {
+                        let instantiated = std::mem::take(&mut p.instantiated);
+                        *p = StepRun {
+                            instantiated,
+                            ..run
+                        };
+                    }
+                    _ => visit.steps.push(run),
+                }
+            }
+            "instantiate" => {
+                let run = step_run(e, "uri");
+                let step = text(e, "step").unwrap_or_default();
+                match visit.steps.last_mut() {
+                    Some(p) if p.method.is_empty() && p.step == step => p.instantiated.push(run),
+                    _ => visit.steps.push(StepRun {
+                        step,
+                        instantiated: vec![run],
+                        ..StepRun::default()
+                    }),
+                }
+            }
+            "done" | "raised" => {
+                visit.result = if kind == "raised" {
+                    "error".into()
+                } else {
+                    text(e, "result").unwrap_or_else(|| "ok".into())
+                };
+                visit.retry_interval = e.get("retry_interval").and_then(Value::as_f64);
+                // The exception a step raised says most; then what the state left.
+                let raised = text(e, "error").or_else(|| {
+                    visit
+                        .steps
+                        .iter()
+                        .rev()
+                        .filter(|s| s.result != "ok")
+                        .find_map(|s| s.reason.clone())
+                });
+                visit.reason = raised.or_else(|| text(e, "reason"));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A step or an instantiation from its event (`method` or `uri` names it).
+fn step_run(e: &Value, what: &str) -> StepRun {
+    let result = text(e, "result").unwrap_or_else(|| "ok".into());
+    StepRun {
+        step: text(e, "step").unwrap_or_default(),
+        method: text(e, what).unwrap_or_default(),
+        reason: text(e, "error").or_else(|| {
+            if result == "ok" {
+                None
+            } else {
+                text(e, "reason")
+            }
+        }),
+        result,
+        domain: text(e, "domain"),
+        fqname: text(e, "fqname"),
+        instantiated: Vec::new(),
+    }
+}
+
+/// An old trace's `{"state", "result"}` entry as an `enter` and a `done`.
+fn legacy_state_events(e: &Value) -> Vec<Value> {
+    let name = ["state", "name"]
+        .iter()
+        .find_map(|k| e.get(*k).and_then(Value::as_str))
+        .unwrap_or_default();
+    let result = ["result", "ae_result"]
+        .iter()
+        .find_map(|k| e.get(*k).and_then(Value::as_str))
+        .unwrap_or("ok");
+    let machine = e.get("machine").cloned().unwrap_or(Value::Null);
+    vec![
+        serde_json::json!({"event": "enter", "machine": machine, "state": name}),
+        serde_json::json!({"event": "done", "machine": machine, "state": name, "result": result,
+                           "reason": e.get("reason").cloned().unwrap_or(Value::Null)}),
+    ]
+}
+
+/// A trace of another machine would draw every state "not reached": refused instead.
+fn check_same_machine(machine: &Machine, seen: &[Seen]) -> Result<(), String> {
     let paths: Vec<&str> = seen
         .iter()
-        .map(|(m, _, _)| m.as_str())
+        .map(|s| s.machine.as_str())
         .filter(|m| !m.is_empty())
         .collect();
-    let shares_a_state = seen.iter().any(|(_, n, _)| {
+    let shares_a_state = seen.iter().any(|s| {
         machine
             .states
             .iter()
-            .any(|s| s.name.eq_ignore_ascii_case(n))
+            .any(|st| st.name.eq_ignore_ascii_case(&s.state))
     });
     if !seen.is_empty()
         && (!shares_a_state
@@ -408,7 +712,7 @@ pub fn add_trace(machine: &mut Machine, trace: &Value) -> Result<(), String> {
                 && !paths.iter().any(|m| same_machine(m, &machine.title))))
     {
         let mut traced: Vec<&str> = if paths.is_empty() {
-            seen.iter().map(|(_, n, _)| n.as_str()).collect()
+            seen.iter().map(|s| s.state.as_str()).collect()
         } else {
             paths
         };
@@ -419,25 +723,6 @@ pub fn add_trace(machine: &mut Machine, trace: &Value) -> Result<(), String> {
             machine.title
         ));
     }
-    let own = own_machine(&machine.title, &seen);
-    for state in &mut machine.states {
-        let mine: Vec<&String> = seen
-            .iter()
-            .filter(|(m, n, _)| {
-                (m.is_empty() || Some(m.as_str()) == own) && n.eq_ignore_ascii_case(&state.name)
-            })
-            .map(|(_, _, r)| r)
-            .collect();
-        if mine.is_empty() {
-            continue;
-        }
-        state.trace = Some(Traced {
-            passed: true,
-            failed: mine.iter().any(|r| r.as_str() == "error"),
-            retries: mine.iter().filter(|r| r.as_str() == "retry").count() as u32,
-        });
-    }
-    machine.traced = true;
     Ok(())
 }
 
@@ -454,44 +739,24 @@ fn same_machine(traced: &str, title: &str) -> bool {
 
 /// Which of the trace's machines is the one drawn: the one whose path is the title (or, the
 /// title a class, an instance of it), else the first the trace entered (the top machine).
-fn own_machine<'a>(title: &str, seen: &'a [(String, String, String)]) -> Option<&'a str> {
+fn own_machine<'a>(title: &str, seen: &'a [Seen]) -> Option<&'a str> {
     let norm = |p: &str| p.trim_matches('/').to_lowercase();
     let title = norm(title);
     let machines = seen
         .iter()
-        .map(|(m, _, _)| m.as_str())
+        .map(|s| s.machine.as_str())
         .filter(|m| !m.is_empty());
     machines
         .clone()
         .find(|m| {
             let m = norm(m);
-            m == title || m.rsplit_once('/').is_some_and(|(class, _)| class == title)
+            m == title
+                || m.ends_with(&format!("/{title}"))
+                || m.rsplit_once('/').is_some_and(|(class, _)| {
+                    class == title || class.ends_with(&format!("/{title}"))
+                })
         })
         .or_else(|| machines.clone().next())
-}
-
-/// A delivery's state-machine events (`enter`, `step`, `done`, `raised`, as `miq-automate
-/// run --output json` writes them) as the states they ended: each `done` with its result,
-/// each `raised` as an error.
-fn states_of_events(delivery: &Value) -> Vec<Value> {
-    delivery
-        .get("events")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| {
-            let result = match e.get("event").and_then(Value::as_str)? {
-                "done" => e.get("result").and_then(Value::as_str)?,
-                "raised" => "error",
-                _ => return None,
-            };
-            Some(serde_json::json!({
-                "machine": e.get("machine").cloned().unwrap_or(Value::Null),
-                "state": e.get("state")?,
-                "result": result,
-            }))
-        })
-        .collect()
 }
 
 /// Shortens text to `max` columns with an ellipsis (for labels in a fixed-width box): one
@@ -616,6 +881,80 @@ mod tests {
         add_trace(&mut machine, &delivery).unwrap();
         assert!(machine.states[0].trace.as_ref().is_some_and(|t| t.failed));
         assert_eq!(machine.states[1].trace, None);
+    }
+
+    #[test]
+    fn visits_reasons_and_the_rollback_that_ran() {
+        let state = |name: &str| State {
+            name: name.into(),
+            ..State::default()
+        };
+        let mut machine = Machine {
+            title: "/D/ns/P/t".into(),
+            states: vec![state("Check"), state("Post"), state("Never")],
+            ..Machine::default()
+        };
+        let m = "/D/ns/P/t";
+        let ev = |v: serde_json::Value| {
+            let mut v = v;
+            v["machine"] = m.into();
+            v
+        };
+        let trace = serde_json::json!({
+        "ae_result": "error", "ae_reason": "boom", "virtual_seconds": 120,
+        "started_at": "2026-12-04T10:00:00Z",
+        "trace": [
+            {"delivery": 1, "at": 0, "events": [
+                ev(serde_json::json!({"event": "enter", "state": "Check", "retries": 0})),
+                ev(serde_json::json!({"event": "step", "state": "Check", "step": "main", "method": "/x/Check", "result": "retry", "reason": "not yet", "domain": "ManageIQ", "fqname": "/ManageIQ/x/Check"})),
+                ev(serde_json::json!({"event": "done", "state": "Check", "result": "retry", "retries": 1, "retry_interval": 60, "reason": "not yet"}))]},
+            {"delivery": 2, "at": 60, "events": [
+                ev(serde_json::json!({"event": "enter", "state": "Check", "retries": 1})),
+                ev(serde_json::json!({"event": "step", "state": "Check", "step": "main", "method": "/x/Check", "result": "ok", "domain": "Mine", "fqname": "/Mine/x/Check"})),
+                ev(serde_json::json!({"event": "done", "state": "Check", "result": "ok", "next_state": "Post"})),
+                ev(serde_json::json!({"event": "enter", "state": "Post", "retries": 0})),
+                ev(serde_json::json!({"event": "step", "state": "Post", "step": "main", "method": "/x/Post", "result": "error", "error": "RuntimeError: boom"})),
+                ev(serde_json::json!({"event": "instantiate", "state": "Post", "step": "on_error", "uri": "/r/Undo1", "result": "ok"})),
+                ev(serde_json::json!({"event": "instantiate", "state": "Post", "step": "on_error", "uri": "/r/Undo2", "result": "error", "error": "RuntimeError: gone"})),
+                ev(serde_json::json!({"event": "step", "state": "Post", "step": "on_error", "method": "status(x)", "result": "error"})),
+                ev(serde_json::json!({"event": "done", "state": "Post", "result": "error", "reason": "boom"}))]}
+        ]});
+        add_trace(&mut machine, &trace).unwrap();
+        let check = machine.states[0].trace.as_ref().unwrap();
+        assert_eq!(
+            (check.retries, check.failed, check.result.as_str()),
+            (1, false, "ok")
+        );
+        assert_eq!(check.visits.len(), 2);
+        assert_eq!(check.visits[0].reason.as_deref(), Some("not yet"));
+        assert_eq!(check.visits[0].retry_interval, Some(60.0));
+        assert_eq!(check.span(), Some((0.0, 60.0)));
+        assert_eq!(check.domain.as_deref(), Some("Mine"), "the last visit's");
+        let post = machine.states[1].trace.as_ref().unwrap();
+        assert!(post.failed);
+        assert_eq!(post.reason.as_deref(), Some("RuntimeError: boom"));
+        let undo: Vec<_> = post
+            .rollback()
+            .map(|r| (r.method.as_str(), r.result.as_str()))
+            .collect();
+        assert_eq!(undo, [("/r/Undo1", "ok"), ("/r/Undo2", "error")]);
+        assert_eq!(
+            post.rollback().nth(1).unwrap().reason.as_deref(),
+            Some("RuntimeError: gone")
+        );
+        assert!(post.ran("on_error") && !post.ran("on_exit"));
+        assert_eq!(
+            post.visits[0].steps.len(),
+            2,
+            "main, then on_error holding its instantiations"
+        );
+        assert!(machine.states[2].trace.is_none());
+        let run = machine.run.as_ref().unwrap();
+        assert_eq!(
+            (run.ae_result.as_str(), run.reason(), run.deliveries),
+            ("error", Some("boom"), 2)
+        );
+        assert_eq!(run.virtual_seconds, 120.0);
     }
 
     #[test]
