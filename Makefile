@@ -36,11 +36,12 @@ demo-html: deps
 	$(CARGO) run --release -q -p miq-automate-cli -- retire-bundle --mock mocks/failed_bundle.json --request 3000 --with-vms --wait --output html --quiet > target/demo-report.html
 	@echo "wrote target/demo-report.html"
 
-# The example domain's state machine with its rollback matrix: target/demo-diagram.svg.
-demo-diagram: deps
-	mkdir -p target
-	$(CARGO) run --release -q -p miq-automate-cli -- diagram /Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template --datastore examples/domains/RollbackDemo --matrix examples/domains/RollbackDemo/rollback_matrix.yaml --mode journal -o target/demo-diagram.svg
-	@echo "wrote target/demo-diagram.svg"
+# The pictures of a run, each with a 1600x1200 screenshot, in target/demo-diagram/: the
+# example domain's state machine with its rollback matrix, a run of it failing in
+# RegisterDNS (diagram, timeline, table, run report page) and, with manageiq-content at
+# MIQ_CONTENT_REPO, ManageIQ's VMProvision_VM passed and failing in PostProvision.
+demo-diagram: build
+	scripts/demo-diagram.sh
 
 # The example domain's VMProvision_VM delivered from its export with its real Ruby methods
 # (`miq-automate run`: one Ruby process), ManageIQ's CustomizeRequest stubbed and a failure
