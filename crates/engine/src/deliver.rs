@@ -95,6 +95,90 @@ pub struct DeliveryTrace {
     /// The requeue, when the result was retry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requeue: Option<Requeue>,
+    /// The root's `ae_reason` at the end of the delivery, when not blank (secrets masked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The notifications the delivery's methods created, in order.
+    pub notifications: Vec<NotificationEntry>,
+    /// The delivery's `$evm.execute` calls (`send_email` …), in order.
+    pub executions: Vec<ExecutionEntry>,
+}
+
+/// A notification of a delivery, as `Workspace#notifications` gives it; secrets masked.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NotificationEntry {
+    /// The notification type (`automate_user_error`).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The subject (a service model), if given.
+    pub subject: Value,
+    /// The message, if given.
+    pub message: Option<String>,
+    /// The type's level.
+    pub level: String,
+    /// The type's audience.
+    pub audience: String,
+    /// The message as ManageIQ renders it.
+    pub text: String,
+    /// The options as the method passed them.
+    pub options: Value,
+}
+
+/// An `$evm.execute(name, *args)` call of a delivery; secrets masked.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExecutionEntry {
+    /// The method executed (`send_email`, …).
+    pub name: String,
+    /// Its arguments.
+    pub args: Vec<Value>,
+}
+
+/// A value with its secrets masked: passwords as `********`, every text through the core's
+/// one sanitizer (a `password::` argument, a `v2:{…}` token).
+fn sanitized(v: &Value) -> Value {
+    fn walk(v: Value) -> Value {
+        match v {
+            Value::String(t) => Value::String(sanitize(&t)),
+            Value::Symbol(t) => Value::Symbol(sanitize(&t)),
+            Value::Array(items) => Value::Array(items.into_iter().map(walk).collect()),
+            Value::Hash(pairs) => {
+                Value::Hash(pairs.into_iter().map(|(k, v)| (walk(k), walk(v))).collect())
+            }
+            other => other,
+        }
+    }
+    walk(v.masked())
+}
+
+impl DeliveryTrace {
+    /// What the delivery's workspace says at its end: the reason, notifications, executions.
+    fn finish(&mut self, run: &Run) {
+        let reason = run.root_get("ae_reason");
+        self.reason = (!reason.is_blank()).then(|| sanitize(&reason.masked().to_ruby_s()));
+        self.notifications = run
+            .workspace
+            .notifications()
+            .iter()
+            .map(|n| NotificationEntry {
+                kind: n.kind.clone(),
+                subject: sanitized(&n.subject),
+                message: n.message.as_deref().map(sanitize),
+                level: n.level.clone(),
+                audience: n.audience.clone(),
+                text: sanitize(&n.text),
+                options: sanitized(&n.options),
+            })
+            .collect();
+        self.executions = run
+            .workspace
+            .executions()
+            .iter()
+            .map(|(name, args)| ExecutionEntry {
+                name: sanitize(name),
+                args: args.iter().map(sanitized).collect(),
+            })
+            .collect();
+    }
 }
 
 /// One log line of a [`Delivery`].
@@ -339,6 +423,9 @@ impl Engine {
                 events: Vec::new(),
                 ae_result: "error".into(),
                 requeue: None,
+                reason: None,
+                notifications: Vec::new(),
+                executions: Vec::new(),
             };
             let run = match result {
                 Err(aborted) => {
@@ -365,6 +452,7 @@ impl Engine {
                     outcome.ae_reason = Some(aborted.error.to_string());
                     let Aborted { run, .. } = *aborted;
                     entry.events = run.trace.clone();
+                    entry.finish(&run);
                     trace.push(entry);
                     if let Some(earlier) = outcome.run.replace(run) {
                         outcome.earlier_runs.push(earlier);
@@ -377,6 +465,7 @@ impl Engine {
                 log.push(n, r);
             }
             entry.events = run.trace.clone();
+            entry.finish(&run);
             if run.root.is_none() {
                 log.line(
                     n,

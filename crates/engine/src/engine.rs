@@ -13,7 +13,7 @@ use crate::datastore::{ClassId, Datastore};
 use crate::error::EngineError;
 use crate::method::MethodRunner;
 use crate::object::MergedField;
-use crate::state_machine::{StateInfo, TraceEvent};
+use crate::state_machine::{InstantiateWatch, StateInfo, StepProbe, TraceEvent};
 
 /// Finds service-model objects for fields and inputs whose datatype names a model
 /// (`vm`, `host`, `provision`, `MiqRequest`…). Without one, the core's offline rule applies
@@ -345,8 +345,13 @@ pub struct Runtime<'e> {
     pub(crate) state_info: StateInfo,
     /// What the state machines did.
     pub(crate) trace: Vec<TraceEvent>,
+    /// The states' steps running, innermost last (what served each; where a method's
+    /// `$evm.instantiate` is traced).
+    pub(crate) steps: Vec<StepProbe>,
+    /// The steps' methods' `$evm.instantiate` calls running, innermost last.
+    pub(crate) watches: Vec<InstantiateWatch>,
     /// The URIs being instantiated, outermost first (bounded by [`MAX_NESTING`]).
-    nesting: Vec<String>,
+    pub(crate) nesting: Vec<String>,
 }
 
 impl fmt::Debug for Runtime<'_> {
@@ -382,6 +387,8 @@ impl<'e> Runtime<'e> {
             state_machines: Vec::new(),
             state_info: StateInfo::new(),
             trace: Vec::new(),
+            steps: Vec::new(),
+            watches: Vec::new(),
             nesting: Vec::new(),
         }
     }
@@ -428,8 +435,7 @@ impl<'e> Runtime<'e> {
     /// `$evm.instantiate(uri)`: a child of the current object through the engine; any
     /// error is logged as `instantiate failed : …` and gives `None`.
     pub fn instantiate(&mut self, uri: &str) -> Option<ObjectId> {
-        let parent = self.ws.current();
-        match self.instantiate_uri(uri, Some(parent)) {
+        match self.instantiate_strict(uri) {
             Ok(o) => o,
             Err(e) => {
                 self.ws
@@ -440,9 +446,15 @@ impl<'e> Runtime<'e> {
     }
 
     /// Like [`Runtime::instantiate`] with the error returned instead of logged.
+    /// While a state's step runs, the call is traced (an `instantiate` event).
     pub fn instantiate_strict(&mut self, uri: &str) -> Result<Option<ObjectId>, EngineError> {
         let parent = self.ws.current();
-        self.instantiate_uri(uri, Some(parent))
+        let watched = self.watch_instantiate();
+        let result = self.instantiate_uri(uri, Some(parent));
+        if watched {
+            self.trace_instantiate(uri, result.as_ref().err());
+        }
+        result
     }
 
     /// `true` once an object was dropped (assertion failure, MIQ_STOP).

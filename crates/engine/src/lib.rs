@@ -48,7 +48,10 @@ pub mod state_machine;
 pub use call_method::MethodCall;
 pub use clock::{Clock, SharedClock, SystemClock, VirtualClock};
 pub use datastore::{Datastore, LoadError, LoadErrors, Stats};
-pub use deliver::{DeliverOptions, Delivery, DeliveryLimit, DeliveryLog, DeliveryTrace, Requeue};
+pub use deliver::{
+    DeliverOptions, Delivery, DeliveryLimit, DeliveryLog, DeliveryTrace, ExecutionEntry,
+    NotificationEntry, Requeue,
+};
 pub use engine::{Aborted, Engine, Run, Runtime, ServiceLookup, Stub, WorkspaceSetup};
 pub use error::EngineError;
 pub use method::{FnRunner, MethodInvocation, MethodRunner, ScriptedRunner};

@@ -441,6 +441,8 @@ impl Runtime<'_> {
                 None,
             ),
         };
+        let served = matches!(resolved, Resolved::Datastore(..)).then(|| fqname.clone());
+        self.note_method(served, object);
         let inputs = self.method_inputs(object, &fqname, inputs_decl, args)?;
         let saved_inputs = self.ws.inputs().clone();
         self.ws.clear_inputs();

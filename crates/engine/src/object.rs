@@ -261,6 +261,12 @@ impl Runtime<'_> {
             }
             Some(p) => self.ws.add_object(Some(p), object),
         };
+        let resolved = self.resolved_instance(
+            found.as_ref().map(|f| (f.class, f.instance.as_str())),
+            &ns_text,
+            &class_text,
+            instance.as_deref(),
+        );
         let (class_id, fields) = match found {
             Some(f) => {
                 if let Some(m) = f.missing {
@@ -273,6 +279,7 @@ impl Runtime<'_> {
             None => (None, Vec::new()),
         };
         self.fields.insert(id, (class_id, fields));
+        self.note_instance(resolved, id);
         let state_machine =
             class_id.is_some_and(|c| self.engine.datastore().class(c).is_state_machine());
         if state_machine {
@@ -336,6 +343,9 @@ impl Runtime<'_> {
             Ok(()) => Ok(id),
             Err(e) if e.is_datastore_error() => {
                 self.ws.log_line(LogLevel::Error, e.to_string());
+                if id.is_none() {
+                    self.note_swallowed(&e);
+                }
                 Ok(id)
             }
             Err(EngineError::AssertionFailure(m)) => {
@@ -371,6 +381,37 @@ impl Runtime<'_> {
             }
             Err(other) => Err(other),
         }
+    }
+
+    /// The datastore path, with its domain, of the instance an instantiation resolved: what
+    /// the datastore found (`.missing` when that served it), or for a stub the class it
+    /// names when the (domain-searched) namespace has one; else None.
+    fn resolved_instance(
+        &self,
+        found: Option<(ClassId, &str)>,
+        ns: &str,
+        class: &str,
+        instance: Option<&str>,
+    ) -> Option<String> {
+        let ds = self.engine.datastore();
+        let (class_id, name) = match found {
+            Some((c, name)) => (c, name.to_string()),
+            None => {
+                let c = ds.class_by_fqname(ns, class)?;
+                let name = instance.map_or(String::new(), |i| {
+                    ds.class(c)
+                        .instance(i)
+                        .map_or(i.to_string(), |i| i.name.clone())
+                });
+                (c, name)
+            }
+        };
+        let name = if instance.is_none() { "" } else { &name };
+        Some(format!(
+            "/{}/{}/{name}",
+            ds.class_namespace_fq(class_id),
+            ds.class(class_id).name
+        ))
     }
 
     /// Drops an object from the tree; its children become roots, as the engine does.

@@ -73,6 +73,21 @@ pub enum TraceEvent {
         /// What it raised (the engine's `ae_reason` text is set from it).
         #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+        /// Root `ae_reason` after it, when not blank (secrets masked).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// What served it, with its domain: the relationship's instance for a main
+        /// (`/Dom/ns/Class/Instance`), the method for a hook or `METHOD::`
+        /// (`/Dom/ns/Class/method`). None for a `$/object` built-in, or when nothing of the
+        /// datastore served it (a stub of an instance no domain has).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fqname: Option<String>,
+        /// The first segment of `fqname`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        domain: Option<String>,
+        /// For a main: the first method the relationship's instance ran (`/Dom/ns/Class/method`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        method_fqname: Option<String>,
     },
     /// The state ended.
     Done {
@@ -86,6 +101,47 @@ pub enum TraceEvent {
         /// The state the machine moved to (`""` after the last), when it moved.
         #[serde(skip_serializing_if = "Option::is_none")]
         next_state: Option<String>,
+        /// `ae_state_retries` when the state ended (before a move to the next state resets
+        /// it; after a retry's increment).
+        retries: i64,
+        /// When the state ended in a retry (`retry`, `restart`, `async_launch`): root
+        /// `ae_retry_interval` in seconds, when set.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_interval: Option<i64>,
+        /// Root `ae_reason` when the result is not `ok` and the reason not blank (secrets
+        /// masked).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// A method running as a state's step (on_entry, main, on_exit, on_error) called
+    /// `$evm.instantiate(uri)` (a rollback's undo steps). Pushed when the instantiation
+    /// ended, so before the step's own event.
+    Instantiate {
+        /// The machine's object name.
+        machine: String,
+        /// The state.
+        state: String,
+        /// The step running: `on_entry`, `main`, `on_exit` or `on_error`.
+        step: String,
+        /// The URI as the method gave it (secrets masked).
+        uri: String,
+        /// What it resolved to, with its domain (`/Dom/ns/Class/Instance`, or the method of a
+        /// `method:` URI); None when nothing of the datastore did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fqname: Option<String>,
+        /// The first segment of `fqname`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        domain: Option<String>,
+        /// `error` when it raised or was not found (`error`), or set root `ae_result` to
+        /// `error` (`reason`); else `ok`.
+        result: String,
+        /// The exception class and message (also a not-found class or instance, which
+        /// `$evm.instantiate` only logs).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        /// Root `ae_reason` when the instantiated thing set `ae_result` to `error`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// The state raised out of the machine (MIQ_STOP, an invalid next state).
     Raised {
@@ -96,6 +152,78 @@ pub enum TraceEvent {
         /// The exception class and message.
         error: String,
     },
+}
+
+/// What a step, or a method's `$evm.instantiate`, resolved first (see
+/// [`Runtime::note_instance`], [`Runtime::note_method`]).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Resolution {
+    /// Set once anything resolved (a built-in too, which has no path).
+    done: bool,
+    /// Its path with its domain, when the datastore served it.
+    fqname: Option<String>,
+    /// The object, when an instance was resolved.
+    object: Option<ObjectId>,
+    /// Set once that object ran a method.
+    method_done: bool,
+    /// The first method that object ran, when the datastore served it.
+    method_fqname: Option<String>,
+}
+
+impl Resolution {
+    fn instance(&mut self, fqname: Option<String>, object: ObjectId) {
+        if !self.done {
+            self.done = true;
+            self.fqname = fqname;
+            self.object = Some(object);
+        }
+    }
+
+    fn method(&mut self, fqname: Option<String>, object: ObjectId) {
+        if !self.done {
+            self.done = true;
+            self.fqname = fqname;
+        } else if self.object == Some(object) && !self.method_done {
+            self.method_done = true;
+            self.method_fqname = fqname;
+        }
+    }
+}
+
+/// A state's step while it runs: where its `$evm.instantiate` calls are traced, and what
+/// served it.
+#[derive(Clone, Debug)]
+pub(crate) struct StepProbe {
+    machine: String,
+    state: String,
+    step: String,
+    resolution: Resolution,
+}
+
+/// An `$evm.instantiate` of a step's method while it runs: what the level it instantiates
+/// (`depth`, the nesting then) resolved, and a not-found error the engine only logs.
+#[derive(Clone, Debug)]
+pub(crate) struct InstantiateWatch {
+    depth: usize,
+    resolution: Resolution,
+    error: Option<String>,
+    ae_result: Value,
+    ae_reason: Value,
+}
+
+/// The first segment of `/Dom/ns/Class/name`.
+fn domain_of(fqname: &str) -> String {
+    fqname
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Text of a trace with its secrets masked (the core's one sanitizer).
+fn masked_text(v: &Value) -> Option<String> {
+    (!v.is_blank()).then(|| miq_automate_core::password::sanitize(&v.masked().to_ruby_s()))
 }
 
 fn s(text: &str) -> Value {
@@ -209,6 +337,99 @@ impl Runtime<'_> {
 
     fn machine_name(&self) -> String {
         self.state_machines.last().cloned().unwrap_or_default()
+    }
+
+    // ----- what served a step, and its `$evm.instantiate` calls -----------------------
+
+    /// An instance was resolved (its datastore path with its domain, when known) into
+    /// `object`: the running step's first resolution, or a watched instantiation's.
+    pub(crate) fn note_instance(&mut self, fqname: Option<String>, object: ObjectId) {
+        let depth = self.nesting.len();
+        if let Some(p) = self.steps.last_mut() {
+            p.resolution.instance(fqname.clone(), object);
+        }
+        if let Some(w) = self.watches.last_mut().filter(|w| w.depth == depth) {
+            w.resolution.instance(fqname, object);
+        }
+    }
+
+    /// A method was resolved to run in `object` (its datastore path, None for a built-in).
+    pub(crate) fn note_method(&mut self, fqname: Option<String>, object: ObjectId) {
+        let depth = self.nesting.len();
+        if let Some(p) = self.steps.last_mut() {
+            p.resolution.method(fqname.clone(), object);
+        }
+        if let Some(w) = self.watches.last_mut().filter(|w| w.depth == depth) {
+            w.resolution.method(fqname, object);
+        }
+    }
+
+    /// A datastore error the engine logs and turns into a nil object (a class or instance
+    /// not found): a watched instantiation's error.
+    pub(crate) fn note_swallowed(&mut self, error: &EngineError) {
+        let depth = self.nesting.len();
+        if let Some(w) = self.watches.last_mut().filter(|w| w.depth == depth) {
+            w.error.get_or_insert_with(|| {
+                miq_automate_core::password::sanitize(&format!("{}: {error}", error.engine_class()))
+            });
+        }
+    }
+
+    /// `$evm.instantiate` begins: watched when a state's step is running.
+    pub(crate) fn watch_instantiate(&mut self) -> bool {
+        if self.steps.is_empty() {
+            return false;
+        }
+        let watch = InstantiateWatch {
+            depth: self.nesting.len() + 1,
+            resolution: Resolution::default(),
+            error: None,
+            ae_result: self.root_value("ae_result"),
+            ae_reason: self.root_value("ae_reason"),
+        };
+        self.watches.push(watch);
+        true
+    }
+
+    /// `$evm.instantiate` ended (watched by [`Runtime::watch_instantiate`]): its event.
+    pub(crate) fn trace_instantiate(&mut self, uri: &str, error: Option<&EngineError>) {
+        let (Some(w), Some(p)) = (self.watches.pop(), self.steps.last()) else {
+            return;
+        };
+        let (machine, state, step) = (p.machine.clone(), p.state.clone(), p.step.clone());
+        let ae_result = self.root_value("ae_result");
+        let ae_reason = self.root_value("ae_reason");
+        let set_error = matches!(&ae_result, Value::String(r) if r == "error")
+            && (ae_result != w.ae_result || ae_reason != w.ae_reason);
+        let error = error
+            .map(|e| miq_automate_core::password::sanitize(&format!("{}: {e}", e.engine_class())))
+            .or(w.error);
+        let fqname = w.resolution.fqname;
+        self.trace.push(TraceEvent::Instantiate {
+            machine,
+            state,
+            step,
+            uri: miq_automate_core::password::sanitize_uri(uri),
+            domain: fqname.as_deref().map(domain_of),
+            fqname,
+            result: if error.is_some() || set_error {
+                "error"
+            } else {
+                "ok"
+            }
+            .to_string(),
+            error,
+            reason: set_error.then(|| masked_text(&ae_reason)).flatten(),
+        });
+    }
+
+    fn begin_step(&mut self, state: &str, step: &str) {
+        self.steps.push(StepProbe {
+            machine: self.machine_name(),
+            state: state.to_string(),
+            step: step.to_string(),
+            resolution: Resolution::default(),
+        });
     }
 
     /// `persist_state_hash.merge!(data)`: a requeue's state vars.
@@ -368,8 +589,9 @@ impl Runtime<'_> {
             Value::String(r) if r == "skip" => {
                 self.ws
                     .log_line(LogLevel::Warn, format!("Skipping State=[{name}]"));
+                let retries = value_to_i(&self.root_value("ae_state_retries"));
                 let next = self.set_next_state(id, f, message)?;
-                self.done(name, "skip", next);
+                self.done(name, "skip", next, retries);
                 return Ok(());
             }
             Value::String(r) if ["retry", "restart", "async_launch"].contains(&r.as_str()) => {
@@ -378,6 +600,7 @@ impl Runtime<'_> {
             Value::String(r) if r == "error" => {
                 self.ws
                     .log_line(LogLevel::Warn, format!("Error in State=[{name}]"));
+                let retries = value_to_i(&self.root_value("ae_state_retries"));
                 let mut next = None;
                 let mut continued = false;
                 self.state_step(f, Some("on_error"), |rt| {
@@ -396,7 +619,7 @@ impl Runtime<'_> {
                 } else {
                     "error"
                 };
-                self.done(name, outcome, next);
+                self.done(name, outcome, next, retries);
                 return Ok(());
             }
             _ => {}
@@ -419,17 +642,32 @@ impl Runtime<'_> {
         } else {
             result
         };
+        let retries = value_to_i(&self.root_value("ae_state_retries"));
         let next = self.set_next_state(id, f, message)?;
-        self.done(name, &outcome, next);
+        self.done(name, &outcome, next, retries);
         Ok(())
     }
 
-    fn done(&mut self, state: &str, result: &str, next_state: Option<String>) {
+    fn done(&mut self, state: &str, result: &str, next_state: Option<String>, retries: i64) {
+        let interval = self.root_value("ae_retry_interval");
+        let retry_interval = if self.root_is("ae_result", "retry") && !interval.is_blank() {
+            to_i_with_method(&interval.to_ruby_s()).ok().flatten()
+        } else {
+            None
+        };
+        let reason = if result == "ok" {
+            None
+        } else {
+            masked_text(&self.root_value("ae_reason"))
+        };
         self.trace.push(TraceEvent::Done {
             machine: self.machine_name(),
             state: state.to_string(),
             result: result.to_string(),
             next_state,
+            retries,
+            retry_interval,
+            reason,
         });
     }
 
@@ -492,6 +730,7 @@ impl Runtime<'_> {
         self.ws
             .log_line(LogLevel::Info, format!("Processing State=[{name}]"));
         self.set_root_value("ae_state_step", s("main"));
+        self.begin_step(name, "main");
         let work = (|| {
             self.enforce_state_maxima(f)?;
             if let Some(m) = RE_STATE_METHOD.captures(&rel) {
@@ -516,7 +755,10 @@ impl Runtime<'_> {
         Ok(())
     }
 
+    /// The step's event (ending the step [`Runtime::begin_step`] began).
     fn trace_step(&mut self, state: &str, step: &str, method: &str, error: Option<&EngineError>) {
+        let resolution = self.steps.pop().map(|p| p.resolution).unwrap_or_default();
+        let fqname = resolution.fqname;
         self.trace.push(TraceEvent::Step {
             machine: self.machine_name(),
             state: state.to_string(),
@@ -527,6 +769,10 @@ impl Runtime<'_> {
                 None => self.root_text("ae_result"),
             },
             error: error.map(|e| format!("{}: {e}", e.engine_class())),
+            reason: masked_text(&self.root_value("ae_reason")),
+            domain: fqname.as_deref().map(domain_of),
+            fqname,
+            method_fqname: resolution.method_fqname,
         });
     }
 
@@ -598,6 +844,7 @@ impl Runtime<'_> {
             self.set_root_value("ae_status_state", s(hook));
             self.set_root_value("ae_state", s(name));
             self.set_root_value("ae_state_step", s(hook));
+            self.begin_step(name, hook);
             let r = self.process_method_raw(Some(&call), None).map_err(rewrap);
             self.trace_step(name, hook, &call, r.as_ref().err());
             r?;

@@ -106,14 +106,19 @@ fn the_trace_names_each_state_hook_main_result_and_next_state() {
     let run = steps("all", all_ok).unwrap();
     let machine = "/SM/Steps/Machine/all".to_string();
     let first: Vec<TraceEvent> = run.trace.iter().take(5).cloned().collect();
-    let step = |step: &str, method: &str| TraceEvent::Step {
-        machine: machine.clone(),
-        state: "state1".into(),
-        step: step.into(),
-        method: method.into(),
-        result: "ok".into(),
-        error: None,
-    };
+    let step =
+        |step: &str, method: &str, fqname: &str, method_fqname: Option<&str>| TraceEvent::Step {
+            machine: machine.clone(),
+            state: "state1".into(),
+            step: step.into(),
+            method: method.into(),
+            result: "ok".into(),
+            error: None,
+            reason: None,
+            fqname: Some(fqname.into()),
+            domain: Some("SM".into()),
+            method_fqname: method_fqname.map(Into::into),
+        };
     assert_eq!(
         first,
         vec![
@@ -122,14 +127,32 @@ fn the_trace_names_each_state_hook_main_result_and_next_state() {
                 state: "state1".into(),
                 retries: 0
             },
-            step("on_entry", "state_hook"),
-            step("main", "/SM/Steps/Work/instance1"),
-            step("on_exit", "state_hook"),
+            step(
+                "on_entry",
+                "state_hook",
+                "/SM/Steps/Machine/state_hook",
+                None
+            ),
+            step(
+                "main",
+                "/SM/Steps/Work/instance1",
+                "/SM/Steps/Work/instance1",
+                Some("/SM/Steps/Work/work")
+            ),
+            step(
+                "on_exit",
+                "state_hook",
+                "/SM/Steps/Machine/state_hook",
+                None
+            ),
             TraceEvent::Done {
                 machine: machine.clone(),
                 state: "state1".into(),
                 result: "ok".into(),
-                next_state: Some("state2".into())
+                next_state: Some("state2".into()),
+                retries: 0,
+                retry_interval: None,
+                reason: None,
             },
         ]
     );
