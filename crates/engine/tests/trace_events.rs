@@ -222,16 +222,19 @@ fn steps(trace: &[TraceEvent]) -> Vec<&TraceEvent> {
         .collect()
 }
 
+/// A step's `(step, fqname, domain, method_fqname, reason)`.
+type Served = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 #[test]
 fn a_step_names_what_served_it_and_the_reason_after_it() {
     let run = engine().instantiate("/Demo/Machine/run", NO_ATTRS).unwrap();
-    let served: Vec<(
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )> = steps(&run.trace)
+    let served: Vec<Served> = steps(&run.trace)
         .into_iter()
         .map(|e| match e {
             TraceEvent::Step {
