@@ -7,6 +7,7 @@ mod mock_server;
 mod new;
 mod output;
 mod password;
+mod report;
 mod retire_bundle;
 mod rollback;
 mod run;

@@ -9,8 +9,8 @@ use miq_automate_api::retire::{self, RetireOptions, Target};
 use miq_automate_api::{Client, ClientConfig, Credentials, Secret};
 use miq_automate_mock::MockServer;
 
-use crate::html::RunInfo;
 use crate::output::{self, ProgressBar, ReportFormat};
+use crate::report::retire::RunInfo;
 use crate::{EXIT_OK, EXIT_PARTIAL};
 
 /// Arguments of `retire-bundle`. Credentials come from the environment only.
@@ -57,7 +57,8 @@ pub struct Args {
     dry_run: bool,
     /// Report format. JSON: {"bundles": [{"bundle_id", "bundle_name", "failed_items",
     /// "dry_run", "waited", "items": [...], "summary": {...}}]}. HTML: one self-contained
-    /// page (the bundle as a tree, outcomes, request links, errors, summary, time taken).
+    /// page (when it ran, the bundle as a tree, the failed item and its error, outcomes,
+    /// request links to a real appliance, errors, counters, time taken).
     #[arg(short = 'O', long, value_enum, default_value_t = ReportFormat::Text)]
     output: ReportFormat,
     /// No progress bar.
@@ -140,15 +141,25 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
 
     let show_progress = !args.quiet && !args.dry_run && std::io::stderr().is_terminal();
     let progress = ProgressBar::new(show_progress);
+    let started_at = chrono::Utc::now();
     let started = std::time::Instant::now();
     let reports =
         retire::retire_bundles(&client, &target, None, args.with_vms, &options, &progress)
             .await
             .context("cannot read the bundle")?;
-    let shown = crate::html::without_userinfo(&url);
+    let shown = crate::report::without_userinfo(&url);
+    // The scenario's file name: where it lives on this machine is nobody's business.
+    let scenario = args.mock.as_ref().map(|path| {
+        path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    });
     let run = RunInfo {
         appliance: &shown,
+        started: started_at,
         elapsed: started.elapsed(),
+        mock: scenario.as_deref(),
     };
     output::print_reports(&reports, args.output, &run)?;
     Ok(if reports.iter().any(|r| r.has_failures()) {

@@ -1,0 +1,522 @@
+//! The HTML pages miq-automate writes (the retire report, the run report, the coverage
+//! page): one frame, one stylesheet, and the pieces they share — statuses and their
+//! badges, a legend, counters, sections, tables, collapsible details, a log filterable by
+//! level — all built with [`maud`]'s `html!`, which escapes every value it is given.
+//!
+//! A page is self-contained: the style is inline, nothing is fetched, no script runs (the
+//! log's level filter is radio buttons and CSS). Text a page shows goes through [`Text`] or
+//! [`Block`]: secrets masked ([`sanitize`]) and control characters made visible, then
+//! escaped by maud. [`PreEscaped`] is for the inline stylesheet only, and for an SVG the
+//! caller built itself with [`esc`] ([`embedded_svg`]).
+
+pub mod retire;
+
+use chrono::{DateTime, Utc};
+use maud::{html, Markup, PreEscaped, Render, DOCTYPE};
+use miq_automate_core::log::sanitize;
+
+/// The one stylesheet of every page.
+pub const STYLE: &str = include_str!("style.css");
+
+/// A whole page: `title` in the tab, `header` (the page's `<h1>`, its facts, the banner,
+/// the legend) above `body`.
+pub fn page(title: &str, header: Markup, body: Markup) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (Text(title)) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header.page-header { (header) }
+                main { (body) }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// One line of text as a page shows it: secrets masked, control characters (newlines too)
+/// and bidirectional overrides shown as escapes (`\n`, `\u{1}`), then HTML-escaped.
+#[derive(Clone, Copy, Debug)]
+pub struct Text<'a>(pub &'a str);
+
+impl Render for Text<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        crate::output::terminal_text(&sanitize(self.0)).render_to(buffer);
+    }
+}
+
+/// Text of several lines (an error, a log line): as [`Text`], but newlines and tabs are
+/// kept (for a `<pre>`).
+#[derive(Clone, Copy, Debug)]
+pub struct Block<'a>(pub &'a str);
+
+impl Render for Block<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        let text = sanitize(self.0);
+        let mut shown = String::with_capacity(text.len());
+        for (i, line) in text.split('\n').enumerate() {
+            if i > 0 {
+                shown.push('\n');
+            }
+            for (j, part) in line.split('\t').enumerate() {
+                if j > 0 {
+                    shown.push('\t');
+                }
+                shown.push_str(&crate::output::terminal_text(part));
+            }
+        }
+        shown.render_to(buffer);
+    }
+}
+
+/// A time as the pages show it: `2026-05-01 10:20:00 UTC`, in a `<time>` element.
+pub fn timestamp(at: DateTime<Utc>) -> Markup {
+    html! {
+        time datetime=(at.format("%Y-%m-%dT%H:%M:%SZ")) { (at.format("%Y-%m-%d %H:%M:%S UTC")) }
+    }
+}
+
+/// The "generated at" line.
+#[allow(dead_code)] // For the run report and the coverage page.
+pub fn generated_at(at: DateTime<Utc>) -> Markup {
+    html! { p.generated { "Generated " (timestamp(at)) } }
+}
+
+/// The page's facts in one line, separated by `·` (`Run … · took 1.2 s · 1 bundle`).
+pub fn facts(items: impl IntoIterator<Item = Markup>) -> Markup {
+    html! {
+        p.run {
+            @for (i, item) in items.into_iter().enumerate() {
+                @if i > 0 { " · " }
+                (item)
+            }
+        }
+    }
+}
+
+/// The banner of a run against the mock ManageIQ: `what` says what that means here.
+pub fn mock_banner(what: Markup) -> Markup {
+    html! { div.banner.mock role="note" { strong { "Mock run. " } (what) } }
+}
+
+/// What a page marks with a colour: a state, a step, a test, a retired member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(dead_code)] // For the run report and the coverage page.
+pub enum Status {
+    /// Passed, done, retired (green).
+    Passed,
+    /// Asked for, not known to be done yet (blue).
+    Requested,
+    /// Would be done: a dry run (violet).
+    Planned,
+    /// Skipped (grey).
+    Skipped,
+    /// Left alone on purpose (dark yellow).
+    Left,
+    /// Passed after retries (amber).
+    Retried,
+    /// Failed (red).
+    Failed,
+    /// Gave up waiting (orange).
+    TimedOut,
+    /// Never reached (light grey, dashed).
+    NotReached,
+}
+
+impl Status {
+    /// Its CSS class (sets `--tone`).
+    pub fn class(self) -> &'static str {
+        match self {
+            Status::Passed => "st-passed",
+            Status::Requested => "st-requested",
+            Status::Planned => "st-planned",
+            Status::Skipped => "st-skipped",
+            Status::Left => "st-left",
+            Status::Retried => "st-retried",
+            Status::Failed => "st-failed",
+            Status::TimedOut => "st-timed-out",
+            Status::NotReached => "st-not-reached",
+        }
+    }
+
+    /// Its icon (a colour is never the only sign).
+    pub fn icon(self) -> &'static str {
+        match self {
+            Status::Passed => "✓",
+            Status::Requested => "→",
+            Status::Planned => "○",
+            Status::Skipped => "–",
+            Status::Left => "•",
+            Status::Retried => "↻",
+            Status::Failed => "✗",
+            Status::TimedOut => "◔",
+            Status::NotReached => "·",
+        }
+    }
+}
+
+/// A coloured label: `passed`, `FAILED`, `retried 3×`.
+pub fn badge(status: Status, label: &str) -> Markup {
+    html! { span class={ "badge " (status.class()) } { (Text(label)) } }
+}
+
+/// An icon in a status's colour.
+pub fn icon(status: Status) -> Markup {
+    html! { span.icon aria-hidden="true" { (status.icon()) } }
+}
+
+/// What each colour means.
+pub fn legend(entries: &[(Status, &str)]) -> Markup {
+    html! {
+        ul.legend aria-label="legend" {
+            @for (status, meaning) in entries {
+                li class=(status.class()) { (icon(*status)) " " (Text(meaning)) }
+            }
+        }
+    }
+}
+
+/// A count and what it counts (`3 retire requests sent`).
+#[derive(Clone, Debug)]
+pub struct Counter {
+    /// The number.
+    pub n: usize,
+    /// What it counts, read after the number.
+    pub label: String,
+    /// Its colour, if it has one.
+    pub status: Option<Status>,
+}
+
+/// Counters in one line after a lead (`5 members:`): each names what it counts.
+pub fn counters(lead: &str, counters: &[Counter]) -> Markup {
+    html! {
+        ul.summary {
+            @if !lead.is_empty() { li.lead { (Text(lead)) } }
+            @for c in counters {
+                li class={ "chip" @if let Some(s) = c.status { " " (s.class()) } @if c.n == 0 { " zero" } } {
+                    b { (c.n) } " " (Text(&c.label))
+                }
+            }
+        }
+    }
+}
+
+/// A section of the page in a box: `id` for links (`#bundle-1000`), its title as an `<h2>`.
+pub fn section(id: &str, title: Markup, body: Markup) -> Markup {
+    html! {
+        section.card id=(id) {
+            h2 { (title) }
+            (body)
+        }
+    }
+}
+
+/// A table: a header row, then rows of cells.
+#[allow(dead_code)] // For the run report and the coverage page.
+pub fn table(head: &[&str], rows: impl IntoIterator<Item = Vec<Markup>>) -> Markup {
+    html! {
+        table.grid {
+            thead { tr { @for h in head { th scope="col" { (Text(h)) } } } }
+            tbody {
+                @for row in rows {
+                    tr { @for cell in row { td { (cell) } } }
+                }
+            }
+        }
+    }
+}
+
+/// A collapsible part: `summary` always shown, `body` when opened (`open`: at first).
+#[allow(dead_code)] // For the run report and the coverage page.
+pub fn details(summary: Markup, body: Markup, open: bool) -> Markup {
+    html! {
+        details open[open] {
+            summary { (summary) }
+            (body)
+        }
+    }
+}
+
+/// An error message in full (kept lines, masked secrets).
+pub fn error_block(message: &str) -> Markup {
+    html! { pre.error { (Block(message)) } }
+}
+
+/// The level of a log line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[allow(dead_code)] // For the run report and the coverage page.
+pub enum Level {
+    /// `TRACE`.
+    Trace,
+    /// `DEBUG`.
+    Debug,
+    /// `INFO`.
+    Info,
+    /// `WARN`.
+    Warn,
+    /// `ERROR`.
+    Error,
+}
+
+#[allow(dead_code)] // For the run report and the coverage page.
+impl Level {
+    const ALL: [Level; 5] = [
+        Level::Trace,
+        Level::Debug,
+        Level::Info,
+        Level::Warn,
+        Level::Error,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Level::Trace => "trace",
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+
+    /// The level of a word (`warn`, `WARNING`, `E`…), if it is one.
+    pub fn parse(word: &str) -> Option<Level> {
+        match word.trim().to_ascii_lowercase().as_str() {
+            "trace" | "t" => Some(Level::Trace),
+            "debug" | "d" => Some(Level::Debug),
+            "info" | "i" => Some(Level::Info),
+            "warn" | "warning" | "w" => Some(Level::Warn),
+            "error" | "err" | "fatal" | "e" | "f" => Some(Level::Error),
+            _ => None,
+        }
+    }
+}
+
+/// One line of a log.
+#[derive(Clone, Debug)]
+#[allow(dead_code)] // For the run report and the coverage page.
+pub struct LogLine<'a> {
+    /// Its level.
+    pub level: Level,
+    /// Its text (a line, or several).
+    pub text: &'a str,
+}
+
+/// A log with a filter by level (all, debug and above, … errors only): radio buttons and
+/// CSS, no script. `id` names it on the page (unique per log).
+#[allow(dead_code)] // For the run report and the coverage page.
+pub fn log(id: &str, lines: &[LogLine<'_>]) -> Markup {
+    let group = format!("log-{id}");
+    html! {
+        div.log id=(group) {
+            input type="radio" name=(group) id={ (group) "-all" } class="show-all" checked;
+            label for={ (group) "-all" } { "all" }
+            @for level in &Level::ALL[1..] {
+                input type="radio" name=(group) id={ (group) "-" (level.name()) } class={ "show-" (level.name()) };
+                label for={ (group) "-" (level.name()) } {
+                    @if *level == Level::Error { "errors only" } @else { (level.name()) " and above" }
+                }
+            }
+            pre.log-lines {
+                @for line in lines {
+                    span class={ "ln ln-" (line.level.name()) } {
+                        span.lv { (line.level.name().to_ascii_uppercase()) } " " (Block(line.text)) "\n"
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An SVG the caller built itself, every text in it escaped with [`esc`]: put as it is.
+#[allow(dead_code)] // For the run report and the coverage page.
+pub fn embedded_svg(svg: &str) -> Markup {
+    PreEscaped(svg.to_string())
+}
+
+/// Escapes text for an SVG (XML) or HTML built by hand (the diagrams).
+pub(crate) fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `scheme://user:pass@host/…` without its `user:pass@` (any other text as it is): a page is
+/// shared, no URL on it carries credentials.
+pub fn without_userinfo(url: &str) -> String {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..authority_end].rfind('@') {
+        Some(at) => format!("{}{}", &url[..start], &url[start + at + 1..]),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped_for_svg() {
+        assert_eq!(
+            esc("<b a=\"x\">&'</b>"),
+            "&lt;b a=&quot;x&quot;&gt;&amp;&#39;&lt;/b&gt;"
+        );
+    }
+
+    #[test]
+    fn the_frame_escapes_by_default() {
+        let hostile = "<script>alert(1)</script> \"'&";
+        let page = page(
+            hostile,
+            html! { h1 { (Text(hostile)) } },
+            html! { p { (hostile) } },
+        );
+        assert!(!page.contains("<script>"), "{page}");
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &quot;'&amp;"));
+        assert!(page.starts_with("<!DOCTYPE html><html lang=\"en\">"));
+        assert!(page.contains("<style>"), "the shared style is inline");
+        assert!(page.contains(".st-failed"), "{page}");
+        for fetch in ["<link", "@import", "url(", "src="] {
+            assert!(!page.contains(fetch), "the page fetches something: {fetch}");
+        }
+    }
+
+    #[test]
+    fn text_masks_secrets_and_shows_control_characters() {
+        let shown = Text("db\u{1}\n\u{1b}[2J tier password=hunter2 v2:{c2VjcmV0}").render();
+        let shown = shown.into_string();
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("c2VjcmV0"),
+            "{shown}"
+        );
+        assert!(shown.starts_with("db\\u{1}\\n\\e[2J tier"), "{shown}");
+        assert!(!shown.chars().any(char::is_control), "{shown}");
+        let block = Block("line one\n\tline\u{7} two").render().into_string();
+        assert_eq!(block, "line one\n\tline\\u{7} two");
+    }
+
+    #[test]
+    fn statuses_have_a_badge_and_a_legend() {
+        let b = badge(Status::Failed, "FAILED <1>").into_string();
+        assert_eq!(b, "<span class=\"badge st-failed\">FAILED &lt;1&gt;</span>");
+        let l = legend(&[
+            (Status::Passed, "passed"),
+            (Status::NotReached, "not reached"),
+        ])
+        .into_string();
+        assert!(l.contains("class=\"st-not-reached\""), "{l}");
+        for status in [
+            Status::Passed,
+            Status::Requested,
+            Status::Planned,
+            Status::Skipped,
+            Status::Left,
+            Status::Retried,
+            Status::Failed,
+            Status::TimedOut,
+            Status::NotReached,
+        ] {
+            assert!(
+                STYLE.contains(&format!(".{} {{", status.class())),
+                "{status:?} has no colour"
+            );
+        }
+    }
+
+    #[test]
+    fn counters_name_what_they_count() {
+        let c = counters(
+            "5 members:",
+            &[
+                Counter {
+                    n: 3,
+                    label: "retire requests sent".into(),
+                    status: Some(Status::Requested),
+                },
+                Counter {
+                    n: 0,
+                    label: "failed".into(),
+                    status: Some(Status::Failed),
+                },
+            ],
+        )
+        .into_string();
+        assert!(c.contains("<li class=\"lead\">5 members:</li>"), "{c}");
+        assert!(c.contains("<b>3</b> retire requests sent"), "{c}");
+        assert!(c.contains("class=\"chip st-failed zero\""), "{c}");
+    }
+
+    #[test]
+    fn the_log_filters_by_level_without_a_script() {
+        let html = log(
+            "run",
+            &[
+                LogLine {
+                    level: Level::Debug,
+                    text: "<debug>",
+                },
+                LogLine {
+                    level: Level::Error,
+                    text: "boom password=hunter2",
+                },
+            ],
+        )
+        .into_string();
+        assert!(!html.contains("<script"), "{html}");
+        assert!(html.contains("class=\"ln ln-debug\""), "{html}");
+        assert!(html.contains("&lt;debug&gt;"), "{html}");
+        assert!(!html.contains("hunter2"), "{html}");
+        assert!(html.contains("id=\"log-run-error\""), "{html}");
+        assert!(STYLE.contains(".log .show-error:checked ~ .log-lines"));
+        assert_eq!(Level::parse("WARNING"), Some(Level::Warn));
+    }
+
+    #[test]
+    fn tables_sections_and_details() {
+        let t = table(
+            &["state", "result"],
+            vec![vec![html! { "<a>" }, badge(Status::Passed, "ok")]],
+        )
+        .into_string();
+        assert!(t.contains("<th scope=\"col\">state</th>"), "{t}");
+        assert!(t.contains("<td>&lt;a&gt;</td>"), "{t}");
+        let s = section(
+            "x",
+            html! { "T" },
+            details(html! { "more" }, html! { "body" }, false),
+        )
+        .into_string();
+        assert_eq!(
+            s,
+            "<section class=\"card\" id=\"x\"><h2>T</h2><details><summary>more</summary>body</details></section>"
+        );
+    }
+
+    #[test]
+    fn userinfo_is_dropped_from_urls() {
+        assert_eq!(
+            without_userinfo("https://admin:smartvm@miq.example.com/api"),
+            "https://miq.example.com/api"
+        );
+        assert_eq!(without_userinfo("https://miq/a@b"), "https://miq/a@b");
+        assert_eq!(without_userinfo("not a url"), "not a url");
+    }
+}
