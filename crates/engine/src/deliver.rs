@@ -144,6 +144,11 @@ fn sanitized(v: &Value) -> Value {
             Value::Hash(pairs) => {
                 Value::Hash(pairs.into_iter().map(|(k, v)| (walk(k), walk(v))).collect())
             }
+            // An embedder's object shows its `to_s` (a model's inspect may quote a secret).
+            Value::Foreign(mut f) => {
+                f.text = f.text.map(|t| sanitize(&t).into());
+                Value::Foreign(f)
+            }
             other => other,
         }
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use miq_automate_core::{Password, Value};
+use miq_automate_core::{ForeignRef, Password, Value};
 use miq_automate_engine::{
     Datastore, DeliverOptions, Engine, Runtime, ScriptedRunner, Stub, TraceEvent,
 };
@@ -204,6 +204,11 @@ fn engine() -> Engine {
                         Value::from("password::hunter2"),
                         Value::Password(Password::new("sekrit")),
                         Value::from("v2:{abcdef}"),
+                        Value::Foreign(ForeignRef {
+                            id: 1,
+                            label: "MiqAutomate::ServiceModel".into(),
+                            text: Some("#<user password=\"hunter2\">".into()),
+                        }),
                     ],
                 )
                 .unwrap();
@@ -448,7 +453,9 @@ fn each_delivery_has_its_reason_notifications_and_executions_masked() {
     assert_eq!(
         first["executions"],
         serde_json::json!([{"name": "send_email", "args": [
-            "ops@example.com", "password::********", "********", "********"]}])
+            "ops@example.com", "password::********", "********", "********",
+            {"$foreign": {"id": 1, "label": "MiqAutomate::ServiceModel",
+                "text": "#<user password=\"********\">"}}]}])
     );
     assert!(first.get("reason").is_none());
     assert_eq!(json["trace"][1]["notifications"], serde_json::json!([]));
