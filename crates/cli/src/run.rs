@@ -345,7 +345,11 @@ fn finish(args: &Args, result: &Value) -> anyhow::Result<u8> {
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(Utc::now);
-    let delivery = result.get("delivery").cloned().unwrap_or_else(|| json!({}));
+    let mut delivery = result.get("delivery").cloned().unwrap_or_else(|| json!({}));
+    // When the run began (ISO 8601), for what reads the JSON (a picture's time axis).
+    if let (Some(map), Some(at)) = (delivery.as_object_mut(), result.get("started_at")) {
+        map.insert("started_at".into(), at.clone());
+    }
     if let Some(path) = &args.log {
         write_log(path, &delivery, started)
             .with_context(|| format!("cannot write the log {}", path.display()))?;

@@ -393,3 +393,41 @@ fn a_password_attr_is_typed_and_never_printed() {
     );
     assert!(!stdout(&table).contains("Top5ecret") && !stderr(&table).contains("Top5ecret"));
 }
+
+#[test]
+fn the_json_says_when_the_run_began_and_what_each_delivery_did() {
+    let before = chrono::Utc::now();
+    let (out, d) = run_json(&["--stub".into(), format!("{NETWORK}/RegisterDNS=error")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let started = d["started_at"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no started_at: {d}"));
+    let started = chrono::DateTime::parse_from_rfc3339(started)
+        .unwrap_or_else(|e| panic!("started_at {started:?} is not ISO 8601: {e}"));
+    // Whole seconds: the run began within the test's own time.
+    let lag = (started.with_timezone(&chrono::Utc) - before).num_seconds();
+    assert!((-1..120).contains(&lag), "started_at {started} vs {before}");
+    let entry = &d["trace"][0];
+    assert!(entry["notifications"].is_array(), "{entry}");
+    assert!(entry["executions"].is_array(), "{entry}");
+    assert!(entry["reason"].as_str().is_some(), "{entry}");
+    // The on_error's rollback, as instantiate events of the RegisterDNS state.
+    let undone: Vec<&str> = entry["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "instantiate")
+        .map(|e| {
+            assert_eq!(
+                (&e["state"], &e["step"]),
+                (&"RegisterDNS".into(), &"on_error".into())
+            );
+            assert_eq!(e["result"], "ok", "{e}");
+            e["fqname"].as_str().unwrap().rsplit('/').next().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        undone,
+        ["UnregisterDNS", "UnregisterDHCP", "ReleaseIPAddress"]
+    );
+}

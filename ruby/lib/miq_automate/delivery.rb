@@ -13,11 +13,12 @@ module MiqAutomate
   #   d.deliveries.first.notifications  # what the first delivery sent
   #   d.clock            # => 120 (virtual seconds from the first delivery to the end)
   #   d.states           # => ["CustomizeRequest", …, "CheckProvisioned", "CheckProvisioned", …]
-  #   d.trace            # per delivery: {"delivery", "at", "state", "events", "ae_result", "requeue"}
+  #   d.trace            # per delivery: {"delivery", "at", "state", "events", "ae_result", "requeue",
+  #                      #   "reason", "notifications", "executions"} (docs/reference/file-formats.md)
   #   d.workspace        # the last delivery's MiqAutomate::Workspace (every matcher works)
   #   d.notifications    # every delivery's notifications, in order (also executions)
   #   d.logs             # [[:info, "Delivering …"], …] of every delivery
-  #   d.to_json          # what `miq-automate run --output json` prints
+  #   d.to_json          # what `miq-automate run --output json` prints (which adds "started_at")
   #
   # #to_h/#to_json are the engine's Delivery as it serialises (see the README's "deliver and
   # the virtual clock"); the other readers are views of it.
@@ -101,11 +102,13 @@ module MiqAutomate
     # The exception that ended the last delivery ("AbortInstantiation: …"), else nil.
     def error = to_h["error"]
 
-    # Per delivery: delivery, at (virtual seconds), state (resumed), events, ae_result, requeue.
+    # Per delivery: delivery, at (virtual seconds), state (resumed), events, ae_result, requeue,
+    # reason (root ae_reason at its end), notifications and executions (its workspace's, as
+    # JSON, secrets masked).
     def trace = to_h["trace"]
 
     # The state machines' events of every delivery, in order (Hashes with "event": enter,
-    # step, done, raised).
+    # step, instantiate, done, raised).
     def events = trace.flat_map { |t| t["events"] }
 
     # The states entered, in order, across deliveries (a state retried twice is there three
