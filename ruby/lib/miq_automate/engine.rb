@@ -98,6 +98,7 @@ module MiqAutomate
     def instantiate(uri, root: {}, timeout: @timeout)
       ws = new_workspace(root)
       error = _instantiate(ws, uri.to_s, Engine.check_timeout(timeout))
+      MiqAutomate::Coverage.ran(ws) if defined?(MiqAutomate::Coverage)
       if error
         error.instance_variable_set(:@workspace, ws)
         raise error
@@ -130,6 +131,7 @@ module MiqAutomate
                                                    object_type&.to_s, object_id&.to_i, state&.to_s, state_data)
       earlier.each { |w| w.send(:_share_settings, ws) }
       delivery = Delivery.new(json, ws, started_at: Time.at(started).utc, earlier: earlier)
+      MiqAutomate::Coverage.delivered(delivery) if defined?(MiqAutomate::Coverage)
       if timed_out
         error = MethodTimeout.new(timed_out)
         error.instance_variable_set(:@workspace, ws)
@@ -152,6 +154,7 @@ module MiqAutomate
       ws = new_workspace(root)
       error = _call_method(ws, path.to_s, stringify(inputs), stringify(object), parent && stringify(parent),
                            Engine.check_timeout(timeout))
+      MiqAutomate::Coverage.ran(ws) if defined?(MiqAutomate::Coverage)
       if error
         error.instance_variable_set(:@workspace, ws)
         raise error
@@ -422,10 +425,13 @@ module MiqAutomate
       # the method there with MIQ_OK, as it ends a script file.
       def run_scripts(scripts)
         Thread.current[:miq_automate_scripts] = scripts.map(&:first)
+        covering = MiqAutomate::Coverage.covering(scripts.map(&:first)) if defined?(MiqAutomate::Coverage)
         scope = MiqAutomate::FRESH_BINDING.call
         scripts.each { |name, source| scope.eval(source, name, 1) }
       rescue LocalJumpError => e
         raise unless e.reason == :return && scripts.any? { |name, _| e.backtrace&.first.to_s.start_with?("#{name}:") }
+      ensure
+        MiqAutomate::Coverage.covered(covering) if covering
       end
 
       # Called by the native runner for an assertion: its substituted text evaluated as Ruby,

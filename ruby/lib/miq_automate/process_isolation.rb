@@ -195,6 +195,7 @@ module MiqAutomate
         host = (Thread.current[:miq_automate_host] ||= Host.new)
         mark = host.references
         evm_ref = host.export(evm)
+        MiqAutomate::Coverage.before_fork(host) if defined?(MiqAutomate::Coverage)
         out_r, out_w = IO.pipe
         err_r, err_w = IO.pipe
         prctl # looked up here, before the fork
@@ -245,7 +246,9 @@ module MiqAutomate
             $evm = DRbObject.new_with(host.uri, evm_ref)
             ::Object.send(:remove_const, :MIQ_ARGS) if ::Object.const_defined?(:MIQ_ARGS, false)
             ::Object.const_set(:MIQ_ARGS, inputs)
+            MiqAutomate::Coverage.forked! if defined?(MiqAutomate::Coverage)
             status = child_status($evm, scripts)
+            MiqAutomate::Coverage.child_done if defined?(MiqAutomate::Coverage)
           rescue Exception => e # rubocop:disable Lint/RescueException -- nothing may escape a child
             STDERR.puts("miq-automate: the method's process failed: #{e.class}: #{e.message}") rescue nil # rubocop:disable Style/RescueModifier
           ensure

@@ -118,6 +118,7 @@ module MiqAutomate
       $evm = workspace.evm
       workspace.current_method = method_name || File.basename(path, ".rb")
       source = File.read(path)
+      covering = MiqAutomate::Coverage.covering([*embedded_files(path), path].map { |f| File.expand_path(f) }, files: true) if defined?(MiqAutomate::Coverage) && MiqAutomate::Coverage.running?
       code = begin
         # A fresh top-level binding per run, so local variables of one method never leak
         # into another; the method's embedded methods first, as the engine runs them.
@@ -136,6 +137,7 @@ module MiqAutomate
         1
       ensure
         $evm = previous
+        MiqAutomate::Coverage.covered(covering) if covering
       end
       workspace.send(:_log_line, code_level(code), "Method exited with rc=#{verbose_rc(code)}")
       Thread.current[:miq_automate_last_run] = [workspace, code]

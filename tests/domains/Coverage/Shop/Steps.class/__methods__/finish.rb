@@ -1,0 +1,2 @@
+# Done.
+$evm.log(:info, "order finished")
