@@ -102,13 +102,14 @@ pub fn rollback_ran(t: &Traced) -> Vec<String> {
         .collect()
 }
 
-/// Whether a state can retry: a positive max_retries, or the trace saw it retry.
+/// Whether a state can retry: `max_retries` set and not 0 (a `${…}` substitution may be
+/// anything: it can), or the trace saw it retry.
 pub fn retry_possible(s: &State) -> bool {
     let limit = s
         .max_retries
         .as_deref()
-        .and_then(|r| r.trim().parse::<i64>().ok())
-        .is_some_and(|n| n > 0);
+        .map(str::trim)
+        .is_some_and(|m| !m.is_empty() && m.parse::<f64>().map_or(true, |n| n > 0.0));
     limit || s.trace.as_ref().is_some_and(|t| t.retries > 0)
 }
 
@@ -302,14 +303,15 @@ pub fn mermaid(machine: &Machine) -> String {
 
 /// A Mermaid label's text. Mermaid reads `#code;` as a character, so every character it would
 /// take as syntax is written that way: `;` (ends a statement), `:`, `#`, `"`, braces, `%`
-/// (comments), backticks (Markdown strings) and `<`, `>`, `&` (HTML). A newline or control
-/// character is shown escaped (`\n`) and cannot end the statement.
+/// (comments), backticks (Markdown strings), `<`, `>`, `&` (HTML) and `\` (Mermaid breaks a
+/// line at `\n`). A newline or control character is shown escaped (`\n`) and cannot end the
+/// statement.
 fn mermaid_text(text: &str) -> String {
     let text = crate::output::terminal_text(text);
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
         match c {
-            '#' | ';' | ':' | '"' | '{' | '}' | '%' | '`' | '<' | '>' | '&' => {
+            '#' | ';' | ':' | '"' | '{' | '}' | '%' | '`' | '<' | '>' | '&' | '\\' => {
                 let _ = write!(out, "#{};", c as u32);
             }
             c => out.push(c),
@@ -461,7 +463,7 @@ mod tests {
     #[test]
     fn mermaid_text_writes_syntax_as_codes() {
         assert_eq!(mermaid_text("a: b; #c"), "a#58; b#59; #35;c");
-        assert_eq!(mermaid_text("x\ny"), "x\\ny");
+        assert_eq!(mermaid_text("x\ny"), "x#92;ny");
         assert_eq!(mermaid_text("<b>&"), "#60;b#62;#38;");
     }
 }
