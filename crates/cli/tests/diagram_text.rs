@@ -9,6 +9,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+// Mermaid renders asynchronously: `dump` waits longer than `browser::measure`.
+#[allow(dead_code)]
 #[path = "support/browser.rs"]
 mod browser;
 

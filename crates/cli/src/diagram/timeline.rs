@@ -192,7 +192,7 @@ pub fn draw(machine: &Machine) -> String {
     // The deliveries' numbers above the axis, where they do not collide.
     y += LINE + 6.0;
     let mut deliveries: Vec<(u32, f64)> = visits().map(|v| (v.delivery, v.at)).collect();
-    deliveries.sort_by(|a, b| a.0.cmp(&b.0));
+    deliveries.sort_by_key(|d| d.0);
     deliveries.dedup_by_key(|d| d.0);
     let mut free_from = 0.0;
     let _ = writeln!(
