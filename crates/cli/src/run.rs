@@ -68,10 +68,15 @@ pub struct Args {
     /// Replace an instance or method: PATH=ok|error|retry|retry:N|retry:N@INTERVAL|stop|abort, or an exit code.
     #[arg(long = "stub", value_name = "PATH=WHAT", value_parser = key_value)]
     stubs: Vec<(String, String)>,
-    /// text (the state trace as a table and the result) or json (the delivery, as
-    /// `miq-automate diagram --trace` reads it).
+    /// text (the state trace as a table and the result), json (the delivery, as
+    /// `miq-automate diagram --trace` reads it) or html (a self-contained page of the run:
+    /// the diagram, the timeline, each state's result, every delivery, the log).
     #[arg(short = 'O', long, value_enum, default_value_t = Output::Text)]
     output: Output,
+    /// Write the output here instead of stdout (checked before the run starts). Its
+    /// directory must exist.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    out: Option<PathBuf>,
     /// Write every log line of every delivery here, in ManageIQ's automation.log format
     /// (also when the run stops early: the lines received until then). Its directory must exist.
     #[arg(long, value_name = "FILE")]
@@ -109,6 +114,8 @@ pub enum Output {
     Text,
     /// The delivery as JSON.
     Json,
+    /// A self-contained HTML page of the run (report::run).
+    Html,
 }
 
 /// Where the engine runs each method (`Engine.new(isolation:)`).
@@ -200,6 +207,15 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         if let Err(why) = check_output(path) {
             eprintln!(
                 "miq-automate run: cannot write the log {}: {why}",
+                path.display()
+            );
+            return Ok(EXIT_ERROR);
+        }
+    }
+    if let Some(path) = &args.out {
+        if let Err(why) = check_output(path) {
+            eprintln!(
+                "miq-automate run: cannot write the output {}: {why}",
                 path.display()
             );
             return Ok(EXIT_ERROR);
@@ -354,12 +370,23 @@ fn finish(args: &Args, result: &Value) -> anyhow::Result<u8> {
         write_log(path, &delivery, started)
             .with_context(|| format!("cannot write the log {}", path.display()))?;
     }
-    let mut out = std::io::stdout().lock();
-    match args.output {
-        Output::Json => writeln!(out, "{}", serde_json::to_string_pretty(&delivery)?)?,
-        Output::Text => write!(out, "{}", table(&delivery))?,
+    let shown = match args.output {
+        Output::Json => format!("{}\n", serde_json::to_string_pretty(&delivery)?),
+        Output::Text => table(&delivery),
+        Output::Html => {
+            let machine = traced_machine(args, &delivery);
+            crate::report::run::page(&delivery, machine.as_ref(), &args.uri, Utc::now())
+        }
+    };
+    match &args.out {
+        Some(path) => std::fs::write(path, shown)
+            .with_context(|| format!("cannot write the output {}", path.display()))?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(shown.as_bytes())?;
+            out.flush()?;
+        }
     }
-    out.flush()?;
     // A stub nothing used is a typo in its path, or a state the machine never reached
     // (a run that failed earlier): said on stderr, so a typo does not pass unseen.
     for path in items(result, "unused_stubs").filter_map(Value::as_str) {
@@ -369,6 +396,35 @@ fn finish(args: &Args, result: &Value) -> anyhow::Result<u8> {
         );
     }
     Ok(exit_status(&delivery))
+}
+
+/// The state machine the URI names (its path, without `?query` or `#message`), read by Rust
+/// from the datastores with the run's trace on it, for the HTML page; `None` when the URI
+/// is not a state machine (the page shows the events only), or the trace does not fit it
+/// (said on stderr).
+fn traced_machine(args: &Args, delivery: &Value) -> Option<crate::diagram::Machine> {
+    let path = args.uri.split(['?', '#']).next().unwrap_or(&args.uri);
+    let ds = match miq_automate_engine::datastore::Datastore::load(&args.datastores) {
+        Ok(ds) => ds,
+        Err(e) => {
+            eprintln!(
+                "miq-automate run: warning: the page has no diagram: the datastore does not load in Rust: {}",
+                crate::output::terminal_text(&e.to_string())
+            );
+            return None;
+        }
+    };
+    let mut machine = crate::diagram::build(&ds, path).ok()?;
+    match crate::diagram::add_trace(&mut machine, delivery) {
+        Ok(()) => Some(machine),
+        Err(e) => {
+            eprintln!(
+                "miq-automate run: warning: the page has no diagram: {}",
+                crate::output::terminal_text(&e)
+            );
+            None
+        }
+    }
 }
 
 /// Why a file cannot be written there, checked without creating it: its directory must exist.

@@ -3,10 +3,10 @@
 //! order with their hooks, main target, limits, nested machines, rollback steps and a run's
 //! trace); `svg` and `text` draw it.
 
-mod svg;
-mod table;
+pub(crate) mod svg;
+pub(crate) mod table;
 mod text;
-mod timeline;
+pub(crate) mod timeline;
 
 use std::path::PathBuf;
 

@@ -10,6 +10,7 @@
 //! caller built itself with [`esc`] ([`embedded_svg`]).
 
 pub mod retire;
+pub mod run;
 
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, PreEscaped, Render, DOCTYPE};
@@ -82,7 +83,6 @@ pub fn timestamp(at: DateTime<Utc>) -> Markup {
 }
 
 /// The "generated at" line.
-#[allow(dead_code)] // For the run report and the coverage page.
 pub fn generated_at(at: DateTime<Utc>) -> Markup {
     html! { p.generated { "Generated " (timestamp(at)) } }
 }
@@ -106,7 +106,6 @@ pub fn mock_banner(what: Markup) -> Markup {
 
 /// What a page marks with a colour: a state, a step, a test, a retired member.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[allow(dead_code)] // For the run report and the coverage page.
 pub enum Status {
     /// Passed, done, retired (green).
     Passed,
@@ -217,7 +216,6 @@ pub fn section(id: &str, title: Markup, body: Markup) -> Markup {
 }
 
 /// A table: a header row, then rows of cells.
-#[allow(dead_code)] // For the run report and the coverage page.
 pub fn table(head: &[&str], rows: impl IntoIterator<Item = Vec<Markup>>) -> Markup {
     html! {
         table.grid {
@@ -232,7 +230,6 @@ pub fn table(head: &[&str], rows: impl IntoIterator<Item = Vec<Markup>>) -> Mark
 }
 
 /// A collapsible part: `summary` always shown, `body` when opened (`open`: at first).
-#[allow(dead_code)] // For the run report and the coverage page.
 pub fn details(summary: Markup, body: Markup, open: bool) -> Markup {
     html! {
         details open[open] {
@@ -249,7 +246,6 @@ pub fn error_block(message: &str) -> Markup {
 
 /// The level of a log line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-#[allow(dead_code)] // For the run report and the coverage page.
 pub enum Level {
     /// `TRACE`.
     Trace,
@@ -263,7 +259,6 @@ pub enum Level {
     Error,
 }
 
-#[allow(dead_code)] // For the run report and the coverage page.
 impl Level {
     const ALL: [Level; 5] = [
         Level::Trace,
@@ -298,7 +293,6 @@ impl Level {
 
 /// One line of a log.
 #[derive(Clone, Debug)]
-#[allow(dead_code)] // For the run report and the coverage page.
 pub struct LogLine<'a> {
     /// Its level.
     pub level: Level,
@@ -308,7 +302,6 @@ pub struct LogLine<'a> {
 
 /// A log with a filter by level (all, debug and above, … errors only): radio buttons and
 /// CSS, no script. `id` names it on the page (unique per log).
-#[allow(dead_code)] // For the run report and the coverage page.
 pub fn log(id: &str, lines: &[LogLine<'_>]) -> Markup {
     let group = format!("log-{id}");
     html! {
@@ -333,9 +326,113 @@ pub fn log(id: &str, lines: &[LogLine<'_>]) -> Markup {
 }
 
 /// An SVG the caller built itself, every text in it escaped with [`esc`]: put as it is.
-#[allow(dead_code)] // For the run report and the coverage page.
 pub fn embedded_svg(svg: &str) -> Markup {
     PreEscaped(svg.to_string())
+}
+
+/// An SVG of ours made fit to sit in a page beside others, as `id`: an XML prolog dropped,
+/// its root given `id`, its own ids prefixed with `id-` (and the `url(#…)`/`href="#…"` that
+/// point at them), and every rule of its `<style>` scoped to `#id`, so its stylesheet
+/// styles neither the page nor another SVG on it (an inline SVG's `<style>` is the
+/// document's). The SVG must be one [`embedded_svg`] may take: its texts escaped.
+pub fn scoped_svg(id: &str, svg: &str) -> String {
+    let mut svg = svg.trim_start();
+    if svg.starts_with("<?xml") {
+        svg = svg
+            .find("?>")
+            .map_or(svg, |end| svg[end + 2..].trim_start());
+    }
+    let mut out = svg.to_string();
+    // Its ids, prefixed (` id="…"`, never a `data-id="…"`).
+    let mut ids: Vec<String> = Vec::new();
+    let mut rest = svg;
+    while let Some(at) = rest.find(" id=\"") {
+        rest = &rest[at + 5..];
+        if let Some(end) = rest.find('"') {
+            ids.push(rest[..end].to_string());
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    for old in &ids {
+        for (before, after) in [(" id=\"", "\""), ("url(#", ")"), ("href=\"#", "\"")] {
+            out = out.replace(
+                &format!("{before}{old}{after}"),
+                &format!("{before}{id}-{old}{after}"),
+            );
+        }
+    }
+    // Its stylesheets, scoped.
+    let mut scoped = String::with_capacity(out.len() + 256);
+    let mut rest = out.as_str();
+    while let Some(open) = rest.find("<style") {
+        let Some(body) = rest[open..].find('>').map(|i| open + i + 1) else {
+            break;
+        };
+        let Some(close) = rest[body..].find("</style>").map(|i| body + i) else {
+            break;
+        };
+        scoped.push_str(&rest[..body]);
+        scoped.push_str(&scope_css(id, &rest[body..close]));
+        rest = &rest[close..];
+    }
+    scoped.push_str(rest);
+    match scoped.find("<svg") {
+        Some(at) => format!("{}<svg id=\"{id}\"{}", &scoped[..at], &scoped[at + 4..]),
+        None => scoped,
+    }
+}
+
+/// Each rule of a flat stylesheet (`a, b { … }`) scoped to `#id` (`#id a, #id b { … }`);
+/// `svg` as a selector is the root itself. Comments are dropped; a stylesheet with an
+/// at-rule is left as it is but for its comments (none of ours has one).
+fn scope_css(id: &str, css: &str) -> String {
+    let (css, cdata) = match css.trim().strip_prefix("<![CDATA[") {
+        Some(inner) => (inner.trim_end().trim_end_matches("]]>"), true),
+        None => (css, false),
+    };
+    let mut plain = String::with_capacity(css.len());
+    let mut rest = css;
+    while let Some(start) = rest.find("/*") {
+        plain.push_str(&rest[..start]);
+        rest = rest[start + 2..]
+            .find("*/")
+            .map_or("", |end| &rest[start + 2 + end + 2..]);
+    }
+    plain.push_str(rest);
+    if plain.contains('@') {
+        return plain;
+    }
+    let mut out = String::with_capacity(plain.len() * 2);
+    if cdata {
+        out.push_str("<![CDATA[");
+    }
+    let mut rest = plain.as_str();
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}').map(|i| open + i) else {
+            break;
+        };
+        let selectors: Vec<String> = rest[..open]
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| match s.strip_prefix("svg") {
+                Some(more) if more.is_empty() || more.starts_with([' ', '.', ':', '>', '[']) => {
+                    format!("svg#{id}{more}")
+                }
+                _ => format!("#{id} {s}"),
+            })
+            .collect();
+        out.push_str(&selectors.join(", "));
+        out.push(' ');
+        out.push_str(&rest[open..=close]);
+        out.push('\n');
+        rest = &rest[close + 1..];
+    }
+    if cdata {
+        out.push_str("]]>");
+    }
+    out
 }
 
 /// Escapes text for an SVG (XML) or HTML built by hand (the diagrams).
@@ -508,6 +605,24 @@ mod tests {
             s,
             "<section class=\"card\" id=\"x\"><h2>T</h2><details><summary>more</summary>body</details></section>"
         );
+    }
+
+    #[test]
+    fn an_svg_is_scoped_to_its_place_on_the_page() {
+        let svg = "<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\"><defs><marker id=\"arrow\"/></defs><style>\n/* c, { */ text { fill: red; }\n.box.failed, svg .x { stroke: blue; }\nsvg { font-size: 3px; }\n</style><path marker-end=\"url(#arrow)\" data-id=\"arrow\"/><use href=\"#arrow\"/></svg>";
+        let scoped = scoped_svg("fig-a", svg);
+        assert!(scoped.starts_with("<svg id=\"fig-a\" xmlns="), "{scoped}");
+        assert!(scoped.contains("<marker id=\"fig-a-arrow\"/>"), "{scoped}");
+        assert!(scoped.contains("url(#fig-a-arrow)"), "{scoped}");
+        assert!(scoped.contains("href=\"#fig-a-arrow\""), "{scoped}");
+        assert!(scoped.contains("data-id=\"arrow\""), "{scoped}");
+        assert!(scoped.contains("#fig-a text { fill: red; }"), "{scoped}");
+        assert!(
+            scoped.contains("#fig-a .box.failed, svg#fig-a .x { stroke: blue; }"),
+            "{scoped}"
+        );
+        assert!(scoped.contains("svg#fig-a { font-size: 3px; }"), "{scoped}");
+        assert!(!scoped.contains("/* c"), "{scoped}");
     }
 
     #[test]

@@ -1,0 +1,883 @@
+//! `run --output html`: one self-contained page of a run to attach to a ticket — what was
+//! delivered and how it ended (the result, the reason, the cause), the machine (the
+//! diagram), the run on the virtual clock (the timeline), ManageIQ's schema table with each
+//! state's result, every delivery (when, how it ended and why, its requeue, notifications,
+//! emails and other executions, its events), the log filterable by level, and the final
+//! state (state_vars, the root's attributes). Same frame and style as the retire report;
+//! every text masked and escaped; it prints as well as it shows.
+
+use chrono::{DateTime, Duration, Utc};
+use maud::{html, Markup};
+use serde_json::Value;
+
+use super::{
+    badge, details, error_block, facts, generated_at, legend, log, scoped_svg, section, table,
+    timestamp, Block, Level, LogLine, Status, Text,
+};
+use crate::diagram::{self, Machine};
+
+/// The whole page: `delivery` is the run's JSON (`run --output json`), `machine` the state
+/// machine the URI names with the run's trace added (`None` when the URI is not one: then
+/// no diagram, timeline or state table), `uri` as it was given.
+pub fn page(
+    delivery: &Value,
+    machine: Option<&Machine>,
+    uri: &str,
+    generated: DateTime<Utc>,
+) -> String {
+    let run = Run::of(delivery);
+    // A `password::` argument of the URI is masked before anything shows it.
+    let uri = miq_automate_core::log::sanitize_uri(uri);
+    let path = uri.split(['?', '#']).next().unwrap_or(&uri);
+    let name = path
+        .trim_end_matches('/')
+        .rsplit('/')
+        .take(2)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join("/");
+    let resolved = machine
+        .map(|m| m.title.clone())
+        .or_else(|| root_name(delivery));
+    let header = html! {
+        h1 { "Automate run: " (Text(&name)) " " (badge(run.status, &run.label)) }
+        p.meta.uri { "Delivered " span.mono { (Text(&uri)) } }
+        @if let Some(r) = resolved.as_deref().filter(|r| !r.is_empty()) {
+            p.meta { "Resolved to " span.mono { (Text(r)) } " (with its domain)" }
+        }
+        (outcome(delivery, &run))
+        (facts(run_facts(&run)))
+        (generated_at(generated))
+        @if machine.is_some() {
+            (legend(&[
+                (Status::Passed, "passed"),
+                (Status::Retried, "retried"),
+                (Status::Failed, "failed"),
+                (Status::TimedOut, "stopped by a limit"),
+                (Status::NotReached, "not reached"),
+            ]))
+        }
+        nav.toc aria-label="sections" {
+            @if machine.is_some() {
+                a href="#machine" { "The machine" } " · "
+                a href="#timeline" { "Timeline" } " · "
+                a href="#states" { "States" } " · "
+            }
+            a href="#deliveries" { "Deliveries" } " · "
+            a href="#log" { "Log" } " · "
+            a href="#final" { "Final state" }
+        }
+    };
+    let body = html! {
+        @if let Some(m) = machine {
+            (section("machine", html! { "The machine" }, html! {
+                @if let Some(d) = m.description.as_deref().filter(|d| !d.trim().is_empty()) {
+                    p.meta { (Text(d)) }
+                }
+                div.figure { (super::embedded_svg(&scoped_svg("fig-machine", &diagram::svg::draw(m)))) }
+            }))
+            (section("timeline", html! { "Timeline" }, html! {
+                p.meta { "Virtual time across, a row per state: a bar per visit of each delivery." }
+                div.figure { (super::embedded_svg(&scoped_svg("fig-timeline", &diagram::timeline::draw(m)))) }
+            }))
+            (section("states", html! { "States" }, states(m)))
+        } @else {
+            p.callout { "The URI is not a state machine: no diagram, timeline or state table; its deliveries' events are below." }
+        }
+        (section("deliveries", html! { "Deliveries" }, deliveries(delivery, &run, machine.is_none())))
+        (section("log", html! { "Log" }, log_section(delivery)))
+        (section("final", html! { "Final state" }, final_state(delivery)))
+    };
+    super::page(
+        &format!("Automate run — {name} — {}", run.label),
+        header,
+        body,
+    )
+}
+
+/// How the run ended, read from its JSON.
+struct Run {
+    ae_result: String,
+    /// The exception first, then ae_reason.
+    reason: Option<String>,
+    limit: Option<String>,
+    deliveries: u64,
+    virtual_seconds: f64,
+    started: Option<DateTime<Utc>>,
+    status: Status,
+    label: String,
+}
+
+impl Run {
+    fn of(delivery: &Value) -> Run {
+        let ae_result = text(delivery, "ae_result").unwrap_or_else(|| "error".into());
+        let limit = text(delivery, "limit");
+        let reason = text(delivery, "error").or_else(|| text(delivery, "ae_reason"));
+        let (status, label) = match (ae_result.to_ascii_lowercase().as_str(), &limit) {
+            (_, Some(limit)) => (Status::TimedOut, format!("{ae_result}: stopped by {limit}")),
+            ("error", None) => (Status::Failed, "error".to_string()),
+            ("retry", None) => (Status::Retried, "retry".to_string()),
+            (_, None) => (Status::Passed, ae_result.clone()),
+        };
+        Run {
+            reason,
+            limit,
+            deliveries: delivery
+                .get("deliveries")
+                .and_then(Value::as_u64)
+                .unwrap_or_else(|| items(delivery, "trace").count() as u64),
+            virtual_seconds: delivery
+                .get("virtual_seconds")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0),
+            started: delivery
+                .get("started_at")
+                .and_then(Value::as_str)
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc)),
+            status,
+            label,
+            ae_result,
+        }
+    }
+
+    /// The wall-clock time of `at` virtual seconds into the run, when its start is known.
+    fn at(&self, seconds: f64) -> Option<DateTime<Utc>> {
+        self.started
+            .map(|s| s + Duration::milliseconds((seconds * 1000.0).round() as i64))
+    }
+}
+
+/// The result in a box: ae_result, the reason, and the cause the log tells.
+fn outcome(delivery: &Value, run: &Run) -> Markup {
+    let causes = crate::run::causes(delivery);
+    html! {
+        div class={ "callout run-result " (run.status.class()) } {
+            strong { "ae_result: " (Text(&run.ae_result)) }
+            @if let Some(limit) = &run.limit {
+                " — stopped by the limit " span.mono { (Text(limit)) }
+            }
+            @if let Some(reason) = &run.reason {
+                (error_block(reason))
+            } @else if run.status != Status::Passed {
+                span.note { " — no reason given (neither an error nor ae_reason)" }
+            }
+            @if !causes.is_empty() {
+                ul.causes {
+                    @for c in &causes { li { (Text(c)) } }
+                }
+            }
+        }
+    }
+}
+
+fn run_facts(run: &Run) -> Vec<Markup> {
+    let mut out = Vec::new();
+    if let Some(at) = run.started {
+        out.push(html! { "Started " (timestamp(at)) });
+    }
+    out.push(html! { (plural(run.deliveries, "delivery", "deliveries")) });
+    out.push(html! { "virtual time " (duration(run.virtual_seconds)) });
+    if let Some(limit) = &run.limit {
+        out.push(html! { "limit " span.mono { (Text(limit)) } });
+    }
+    out
+}
+
+/// ManageIQ's schema table of the machine with the run's result and the domain that
+/// served each state.
+fn states(m: &Machine) -> Markup {
+    let columns = diagram::table::columns(m);
+    let result_at = columns.iter().position(|c| *c == "Result");
+    let rows = diagram::table::rows(m).into_iter().map(|row| {
+        let status = row.outcome.map(|o| outcome_status(o.class()));
+        row.cells(m)
+            .into_iter()
+            .enumerate()
+            .map(|(i, cell)| match (Some(i) == result_at, status) {
+                (true, Some(s)) => html! { span class={ "result " (s.class()) } { (Text(&cell)) } },
+                (false, _) if i == 0 => html! { b { (Text(&cell)) } },
+                _ => html! { span.mono { (Text(&cell)) } },
+            })
+            .collect::<Vec<_>>()
+    });
+    html! { div.wide { (table(&columns, rows)) } }
+}
+
+/// The colour of a state's outcome (`passed`, `retried`, `failed`, `notreached`).
+fn outcome_status(class: &str) -> Status {
+    match class {
+        "passed" => Status::Passed,
+        "retried" => Status::Retried,
+        "failed" => Status::Failed,
+        _ => Status::NotReached,
+    }
+}
+
+/// The colour of a result word (`ok`, `error`, `retry`…).
+fn result_status(result: &str) -> Option<Status> {
+    match result.to_ascii_lowercase().as_str() {
+        "ok" => Some(Status::Passed),
+        "error" => Some(Status::Failed),
+        "retry" | "restart" => Some(Status::Retried),
+        "skip" | "continue" => Some(Status::Skipped),
+        _ => None,
+    }
+}
+
+/// Every delivery, each in a collapsible block (the last one, and any that failed, open).
+fn deliveries(delivery: &Value, run: &Run, all_open: bool) -> Markup {
+    let list: Vec<&Value> = items(delivery, "trace").collect();
+    let last = list.len().saturating_sub(1);
+    html! {
+        @if list.is_empty() { p.none { "No delivery was traced." } }
+        @for (i, d) in list.iter().enumerate() {
+            @let result = text(d, "ae_result").unwrap_or_default();
+            @let open = all_open || i == last || result.eq_ignore_ascii_case("error");
+            (details(delivery_summary(d, i, run), delivery_body(d), open))
+        }
+    }
+}
+
+fn delivery_summary(d: &Value, i: usize, run: &Run) -> Markup {
+    let n = d
+        .get("delivery")
+        .and_then(Value::as_u64)
+        .unwrap_or(i as u64 + 1);
+    let at = d.get("at").and_then(Value::as_f64).unwrap_or(0.0);
+    let result = text(d, "ae_result").unwrap_or_default();
+    let status = result_status(&result).unwrap_or(Status::NotReached);
+    html! {
+        span.delivery-head {
+            b { "Delivery " (n) }
+            " · +" (duration(at))
+            @if let Some(t) = run.at(at) { " (" (timestamp(t)) ")" }
+            " · "
+            @match text(d, "state") {
+                Some(s) => { "resumed at " span.mono { (Text(&s)) } },
+                None => "from the first state",
+            }
+            (badge(status, if result.is_empty() { "?" } else { &result }))
+            @if let Some(r) = requeue(d) { " " span.note { "→ " (r) } }
+        }
+    }
+}
+
+/// `requeued: CheckProvisioned again in 60 s`.
+fn requeue(d: &Value) -> Option<Markup> {
+    let r = d.get("requeue").filter(|r| r.is_object())?;
+    let state = text(r, "state").unwrap_or_default();
+    let interval = r
+        .get("retry_interval")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
+    Some(html! {
+        "requeued: " span.mono { (Text(&state)) } " again in " (duration(interval))
+    })
+}
+
+fn delivery_body(d: &Value) -> Markup {
+    let notifications: Vec<&Value> = items(d, "notifications").collect();
+    let executions: Vec<&Value> = items(d, "executions").collect();
+    let (emails, others): (Vec<&Value>, Vec<&Value>) = executions
+        .into_iter()
+        .partition(|e| text(e, "name").as_deref() == Some("send_email"));
+    html! {
+        div.delivery {
+            @if let Some(reason) = text(d, "reason") {
+                p.why { "Why: " }
+                (error_block(&reason))
+            }
+            @if let Some(r) = requeue(d) { p { "Requeued: " (r) " (virtual)." } }
+            @if !notifications.is_empty() {
+                h3 { "Notifications (" (notifications.len()) ")" }
+                (table(&["Level", "Type", "Audience", "Message", "Subject"], notifications.iter().map(|n| {
+                    let level = text(n, "level").unwrap_or_default();
+                    let tone = match level.as_str() {
+                        "error" => Some(Status::Failed),
+                        "warning" | "warn" => Some(Status::TimedOut),
+                        "success" => Some(Status::Passed),
+                        _ => None,
+                    };
+                    vec![
+                        html! { @match tone { Some(s) => (badge(s, &level)), None => (Text(&level)) } },
+                        html! { span.mono { (Text(&text(n, "type").unwrap_or_default())) } },
+                        html! { (Text(&text(n, "audience").unwrap_or_default())) },
+                        html! { (Text(&text(n, "text").or_else(|| text(n, "message")).unwrap_or_default())) },
+                        html! { (Text(&n.get("subject").map(ruby).unwrap_or_default())) },
+                    ]
+                })))
+            }
+            @for e in &emails { (email(e)) }
+            @if !others.is_empty() {
+                h3 { "Executions (" (others.len()) ")" }
+                (table(&["Method", "Arguments"], others.iter().map(|e| vec![
+                    html! { span.mono { (Text(&text(e, "name").unwrap_or_default())) } },
+                    html! { span.mono { (Text(&e.get("args").map(ruby).unwrap_or_default())) } },
+                ])))
+            }
+            h3 { "Events" }
+            (events(d))
+        }
+    }
+}
+
+/// A `send_email` execution: to, from, subject, the body as text (and as sent).
+fn email(e: &Value) -> Markup {
+    let args: Vec<&Value> = items(e, "args").collect();
+    let arg = |i: usize| args.get(i).map(|v| plain(v)).unwrap_or_default();
+    let body = arg(3);
+    let options = args.get(4).map(|o| ruby(o)).unwrap_or_default();
+    html! {
+        div.email {
+            h3 { "Email" }
+            dl.fields {
+                dt { "To" } dd { (Text(&arg(0))) }
+                dt { "From" } dd { (Text(&arg(1))) }
+                dt { "Subject" } dd { (Text(&arg(2))) }
+                @if !options.is_empty() && options != "{}" {
+                    dt { "Options" } dd.mono { (Text(&options)) }
+                }
+            }
+            pre.email-body { (Block(&html_as_text(&body))) }
+            @if body.contains('<') {
+                (details(html! { "The body as sent (HTML source)" }, html! { pre.email-body { (Block(&body)) } }, false))
+            }
+        }
+    }
+}
+
+/// An email's HTML body read as text: `<br>` and paragraph ends as new lines, other tags
+/// dropped, the common entities decoded (the page escapes it all again).
+fn html_as_text(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(at) = rest.find('<') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at + 1..];
+        let is_tag = tail.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!');
+        match tail.find('>').filter(|_| is_tag) {
+            Some(end) => {
+                let tag = tail[..end].trim_start_matches('/').to_ascii_lowercase();
+                let name = tag.split([' ', '/']).next().unwrap_or("");
+                if matches!(name, "br" | "p" | "div" | "tr" | "li") {
+                    out.push('\n');
+                }
+                rest = &tail[end + 1..];
+            }
+            None => {
+                out.push('<');
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&")
+}
+
+/// A delivery's events as a compact table: state, step, method, result, reason.
+fn events(d: &Value) -> Markup {
+    let list: Vec<&Value> = items(d, "events").collect();
+    let top = list
+        .iter()
+        .find_map(|e| text(e, "machine"))
+        .unwrap_or_default();
+    let rows = list.iter().filter_map(|e| {
+        let machine = text(e, "machine").unwrap_or_default();
+        let mut state = text(e, "state").unwrap_or_default();
+        if !machine.is_empty() && machine != top {
+            // A nested machine's state: under its machine's class.
+            let short = machine.rsplit('/').nth(1).unwrap_or(&machine);
+            state = format!("{short}/{state}");
+        }
+        let (step, method, result, why) = match text(e, "event")?.as_str() {
+            "enter" => {
+                let retries = e.get("retries").and_then(Value::as_i64).unwrap_or(0);
+                let step = if retries > 0 {
+                    format!("enter (retry {retries})")
+                } else {
+                    "enter".into()
+                };
+                (step, String::new(), String::new(), String::new())
+            }
+            "step" => (
+                text(e, "step").unwrap_or_default(),
+                text(e, "method").unwrap_or_default(),
+                text(e, "result").unwrap_or_default(),
+                text(e, "error").or_else(|| text(e, "reason")).unwrap_or_default(),
+            ),
+            "instantiate" => (
+                format!("{} → instantiate", text(e, "step").unwrap_or_default()),
+                text(e, "uri").unwrap_or_default(),
+                text(e, "result").unwrap_or_default(),
+                text(e, "error").or_else(|| text(e, "reason")).unwrap_or_default(),
+            ),
+            "done" => {
+                let next = match e.get("next_state") {
+                    Some(Value::String(s)) if s.is_empty() => "next: (end)".to_string(),
+                    Some(Value::String(s)) => format!("next: {s}"),
+                    _ => String::new(),
+                };
+                let reason = text(e, "reason").unwrap_or_default();
+                let why = [next, reason]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" — ");
+                (
+                    "done".into(),
+                    String::new(),
+                    text(e, "result").unwrap_or_default(),
+                    why,
+                )
+            }
+            "raised" => (
+                "raised".into(),
+                String::new(),
+                "error".into(),
+                text(e, "error").unwrap_or_default(),
+            ),
+            _ => return None,
+        };
+        let served = text(e, "method_fqname").or_else(|| text(e, "fqname"));
+        let status = result_status(&result);
+        Some(vec![
+            html! { (Text(&state)) },
+            html! { (Text(&step)) },
+            html! {
+                span.mono { (Text(&method)) }
+                @if let Some(f) = served.filter(|f| !method.is_empty() && f != &method) {
+                    br; span.note.mono { "served by " (Text(&f)) }
+                }
+            },
+            html! { @match status { Some(s) => span class={ "result " (s.class()) } { (Text(&result)) }, None => (Text(&result)) } },
+            html! { (Text(&why)) },
+        ])
+    });
+    let rows: Vec<Vec<Markup>> = rows.collect();
+    html! {
+        @if rows.is_empty() { p.none { "No state ran in this delivery." } }
+        @else { div.wide.events { (table(&["State", "Step", "Method", "Result", "Reason / next"], rows)) } }
+    }
+}
+
+/// The log of every delivery, each line with its delivery's number, filterable by level.
+fn log_section(delivery: &Value) -> Markup {
+    let lines: Vec<(Level, String)> = items(delivery, "logs")
+        .map(|l| {
+            let level = text(l, "level")
+                .and_then(|w| Level::parse(&w))
+                .unwrap_or(Level::Info);
+            let n = l.get("delivery").and_then(Value::as_u64).unwrap_or(1);
+            (
+                level,
+                format!("#{n} {}", text(l, "message").unwrap_or_default()),
+            )
+        })
+        .collect();
+    let count = |level: Level| lines.iter().filter(|(l, _)| *l == level).count();
+    let shown: Vec<LogLine<'_>> = lines
+        .iter()
+        .map(|(level, text)| LogLine {
+            level: *level,
+            text,
+        })
+        .collect();
+    html! {
+        @if lines.is_empty() { p.none { "No log line." } }
+        @else {
+            p.meta {
+                (plural(lines.len() as u64, "line", "lines")) ": "
+                (count(Level::Error)) " error" @if count(Level::Error) != 1 { "s" } ", "
+                (count(Level::Warn)) " warning" @if count(Level::Warn) != 1 { "s" }
+                " · each line starts with its delivery (#1, #2…)"
+            }
+            (log("run", &shown))
+        }
+    }
+}
+
+/// state_vars and the root's attributes, collapsed.
+fn final_state(delivery: &Value) -> Markup {
+    let vars: Vec<(String, String)> = delivery
+        .get("state_vars")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), ruby(v))).collect())
+        .unwrap_or_default();
+    let root = items(delivery, "objects").find(|o| o.get("parent").is_none_or(Value::is_null));
+    let attrs: Vec<(String, String)> = root
+        .and_then(|o| o.get("attributes"))
+        .and_then(Value::as_object)
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), ruby(v))).collect())
+        .unwrap_or_default();
+    let objects: Vec<String> = items(delivery, "objects")
+        .filter_map(|o| text(o, "name"))
+        .collect();
+    let pairs = |list: &[(String, String)]| {
+        table(
+            &["Name", "Value"],
+            list.iter().map(|(k, v)| {
+                vec![
+                    html! { span.mono { (Text(k)) } },
+                    html! { span.mono { (Text(v)) } },
+                ]
+            }),
+        )
+    };
+    html! {
+        (details(html! { "state_vars (" (vars.len()) ")" }, html! {
+            @if vars.is_empty() { p.none { "None set." } } @else { (pairs(&vars)) }
+        }, false))
+        (details(html! { "The root's attributes (" (attrs.len()) ")" }, html! {
+            @if attrs.is_empty() { p.none { "None." } } @else { (pairs(&attrs)) }
+        }, false))
+        (details(html! { "Objects instantiated (" (objects.len()) ")" }, html! {
+            ol.objects { @for o in &objects { li.mono { (Text(o)) } } }
+        }, false))
+    }
+}
+
+/// The root object's name (`/Dom/Ns/Class/instance`), with its domain.
+fn root_name(delivery: &Value) -> Option<String> {
+    items(delivery, "objects")
+        .find(|o| o.get("parent").is_none_or(Value::is_null))
+        .and_then(|o| text(o, "name"))
+}
+
+/// A string as it is, anything else as Ruby shows it.
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => ruby(other),
+    }
+}
+
+/// A value of the run's JSON as Ruby would show it: tagged forms (`$symbol`, `$hash`,
+/// `$foreign`, `$password`, `$time`) read back, a password always masked.
+fn ruby(v: &Value) -> String {
+    match v {
+        Value::Null => "nil".into(),
+        Value::String(s) => format!("{s:?}"),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(ruby).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) if map.len() == 1 => {
+            let (tag, inner) = map.iter().next().expect("one entry");
+            match tag.as_str() {
+                "$symbol" => format!(":{}", inner.as_str().unwrap_or_default()),
+                "$password" => "\"********\"".into(),
+                "$time" | "$float" | "$bigdecimal" => plain(inner),
+                "$foreign" => inner
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .or_else(|| inner.get("label").and_then(Value::as_str))
+                    .unwrap_or("#<object>")
+                    .to_string(),
+                "$hash" => format!(
+                    "{{{}}}",
+                    inner
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_array)
+                        .filter(|p| p.len() == 2)
+                        .map(|p| format!("{} => {}", ruby(&p[0]), ruby(&p[1])))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                _ => format!("{{{tag:?} => {}}}", ruby(inner)),
+            }
+        }
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{k:?} => {}", ruby(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// A string (or number) at `key`, if it is there and not empty.
+fn text(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+fn items<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    v.get(key).and_then(Value::as_array).into_iter().flatten()
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `0 s`, `45 s`, `120 s (2m)`, `3725 s (1h 2m 5s)`.
+fn duration(seconds: f64) -> String {
+    let whole = seconds.round() as i64;
+    let shown = if (seconds - whole as f64).abs() < 1e-9 {
+        format!("{whole} s")
+    } else {
+        format!("{seconds:.1} s")
+    };
+    if whole < 60 {
+        return shown;
+    }
+    let (h, m, s) = (whole / 3600, whole / 60 % 60, whole % 60);
+    let parts: Vec<String> = [(h, "h"), (m, "m"), (s, "s")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, u)| format!("{n}{u}"))
+        .collect();
+    format!("{shown} ({})", parts.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagram::State;
+    use serde_json::json;
+
+    fn failed_run() -> Value {
+        let m = "/Dom/Ns/SM/template";
+        json!({
+            "ae_result": "error",
+            "ae_reason": "stubbed to fail <b>",
+            "error": null,
+            "limit": null,
+            "deliveries": 2,
+            "virtual_seconds": 60,
+            "started_at": "2026-05-01T10:20:00Z",
+            "logs": [
+                {"delivery": 1, "level": "info", "message": "Instantiating [/Ns/SM/template]"},
+                {"delivery": 2, "level": "warn", "message": "Error in State=[B]"},
+                {"delivery": 2, "level": "error", "message": "<AEMethod b> boom password=hunter2"}
+            ],
+            "objects": [
+                {"name": "/Dom/Ns/SM/template", "parent": null, "attributes": {
+                    "ae_state": "B", "pw": {"$password": "x"},
+                    "opts": {"$hash": [[{"$symbol": "a"}, 1]]}
+                }}
+            ],
+            "state_vars": {"ae_rollback_done": ["/r/Undo"]},
+            "trace": [
+                {"delivery": 1, "at": 0, "state": null, "ae_result": "retry", "reason": null,
+                 "requeue": {"state": "A", "retry_interval": 60},
+                 "notifications": [], "executions": [],
+                 "events": [
+                    {"event": "enter", "machine": m, "state": "A", "retries": 0},
+                    {"event": "step", "machine": m, "state": "A", "step": "main", "method": "/Ns/M/a", "result": "retry"},
+                    {"event": "done", "machine": m, "state": "A", "result": "retry", "retries": 0}
+                 ]},
+                {"delivery": 2, "at": 60, "state": "A", "ae_result": "error", "reason": "stubbed to fail <b>",
+                 "requeue": null,
+                 "notifications": [{"level": "error", "type": "automate_user_error", "audience": "user",
+                                    "text": "VM Provision Error <i>", "subject": {"$foreign": {"id": 2, "label": "x", "text": "#<miq_request id: 7>"}}}],
+                 "executions": [
+                    {"name": "send_email", "args": ["to@example.com", "from@example.com", "Request 7 <done>",
+                        "Hello,<br/>Your VM <b>web01</b> is ready &amp; waiting", {"$hash": [[{"$symbol": "cc"}, ""]]}]},
+                    {"name": "create_service_provision_request", "args": [1, {"$symbol": "x"}]}
+                 ],
+                 "events": [
+                    {"event": "enter", "machine": m, "state": "A", "retries": 1},
+                    {"event": "done", "machine": m, "state": "A", "result": "ok", "next_state": "B", "retries": 1},
+                    {"event": "enter", "machine": m, "state": "B", "retries": 0},
+                    {"event": "step", "machine": m, "state": "B", "step": "main", "method": "/Ns/M/b", "result": "error", "reason": "stubbed to fail <b>"},
+                    {"event": "instantiate", "machine": m, "state": "B", "step": "on_error", "uri": "/r/Undo", "result": "ok"},
+                    {"event": "step", "machine": m, "state": "B", "step": "on_error", "method": "rollback", "result": "ok"},
+                    {"event": "done", "machine": m, "state": "B", "result": "error", "reason": "stubbed to fail <b>", "retries": 0}
+                 ]}
+            ]
+        })
+    }
+
+    fn machine(trace: &Value) -> Machine {
+        let state = |name: &str, on_error: Option<&str>| State {
+            name: name.into(),
+            main: Some(format!("/Ns/M/{}", name.to_lowercase())),
+            on_error: on_error.map(String::from),
+            ..State::default()
+        };
+        let mut m = Machine {
+            title: "Dom/Ns/SM/template".into(),
+            states: vec![
+                state("A", None),
+                state("B", Some("rollback")),
+                state("C", None),
+            ],
+            ..Machine::default()
+        };
+        diagram::add_trace(&mut m, trace).unwrap();
+        m
+    }
+
+    fn generated() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-05-01T11:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_page_has_every_part_of_a_failed_run() {
+        let run = failed_run();
+        let m = machine(&run);
+        let page = page(&run, Some(&m), "/Ns/SM/template?x=1", generated());
+        for id in [
+            "machine",
+            "timeline",
+            "states",
+            "deliveries",
+            "log",
+            "final",
+        ] {
+            assert!(page.contains(&format!("id=\"{id}\"")), "no section {id}");
+        }
+        assert!(
+            page.contains(
+                "<h1>Automate run: SM/template <span class=\"badge st-failed\">error</span></h1>"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains("Resolved to <span class=\"mono\">Dom/Ns/SM/template</span>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("stubbed to fail &lt;b&gt;"),
+            "the reason, escaped"
+        );
+        assert!(
+            page.contains("<time datetime=\"2026-05-01T10:20:00Z\">"),
+            "started"
+        );
+        assert!(
+            page.contains("<time datetime=\"2026-05-01T10:21:00Z\">"),
+            "delivery 2's time"
+        );
+        assert!(page.contains("2 deliveries"), "{page}");
+        assert!(page.contains("virtual time 60 s (1m)"), "{page}");
+        // The states table with its results; every state, C not reached.
+        assert!(page.contains("<th scope=\"col\">Result</th>"), "{page}");
+        assert!(page.contains("class=\"result st-not-reached\""), "{page}");
+        // Both SVGs, scoped.
+        assert!(page.contains("<svg id=\"fig-machine\""), "{page}");
+        assert!(page.contains("<svg id=\"fig-timeline\""), "{page}");
+        // The requeue, the notification, the email (as text), other executions, the rollback.
+        assert!(
+            page.contains("requeued: <span class=\"mono\">A</span> again in 60 s (1m)"),
+            "{page}"
+        );
+        assert!(page.contains("VM Provision Error &lt;i&gt;"), "{page}");
+        assert!(page.contains("#&lt;miq_request id: 7&gt;"), "{page}");
+        assert!(page.contains("Request 7 &lt;done&gt;"), "{page}");
+        assert!(
+            page.contains("Hello,\nYour VM web01 is ready &amp; waiting"),
+            "{page}"
+        );
+        assert!(page.contains("create_service_provision_request"), "{page}");
+        assert!(page.contains("[1, :x]"), "{page}");
+        assert!(page.contains("on_error → instantiate"), "{page}");
+        assert!(page.contains("/r/Undo"), "{page}");
+        assert!(page.contains("next: B"), "{page}");
+        assert!(page.contains("enter (retry 1)"), "{page}");
+        // The log with each line's delivery, the secret masked.
+        assert!(page.contains("#2 &lt;AEMethod b&gt; boom"), "{page}");
+        assert!(!page.contains("hunter2"), "a secret on the page");
+        assert!(page.contains("3 lines: 1 error, 1 warning"), "{page}");
+        // The final state.
+        assert!(page.contains("ae_rollback_done"), "{page}");
+        assert!(page.contains("{:a =&gt; 1}"), "{page}");
+        assert!(page.contains("&quot;********&quot;"), "{page}");
+        // The cause the log tells (none here but the reason), and nothing fetched.
+        for fetch in ["<script", "<link", "@import", "src=", "<img", "<iframe"] {
+            assert!(!page.contains(fetch), "the page fetches something: {fetch}");
+        }
+    }
+
+    #[test]
+    fn a_uri_that_is_no_state_machine_has_its_events_only() {
+        let run = failed_run();
+        let page = page(&run, None, "/Ns/M/b", generated());
+        assert!(!page.contains("id=\"machine\""));
+        assert!(!page.contains("<svg"));
+        assert!(page.contains("not a state machine"), "{page}");
+        assert!(
+            page.contains("Resolved to <span class=\"mono\">/Dom/Ns/SM/template</span>"),
+            "{page}"
+        );
+        // Every delivery open.
+        assert_eq!(page.matches("<details open>").count(), 2, "{page}");
+    }
+
+    #[test]
+    fn a_passed_run_and_a_limit() {
+        let mut run = failed_run();
+        run["ae_result"] = json!("ok");
+        run["ae_reason"] = Value::Null;
+        let page_ok = page(&run, None, "/Ns/SM/template", generated());
+        assert!(page_ok.contains("badge st-passed\">ok<"), "{page_ok}");
+        run["ae_result"] = json!("retry");
+        run["limit"] = json!("max_deliveries");
+        let page_limit = page(&run, None, "/Ns/SM/template", generated());
+        assert!(
+            page_limit.contains("badge st-timed-out\">retry: stopped by max_deliveries<"),
+            "{page_limit}"
+        );
+        assert!(
+            page_limit.contains("limit <span class=\"mono\">max_deliveries</span>"),
+            "{page_limit}"
+        );
+    }
+
+    #[test]
+    fn hostile_text_is_shown_as_text() {
+        let mut run = failed_run();
+        run["ae_reason"] = json!("<script>alert(1)</script>\u{1b}[2J password=S3cret");
+        run["error"] = json!("RuntimeError: boom\u{7}");
+        run["objects"][0]["attributes"]["evil"] = json!("<img src=x onerror=alert(1)>");
+        let page = page(
+            &run,
+            None,
+            "/Ns/SM/template?password::pw=S3cret&x=<script>",
+            generated(),
+        );
+        assert!(!page.contains("S3cret"), "a secret on the page");
+        assert!(!page.contains("<script"), "{page}");
+        assert!(!page.contains("<img"), "{page}");
+        assert!(
+            page.contains("RuntimeError: boom\\u{7}"),
+            "the error first: {page}"
+        );
+        assert!(page.contains("x=&lt;script&gt;"), "{page}");
+        assert!(!page
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'));
+    }
+
+    #[test]
+    fn values_read_as_ruby_shows_them() {
+        assert_eq!(
+            ruby(&json!({"$hash": [[{"$symbol": "a"}, "b"], ["c", null]]})),
+            "{:a => \"b\", \"c\" => nil}"
+        );
+        assert_eq!(ruby(&json!({"$password": "v2:{x}"})), "\"********\"");
+        assert_eq!(
+            html_as_text("a<br>b &lt; c <b>d</b> 1 < 2"),
+            "a\nb < c d 1 < 2"
+        );
+        assert_eq!(duration(3725.0), "3725 s (1h 2m 5s)");
+        assert_eq!(duration(0.5), "0.5 s");
+    }
+}
