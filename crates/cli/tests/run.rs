@@ -294,25 +294,30 @@ fn the_json_is_the_trace_diagram_reads() {
     ]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Each state's node is one line: `sN [label=<<b>N. Name</b>…this run: …>]`.
     let label = |n: &str| {
         text.lines()
-            .find(|l| l.contains(&format!(". {n}\\l")))
+            .find(|l| l.contains(&format!(". {n}</b>")))
             .unwrap_or_else(|| panic!("no state {n}: {text}"))
             .to_string()
     };
+    assert!(label("Provision").contains("this run: ✔ ok<"), "{text}");
     assert!(
-        label("Provision").contains("this run: passed (0 retries)"),
+        label("CheckProvisioned").contains("this run: ↻ ok after 1 retry"),
         "{text}"
     );
     assert!(
-        label("CheckProvisioned").contains("this run: passed (1 retries)"),
+        label("PostProvision").contains("this run: ✖ error: stubbed to fail"),
         "{text}"
     );
     assert!(
-        label("PostProvision").contains("this run: FAILED (0 retries)"),
+        label("PostProvision").contains("rollback ran:"),
+        "the rollback that ran is drawn: {text}"
+    );
+    assert!(
+        label("Finished").contains("this run: not reached"),
         "{text}"
     );
-    assert!(!label("Finished").contains("this run"), "{text}");
 }
 
 #[test]
