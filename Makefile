@@ -93,10 +93,16 @@ rust-test: ruby-ext
 	$(CARGO) test --workspace
 	$(CARGO) test -p miq-automate-core --features automation-log
 
-# The rspec suites start the mock ManageIQ with the release CLI.
+# The rspec suites start the mock ManageIQ with the release CLI. The example domain's specs
+# run with automate coverage (docs/reference/coverage.md), gated at EXAMPLE_COVERAGE_MIN %.
+EXAMPLE_COVERAGE_MIN ?= 80
 rspec: ruby-ext
 	$(CARGO) build --release -p miq-automate-cli
-	cd ruby && rspec spec ../examples/spec
+	cd ruby && rspec spec
+	rm -rf target/coverage
+	cd ruby && MIQ_AUTOMATE_COVERAGE_DIR=$(CURDIR)/target/coverage rspec -r miq_automate/coverage ../examples/spec
+	target/release/miq-automate coverage report target/coverage/*.json --datastore examples/domains/RollbackDemo \
+	  --only RollbackDemo --min $(EXAMPLE_COVERAGE_MIN)
 
 # The gems: the source gem (gem install builds the extension with cargo through
 # ext/miq_automate/extconf.rb) and a platform gem for this machine, both in pkg/.
@@ -131,6 +137,7 @@ bench: deps
 	ruby -I ruby/lib ruby/bench/process_isolation.rb
 	ruby -I ruby/lib ruby/bench/world.rb
 	ruby -I ruby/lib ruby/bench/state_machine.rb
+	ruby -I ruby/lib ruby/bench/coverage.rb
 	$(CARGO) bench -p miq-automate-engine
 
 clean:

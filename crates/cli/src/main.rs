@@ -1,5 +1,6 @@
 //! `miq-automate`: the operator's command line. Each subcommand is a thin shell over a library.
 
+mod coverage;
 mod datastore;
 mod diagram;
 mod html;
@@ -74,6 +75,10 @@ enum Command {
     /// method or a state machine to one.
     #[command(subcommand)]
     New(new::Command),
+    /// Automate coverage: merge the files `require "miq_automate/coverage"` writes and
+    /// report lines, states and hooks reached (`coverage report`; exit 2 under --min).
+    #[command(subcommand)]
+    Coverage(coverage::Command),
 }
 
 fn main() -> ExitCode {
@@ -114,6 +119,7 @@ fn main() -> ExitCode {
             Command::Password(command) => password::run(command),
             Command::World(command) => world::run(command),
             Command::New(command) => new::run(command),
+            Command::Coverage(command) => coverage::run(command),
         }
     });
     match result {

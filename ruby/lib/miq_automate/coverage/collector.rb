@@ -292,19 +292,34 @@ module MiqAutomate
 
       # A method's script compiled by its eval: its executable lines are recorded (0 hits),
       # and its `:line` events counted from now on.
+      #
+      # A method file of a domain export compiled outside a method run (a spec's `load`, the
+      # rspec kit's `load_method`) is covered too, under its fqname: its tracing stays on,
+      # since the code it defined runs later, from the spec.
       def compiled(tp)
         frame = Thread.current[:miq_automate_coverage]&.last
-        return unless frame && tp.eval_script
-
         iseq = tp.instruction_sequence
         name = iseq.path
-        return unless frame.pending.include?(name)
+        if frame && tp.eval_script && frame.pending.include?(name)
+          frame.pending.delete(name)
+          fqname, = frame.keys[name]
+          frame.tracepoints << trace_lines(fqname, tp.eval_script, iseq)
+        elsif METHOD_FILE.match?(name) && (fqname = fqname_of_file(name)) != name
+          @lock.synchronize { method_record(fqname, name)["runs"] += 1 }
+          trace_lines(fqname, tp.eval_script, iseq)
+        end
+      rescue StandardError => e
+        warn "miq_automate coverage: #{name} is not covered (#{e.class}: #{e.message})"
+      end
 
-        frame.pending.delete(name)
-        fqname, = frame.keys[name]
+      METHOD_FILE = %r{\.class/__methods__/[^/]+\.rb\z}.freeze
+
+      # Records the sequence's executable lines (0 hits) and counts its `:line` events from
+      # now on; returns the TracePoint.
+      def trace_lines(fqname, source, iseq)
         counts = @lock.synchronize do
           rec = @data["methods"][fqname]
-          executable(fqname, tp.eval_script, iseq).each { |line| rec["lines"][line - 1] ||= 0 }
+          executable(fqname, source, iseq).each { |line| rec["lines"][line - 1] ||= 0 }
           rec["lines"]
         end
         tracer = TracePoint.new(:line) do |t|
@@ -312,16 +327,14 @@ module MiqAutomate
           counts[i] = (counts[i] || 0) + 1
         end
         tracer.enable(target: iseq)
-        frame.tracepoints << tracer
-      rescue StandardError => e
-        warn "miq_automate coverage: #{name} is not covered (#{e.class}: #{e.message})"
+        tracer
       end
 
       # The lines with a `:line` event in the sequence and its children, kept per source.
       def executable(fqname, source, iseq)
-        digest = source.hash
+        digest = source&.hash
         cached = @sources[fqname]
-        return cached[1] if cached && cached[0] == digest
+        return cached[1] if digest && cached && cached[0] == digest
 
         lines = []
         walk = lambda do |seq|

@@ -1,0 +1,804 @@
+//! `miq-automate coverage report FILE...`: merges the automate coverage files that
+//! `require "miq_automate/coverage"` writes (`coverage/miq_automate.<pid>.json`, one per
+//! Ruby process; format `miq-automate-coverage/1`, docs/reference/file-formats.md) and
+//! prints which methods, lines, states and hooks of a domain were reached: a table per
+//! domain, class and method, or one JSON document. `--min PERCENT` makes it a CI gate
+//! (exit 2 when the lines covered are under it).
+//!
+//! Merging sums line hits, runs and counts, and unites states, hooks and relationships
+//! (paths compared case-insensitively, as the engine compares them). With `--datastore`
+//! every inline method and state machine of the domains is known, so a method never run
+//! counts its lines as missed and a state never entered is listed; its executable lines
+//! are then approximated from its source (lines that are not blank, comments, or a bare
+//! `end`/`else`/`ensure`/`begin`/closing bracket), since no Ruby compiled it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use miq_automate_engine::datastore::Datastore;
+use serde_json::{json, Value as Json};
+
+use crate::output::{print_stdout, terminal_text, Format};
+use crate::{EXIT_OK, EXIT_PARTIAL};
+
+/// The `format` of a coverage file this command reads.
+pub const FORMAT: &str = "miq-automate-coverage/1";
+/// The `format` of the JSON report.
+pub const REPORT_FORMAT: &str = "miq-automate-coverage-report/1";
+/// The hooks of a state, in the order they run.
+const HOOKS: [&str; 3] = ["on_entry", "on_exit", "on_error"];
+
+/// `coverage` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Merge coverage files (written by `require "miq_automate/coverage"` or `run
+    /// --coverage`) and print lines covered per domain, class and method, the states never
+    /// entered and the hooks never run. Exit 0, 2 under --min, 1 for an unreadable file.
+    Report(ReportArgs),
+}
+
+/// `coverage report`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// Coverage files (`coverage/miq_automate.*.json`); several are merged.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// A domain export (or a directory of them): its methods and state machines never run
+    /// count too (0%).
+    #[arg(long = "datastore", value_name = "DIR")]
+    pub datastores: Vec<PathBuf>,
+    /// Only this domain (case-insensitive).
+    #[arg(long, value_name = "DOMAIN")]
+    pub only: Option<String>,
+    /// Exit 2 when the lines covered are under this percentage (a CI gate).
+    #[arg(long, value_name = "PERCENT")]
+    pub min: Option<f64>,
+    /// text (a table) or json (`{"format": "miq-automate-coverage-report/1", "totals",
+    /// "methods", "machines", "relationships"}`).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+    /// Write the report to this file instead of stdout.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs a `coverage` subcommand.
+pub fn run(command: Command) -> anyhow::Result<u8> {
+    match command {
+        Command::Report(args) => report(&args),
+    }
+}
+
+fn report(args: &ReportArgs) -> anyhow::Result<u8> {
+    let mut cov = Coverage::default();
+    for file in &args.files {
+        let doc = load(file)?;
+        cov.merge(&doc)
+            .with_context(|| format!("{}: not a valid coverage file", file.display()))?;
+    }
+    if !args.datastores.is_empty() {
+        let ds = Datastore::load(&args.datastores).map_err(|e| anyhow::anyhow!("{e}"))?;
+        cov.add_datastore(&ds);
+    }
+    if let Some(domain) = &args.only {
+        cov.retain_domain(domain);
+    }
+    let totals = cov.totals();
+    let text = match args.output {
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(&cov.to_json(&totals))?),
+        Format::Text => cov.table(&totals),
+    };
+    match &args.out {
+        Some(path) => {
+            fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?
+        }
+        None => print_stdout(&text)?,
+    }
+    if let Some(min) = args.min {
+        let percent = totals.line_percent();
+        if percent + 1e-9 < min {
+            eprintln!(
+                "miq-automate: lines covered {percent:.1}% ({}/{}) is under --min {min}%",
+                totals.lines_covered, totals.lines_total
+            );
+            return Ok(EXIT_PARTIAL);
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+/// Reads one coverage file; a file that is not one is an error naming it.
+pub fn load(path: &Path) -> anyhow::Result<Json> {
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let doc: Json = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not a miq-automate coverage file (not JSON: {e})",
+            path.display()
+        )
+    })?;
+    match doc.get("format").and_then(Json::as_str) {
+        Some(FORMAT) => Ok(doc),
+        Some(other) => bail!(
+            "{}: not a miq-automate coverage file (format {other:?}, expected {FORMAT:?})",
+            path.display()
+        ),
+        None => bail!(
+            "{}: not a miq-automate coverage file (no \"format\": {FORMAT:?})",
+            path.display()
+        ),
+    }
+}
+
+/// One inline method: its lines (None: not executable) and what ran it.
+#[derive(Debug, Default, Clone)]
+struct MethodCov {
+    fqname: String,
+    file: Option<String>,
+    runs: u64,
+    lines: Vec<Option<u64>>,
+    embeds: BTreeSet<String>,
+    /// Lines approximated from the source (never compiled by a Ruby).
+    approximate: bool,
+}
+
+impl MethodCov {
+    fn covered(&self) -> usize {
+        self.lines
+            .iter()
+            .filter(|l| matches!(l, Some(n) if *n > 0))
+            .count()
+    }
+    fn total(&self) -> usize {
+        self.lines.iter().filter(|l| l.is_some()).count()
+    }
+    fn missed(&self) -> Vec<usize> {
+        (0..self.lines.len())
+            .filter(|i| self.lines[*i] == Some(0))
+            .map(|i| i + 1)
+            .collect()
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct StepCov {
+    ran: u64,
+    results: BTreeMap<String, u64>,
+    served_by: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct StateCov {
+    name: String,
+    entered: u64,
+    results: BTreeMap<String, u64>,
+    raised: u64,
+    steps: BTreeMap<String, StepCov>,
+    /// Hooks the datastore defines for it (class or an instance).
+    hooks_defined: BTreeSet<String>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct MachineCov {
+    class: String,
+    instances: BTreeMap<String, u64>,
+    /// In the datastore's order (priority), else as first seen.
+    states: Vec<StateCov>,
+}
+
+impl MachineCov {
+    fn state(&mut self, name: &str) -> &mut StateCov {
+        let at = match self
+            .states
+            .iter()
+            .position(|s| s.name.eq_ignore_ascii_case(name))
+        {
+            Some(i) => i,
+            None => {
+                self.states.push(StateCov {
+                    name: name.to_string(),
+                    ..StateCov::default()
+                });
+                self.states.len() - 1
+            }
+        };
+        &mut self.states[at]
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct RelCov {
+    uri: String,
+    followed: u64,
+    served_by: BTreeMap<String, u64>,
+}
+
+/// Every file merged (keys lowercased: the engine's paths are case-insensitive).
+#[derive(Debug, Default)]
+struct Coverage {
+    methods: BTreeMap<String, MethodCov>,
+    machines: BTreeMap<String, MachineCov>,
+    relationships: BTreeMap<String, RelCov>,
+}
+
+/// The report's figures.
+#[derive(Debug, Default)]
+struct Totals {
+    lines_covered: usize,
+    lines_total: usize,
+    methods_run: usize,
+    methods_total: usize,
+    states_entered: usize,
+    states_total: usize,
+    hooks_run: usize,
+    hooks_total: usize,
+}
+
+impl Totals {
+    fn line_percent(&self) -> f64 {
+        percent(self.lines_covered, self.lines_total)
+    }
+}
+
+fn percent(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        100.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+fn count(v: &Json) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+fn add_counts(into: &mut BTreeMap<String, u64>, from: Option<&Json>) {
+    if let Some(map) = from.and_then(Json::as_object) {
+        for (k, v) in map {
+            *into.entry(k.clone()).or_default() += count(v);
+        }
+    }
+}
+
+/// The domain of a `/Domain/ns/...` path.
+fn domain_of(path: &str) -> &str {
+    path.trim_start_matches('/').split('/').next().unwrap_or("")
+}
+
+/// `/Dom/ns/Class/name` → (`/Dom/ns/Class`, `name`).
+fn split_last(path: &str) -> (&str, &str) {
+    match path.rfind('/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => ("", path),
+    }
+}
+
+impl Coverage {
+    fn merge(&mut self, doc: &Json) -> anyhow::Result<()> {
+        let methods = doc.get("methods").and_then(Json::as_object);
+        for (fq, m) in methods.into_iter().flatten() {
+            let rec = self
+                .methods
+                .entry(fq.to_lowercase())
+                .or_insert_with(|| MethodCov {
+                    fqname: fq.clone(),
+                    ..MethodCov::default()
+                });
+            if rec.file.is_none() {
+                rec.file = m.get("file").and_then(Json::as_str).map(str::to_string);
+            }
+            rec.runs += count(m.get("runs").unwrap_or(&Json::Null));
+            let lines = m
+                .get("lines")
+                .and_then(Json::as_array)
+                .with_context(|| format!("method {fq} has no \"lines\" array"))?;
+            if rec.lines.len() < lines.len() {
+                rec.lines.resize(lines.len(), None);
+            }
+            for (i, hits) in lines.iter().enumerate() {
+                if let Some(n) = hits.as_u64() {
+                    rec.lines[i] = Some(rec.lines[i].unwrap_or(0) + n);
+                }
+            }
+            for e in m
+                .get("embeds")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(e) = e.as_str() {
+                    rec.embeds.insert(e.to_string());
+                }
+            }
+        }
+        let machines = doc.get("machines").and_then(Json::as_object);
+        for (class, m) in machines.into_iter().flatten() {
+            let rec = self
+                .machines
+                .entry(class.to_lowercase())
+                .or_insert_with(|| MachineCov {
+                    class: class.clone(),
+                    ..MachineCov::default()
+                });
+            add_counts(&mut rec.instances, m.get("instances"));
+            let states = m.get("states").and_then(Json::as_object);
+            for (name, s) in states.into_iter().flatten() {
+                let state = rec.state(name);
+                state.entered += count(s.get("entered").unwrap_or(&Json::Null));
+                state.raised += count(s.get("raised").unwrap_or(&Json::Null));
+                add_counts(&mut state.results, s.get("results"));
+                let steps = s.get("steps").and_then(Json::as_object);
+                for (step, st) in steps.into_iter().flatten() {
+                    let into = state.steps.entry(step.clone()).or_default();
+                    into.ran += count(st.get("ran").unwrap_or(&Json::Null));
+                    add_counts(&mut into.results, st.get("results"));
+                    add_counts(&mut into.served_by, st.get("served_by"));
+                }
+            }
+        }
+        let rels = doc.get("relationships").and_then(Json::as_object);
+        for (uri, r) in rels.into_iter().flatten() {
+            let rec = self
+                .relationships
+                .entry(uri.to_lowercase())
+                .or_insert_with(|| RelCov {
+                    uri: uri.clone(),
+                    ..RelCov::default()
+                });
+            rec.followed += count(r.get("followed").unwrap_or(&Json::Null));
+            add_counts(&mut rec.served_by, r.get("served_by"));
+        }
+        Ok(())
+    }
+
+    /// Every inline method and state machine of the datastore: those never run are added
+    /// (0 hits), states get the datastore's order and their defined hooks.
+    fn add_datastore(&mut self, ds: &Datastore) {
+        for (id, class) in ds.classes().iter().enumerate() {
+            let class_fq = format!("/{}/{}", ds.class_namespace_fq(id), class.name);
+            for method in &class.methods {
+                if method.location != "inline" {
+                    continue;
+                }
+                let fq = format!("{class_fq}/{}", method.name);
+                let rb = method.file.with_extension("rb").display().to_string();
+                let rec = self
+                    .methods
+                    .entry(fq.to_lowercase())
+                    .or_insert_with(|| MethodCov {
+                        fqname: fq.clone(),
+                        lines: approximate_lines(method.data.as_deref().unwrap_or("")),
+                        approximate: true,
+                        ..MethodCov::default()
+                    });
+                rec.fqname = fq.clone();
+                if rec.file.is_none() {
+                    rec.file = Some(rb);
+                }
+            }
+            if !class.is_state_machine() {
+                continue;
+            }
+            let rec = self
+                .machines
+                .entry(class_fq.to_lowercase())
+                .or_insert_with(|| MachineCov {
+                    class: class_fq.clone(),
+                    ..MachineCov::default()
+                });
+            rec.class = class_fq.clone();
+            let mut ordered = Vec::new();
+            for field in class
+                .fields
+                .iter()
+                .filter(|f| f.aetype.as_deref() == Some("state"))
+            {
+                let mut state = rec.state(&field.name).clone();
+                state.name = field.name.clone();
+                for hook in HOOKS {
+                    let in_class = match hook {
+                        "on_entry" => field.on_entry.as_deref(),
+                        "on_exit" => field.on_exit.as_deref(),
+                        _ => field.on_error.as_deref(),
+                    };
+                    let in_instance = class.instances.iter().any(|i| {
+                        i.value_of(&field.name).is_some_and(|v| {
+                            let value = match hook {
+                                "on_entry" => v.on_entry.as_deref(),
+                                "on_exit" => v.on_exit.as_deref(),
+                                _ => v.on_error.as_deref(),
+                            };
+                            value.is_some_and(|s| !s.trim().is_empty())
+                        })
+                    });
+                    if in_class.is_some_and(|s| !s.trim().is_empty()) || in_instance {
+                        state.hooks_defined.insert(hook.to_string());
+                    }
+                }
+                ordered.push(state);
+            }
+            // States seen in a run but not in this class (another domain's) stay, after.
+            for s in &rec.states {
+                if !ordered.iter().any(|o| o.name.eq_ignore_ascii_case(&s.name)) {
+                    ordered.push(s.clone());
+                }
+            }
+            rec.states = ordered;
+        }
+    }
+
+    fn retain_domain(&mut self, domain: &str) {
+        let keep = |path: &str| domain_of(path).eq_ignore_ascii_case(domain);
+        self.methods.retain(|_, m| keep(&m.fqname));
+        self.machines.retain(|_, m| keep(&m.class));
+        for rel in self.relationships.values_mut() {
+            rel.served_by.retain(|fq, _| keep(fq));
+        }
+        self.relationships.retain(|_, r| !r.served_by.is_empty());
+    }
+
+    fn totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for m in self.methods.values() {
+            t.lines_covered += m.covered();
+            t.lines_total += m.total();
+            t.methods_total += 1;
+            if m.runs > 0 || m.covered() > 0 {
+                t.methods_run += 1;
+            }
+        }
+        for machine in self.machines.values() {
+            for s in &machine.states {
+                t.states_total += 1;
+                if s.entered > 0 {
+                    t.states_entered += 1;
+                }
+                for hook in hooks_of(s) {
+                    t.hooks_total += 1;
+                    if s.steps.get(&hook).is_some_and(|st| st.ran > 0) {
+                        t.hooks_run += 1;
+                    }
+                }
+            }
+        }
+        t
+    }
+
+    fn table(&self, t: &Totals) -> String {
+        let mut out = String::new();
+        // domain → class → methods
+        let mut tree: BTreeMap<String, BTreeMap<String, Vec<&MethodCov>>> = BTreeMap::new();
+        for m in self.methods.values() {
+            let (class, _) = split_last(&m.fqname);
+            let domain = domain_of(&m.fqname).to_string();
+            let class_rel = class
+                .trim_start_matches('/')
+                .split_once('/')
+                .map_or(String::new(), |(_, rest)| format!("/{rest}"));
+            tree.entry(domain)
+                .or_default()
+                .entry(class_rel)
+                .or_default()
+                .push(m);
+        }
+        for machine in self.machines.values() {
+            let class_rel = machine
+                .class
+                .trim_start_matches('/')
+                .split_once('/')
+                .map_or(String::new(), |(_, rest)| format!("/{rest}"));
+            tree.entry(domain_of(&machine.class).to_string())
+                .or_default()
+                .entry(class_rel)
+                .or_default();
+        }
+        for (domain, classes) in &tree {
+            let (mut dc, mut dt) = (0, 0);
+            for methods in classes.values() {
+                for m in methods {
+                    dc += m.covered();
+                    dt += m.total();
+                }
+            }
+            let _ = writeln!(
+                out,
+                "Domain {}: lines {dc}/{dt} ({:.1}%)",
+                terminal_text(domain),
+                percent(dc, dt)
+            );
+            for (class, methods) in classes {
+                let _ = writeln!(out, "  {}", terminal_text(class));
+                for m in methods {
+                    let (_, name) = split_last(&m.fqname);
+                    let missed = ranges(&m.missed());
+                    let note = if m.runs == 0 && m.covered() == 0 {
+                        "never run".to_string()
+                    } else if missed.is_empty() {
+                        String::new()
+                    } else {
+                        format!("missed {missed}")
+                    };
+                    let _ = writeln!(
+                        out,
+                        "    {:<28} {:>4}/{:<4} {:>5.1}%  {}",
+                        terminal_text(name),
+                        m.covered(),
+                        m.total(),
+                        percent(m.covered(), m.total()),
+                        note
+                    );
+                }
+                let machine_key = format!("/{domain}{class}").to_lowercase();
+                if let Some(machine) = self.machines.get(&machine_key) {
+                    let never: Vec<&str> = machine
+                        .states
+                        .iter()
+                        .filter(|s| s.entered == 0)
+                        .map(|s| s.name.as_str())
+                        .collect();
+                    let mut hooks_never = Vec::new();
+                    for s in &machine.states {
+                        for hook in hooks_of(s) {
+                            if !s.steps.get(&hook).is_some_and(|st| st.ran > 0) {
+                                hooks_never.push(format!("{}.{hook}", s.name));
+                            }
+                        }
+                    }
+                    let entered = machine.states.len() - never.len();
+                    let _ = writeln!(
+                        out,
+                        "    state machine: {entered}/{} states entered{}",
+                        machine.states.len(),
+                        if never.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; never entered: {}", terminal_text(&never.join(", ")))
+                        }
+                    );
+                    for s in machine.states.iter().filter(|s| s.entered > 0) {
+                        let results: Vec<String> =
+                            s.results.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                        let _ = writeln!(
+                            out,
+                            "      {:<26} entered {:>3}  {}",
+                            terminal_text(&s.name),
+                            s.entered,
+                            terminal_text(&results.join(", "))
+                        );
+                    }
+                    let _ = writeln!(
+                        out,
+                        "    hooks never run: {}",
+                        if hooks_never.is_empty() {
+                            "none".to_string()
+                        } else {
+                            terminal_text(&hooks_never.join(", "))
+                        }
+                    );
+                }
+            }
+        }
+        if !self.relationships.is_empty() {
+            let _ = writeln!(out, "Relationships followed:");
+            for r in self.relationships.values() {
+                let served: Vec<String> = r
+                    .served_by
+                    .iter()
+                    .map(|(fq, n)| format!("{fq} ({n})"))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "  {:<48} {:>4}x  served by {}",
+                    terminal_text(&r.uri),
+                    r.followed,
+                    if served.is_empty() {
+                        "nothing found".to_string()
+                    } else {
+                        terminal_text(&served.join(", "))
+                    }
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "Total: lines {}/{} ({:.1}%), methods run {}/{}, states entered {}/{}, hooks run {}/{}",
+            t.lines_covered,
+            t.lines_total,
+            t.line_percent(),
+            t.methods_run,
+            t.methods_total,
+            t.states_entered,
+            t.states_total,
+            t.hooks_run,
+            t.hooks_total
+        );
+        if self.methods.values().any(|m| m.approximate) {
+            let _ = writeln!(
+                out,
+                "(methods never run: executable lines approximated from their source)"
+            );
+        }
+        out
+    }
+
+    fn to_json(&self, t: &Totals) -> Json {
+        let methods: Vec<Json> = self
+            .methods
+            .values()
+            .map(|m| {
+                json!({
+                    "fqname": m.fqname,
+                    "domain": domain_of(&m.fqname),
+                    "file": m.file,
+                    "runs": m.runs,
+                    "covered": m.covered(),
+                    "total": m.total(),
+                    "percent": round1(percent(m.covered(), m.total())),
+                    "missed_lines": m.missed(),
+                    "embeds": m.embeds,
+                    "approximate": m.approximate,
+                })
+            })
+            .collect();
+        let machines: Vec<Json> = self
+            .machines
+            .values()
+            .map(|machine| {
+                let states: Vec<Json> = machine
+                    .states
+                    .iter()
+                    .map(|s| {
+                        let hooks: Vec<String> = hooks_of(s);
+                        let (run, never): (Vec<String>, Vec<String>) = hooks
+                            .into_iter()
+                            .partition(|h| s.steps.get(h).is_some_and(|st| st.ran > 0));
+                        let steps: BTreeMap<&String, Json> = s
+                            .steps
+                            .iter()
+                            .map(|(k, st)| {
+                                (
+                                    k,
+                                    json!({"ran": st.ran, "results": st.results, "served_by": st.served_by}),
+                                )
+                            })
+                            .collect();
+                        json!({
+                            "name": s.name,
+                            "entered": s.entered,
+                            "results": s.results,
+                            "raised": s.raised,
+                            "steps": steps,
+                            "hooks_run": run,
+                            "hooks_never_run": never,
+                        })
+                    })
+                    .collect();
+                let never: Vec<&str> = machine
+                    .states
+                    .iter()
+                    .filter(|s| s.entered == 0)
+                    .map(|s| s.name.as_str())
+                    .collect();
+                json!({
+                    "class": machine.class,
+                    "domain": domain_of(&machine.class),
+                    "instances": machine.instances,
+                    "states": states,
+                    "states_never_entered": never,
+                })
+            })
+            .collect();
+        let relationships: Vec<Json> = self
+            .relationships
+            .values()
+            .map(|r| json!({"uri": r.uri, "followed": r.followed, "served_by": r.served_by}))
+            .collect();
+        json!({
+            "format": REPORT_FORMAT,
+            "totals": {
+                "lines_covered": t.lines_covered,
+                "lines_total": t.lines_total,
+                "percent": round1(t.line_percent()),
+                "methods_run": t.methods_run,
+                "methods_total": t.methods_total,
+                "states_entered": t.states_entered,
+                "states_total": t.states_total,
+                "hooks_run": t.hooks_run,
+                "hooks_total": t.hooks_total,
+            },
+            "methods": methods,
+            "machines": machines,
+            "relationships": relationships,
+        })
+    }
+}
+
+/// The hooks of a state: those the datastore defines, and any that ran.
+fn hooks_of(s: &StateCov) -> Vec<String> {
+    HOOKS
+        .iter()
+        .filter(|h| s.hooks_defined.contains(**h) || s.steps.contains_key(**h))
+        .map(|h| h.to_string())
+        .collect()
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// `[3, 4, 5, 9]` → `3-5, 9`.
+fn ranges(lines: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let start = lines[i];
+        let mut end = start;
+        while i + 1 < lines.len() && lines[i + 1] == end + 1 {
+            i += 1;
+            end = lines[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    parts.join(", ")
+}
+
+/// Executable lines of a method no Ruby compiled: not blank, not a comment, not a bare
+/// `end`/`else`/`ensure`/`begin`/`then`/`do` or closing bracket, not inside `=begin`/`=end`.
+fn approximate_lines(source: &str) -> Vec<Option<u64>> {
+    let mut in_doc = false;
+    source
+        .lines()
+        .map(|line| {
+            let t = line.trim();
+            if in_doc {
+                if t.starts_with("=end") {
+                    in_doc = false;
+                }
+                return None;
+            }
+            if t.starts_with("=begin") {
+                in_doc = true;
+                return None;
+            }
+            let bare = matches!(
+                t,
+                "" | "end" | "else" | "ensure" | "begin" | "then" | "do" | "}" | "]" | ")" | "end)"
+            );
+            if bare || t.starts_with('#') || t.starts_with("__END__") {
+                None
+            } else {
+                Some(0)
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_join_runs() {
+        assert_eq!(ranges(&[3, 4, 5, 9, 11, 12]), "3-5, 9, 11-12");
+        assert_eq!(ranges(&[]), "");
+    }
+
+    #[test]
+    fn approximation_skips_comments_blanks_and_ends() {
+        let src = "# c\nx = 1\n\nif x\n  y\nelse\n  z\nend\n=begin\nnot\n=end\n";
+        let lines = approximate_lines(src);
+        let exec: Vec<usize> = (0..lines.len())
+            .filter(|i| lines[*i].is_some())
+            .map(|i| i + 1)
+            .collect();
+        assert_eq!(exec, vec![2, 4, 5, 7]);
+    }
+}

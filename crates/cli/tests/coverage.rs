@@ -1,0 +1,256 @@
+//! `miq-automate coverage report`, run as a user runs it, on coverage files Ruby wrote
+//! (tests/coverage: deliveries of tests/domains/Coverage's Order machine, the happy path
+//! and a short stock; regenerate with MiqAutomate::Coverage.capture) and the domain itself.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/coverage")
+        .join(name);
+    p.to_str().expect("utf-8 path").to_string()
+}
+
+fn domain() -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/domains/Coverage");
+    p.to_str().expect("utf-8 path").to_string()
+}
+
+fn miq(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_miq-automate"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    serde_json::from_str(&stdout(out)).expect("a JSON report")
+}
+
+fn method<'a>(report: &'a serde_json::Value, fqname: &str) -> &'a serde_json::Value {
+    report["methods"]
+        .as_array()
+        .and_then(|ms| ms.iter().find(|m| m["fqname"] == fqname))
+        .unwrap_or_else(|| panic!("no method {fqname} in {report:#}"))
+}
+
+const RESERVE: &str = "/Coverage/Shop/Steps/reserve";
+
+#[test]
+fn the_happy_path_leaves_the_error_branch_and_the_on_error_hooks_uncovered() {
+    let happy = fixture("happy.json");
+    let out = miq(&["coverage", "report", &happy, "--datastore", &domain()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Domain Coverage: lines"), "{text}");
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("reserve")
+            && l.contains("4/7")
+            && l.contains("missed 7-9")),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("cleanup")
+            && l.contains("0/2")
+            && l.contains("never run")),
+        "{text}"
+    );
+    assert!(
+        text.contains("hooks never run: Validate.on_error, Reserve.on_error, Finish.on_error"),
+        "{text}"
+    );
+    assert!(text.contains("state machine: 3/3 states entered"), "{text}");
+    assert!(text.contains("/Shop/Steps/reserve#create"), "{text}");
+    assert!(text.contains("Total: lines "), "{text}");
+
+    let report = json(&miq(&[
+        "coverage",
+        "report",
+        &happy,
+        "--datastore",
+        &domain(),
+        "--output",
+        "json",
+    ]));
+    assert_eq!(report["format"], "miq-automate-coverage-report/1");
+    assert_eq!(
+        method(&report, RESERVE)["missed_lines"],
+        serde_json::json!([7, 8, 9])
+    );
+    assert_eq!(
+        method(&report, "/Coverage/Shop/Steps/cleanup")["approximate"],
+        true
+    );
+    let states = &report["machines"][0]["states"];
+    for state in states.as_array().expect("states") {
+        assert_eq!(
+            state["hooks_never_run"],
+            serde_json::json!(["on_error"]),
+            "{state:#}"
+        );
+    }
+}
+
+#[test]
+fn without_a_datastore_only_what_ran_is_reported() {
+    let report = json(&miq(&[
+        "coverage",
+        "report",
+        &fixture("happy.json"),
+        "--output",
+        "json",
+    ]));
+    let names: Vec<&str> = report["methods"]
+        .as_array()
+        .expect("methods")
+        .iter()
+        .filter_map(|m| m["fqname"].as_str())
+        .collect();
+    assert!(
+        !names.contains(&"/Coverage/Shop/Steps/cleanup"),
+        "{names:?}"
+    );
+    assert!(names.contains(&RESERVE), "{names:?}");
+    // No datastore: the hooks known are those that ran.
+    assert_eq!(
+        report["totals"]["hooks_run"],
+        report["totals"]["hooks_total"]
+    );
+}
+
+#[test]
+fn two_files_merge_hits_and_states() {
+    let report = json(&miq(&[
+        "coverage",
+        "report",
+        &fixture("happy.json"),
+        &fixture("short_stock.json"),
+        "--datastore",
+        &domain(),
+        "--output",
+        "json",
+    ]));
+    let reserve = method(&report, RESERVE);
+    assert_eq!(reserve["covered"], reserve["total"], "{reserve:#}");
+    assert_eq!(reserve["runs"], 2);
+    let states = report["machines"][0]["states"].as_array().expect("states");
+    let reserve_state = states
+        .iter()
+        .find(|s| s["name"] == "Reserve")
+        .expect("Reserve");
+    assert_eq!(
+        reserve_state["results"],
+        serde_json::json!({"ok": 1, "error": 1})
+    );
+    assert_eq!(reserve_state["hooks_never_run"], serde_json::json!([]));
+    // Finish was entered by the happy path only: its on_error never ran.
+    let finish = states
+        .iter()
+        .find(|s| s["name"] == "Finish")
+        .expect("Finish");
+    assert_eq!(finish["entered"], 1);
+    assert_eq!(finish["hooks_never_run"], serde_json::json!(["on_error"]));
+}
+
+#[test]
+fn min_is_a_gate_exit_2_under_it_naming_the_figure() {
+    let happy = fixture("happy.json");
+    let under = miq(&[
+        "coverage",
+        "report",
+        &happy,
+        "--datastore",
+        &domain(),
+        "--min",
+        "99",
+    ]);
+    assert_eq!(under.status.code(), Some(2), "{}", stderr(&under));
+    assert!(
+        stderr(&under).contains("is under --min 99%"),
+        "{}",
+        stderr(&under)
+    );
+    let over = miq(&[
+        "coverage",
+        "report",
+        &happy,
+        "--datastore",
+        &domain(),
+        "--min",
+        "10",
+    ]);
+    assert_eq!(over.status.code(), Some(0), "{}", stderr(&over));
+}
+
+#[test]
+fn only_keeps_one_domain() {
+    let report = json(&miq(&[
+        "coverage",
+        "report",
+        &fixture("happy.json"),
+        "--only",
+        "Other",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(report["methods"], serde_json::json!([]));
+    assert_eq!(report["machines"], serde_json::json!([]));
+    let report = json(&miq(&[
+        "coverage",
+        "report",
+        &fixture("happy.json"),
+        "--only",
+        "coverage",
+        "--output",
+        "json",
+    ]));
+    assert!(!report["methods"].as_array().expect("methods").is_empty());
+}
+
+#[test]
+fn out_writes_the_report_to_a_file() {
+    let dir = std::env::temp_dir().join(format!("miq-coverage-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("report.txt");
+    let out = miq(&[
+        "coverage",
+        "report",
+        &fixture("happy.json"),
+        "-o",
+        file.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+    let text = std::fs::read_to_string(&file).expect("the report");
+    assert!(text.contains("Total: lines"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_file_that_is_not_a_coverage_file_is_an_error_naming_it() {
+    let bad = fixture("not_coverage.json");
+    let out = miq(&["coverage", "report", &fixture("happy.json"), &bad]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("not_coverage.json: not a miq-automate coverage file"),
+        "{err}"
+    );
+    let out = miq(&["coverage", "report", &fixture("../coverage.rs")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("coverage.rs: not a miq-automate coverage file (not JSON"),
+        "{}",
+        stderr(&out)
+    );
+}
