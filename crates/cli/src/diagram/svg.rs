@@ -1279,7 +1279,7 @@ fn render(m: &Machine, l: &Layout) -> String {
                 match target {
                     Some(t) => {
                         let (tx, ty, tw, _) = boxes[t];
-                        let out = col.rail_x() + 8.0;
+                        let out = col.rail_x() + 16.0;
                         let _ = writeln!(
                             body,
                             "<path class=\"error-edge jump{ran}\" data-to=\"{}\" d=\"M {} {ey} C {out} {ey}, {out} {}, {} {}\" marker-end=\"url(#error-arrow)\"/>",
