@@ -759,29 +759,6 @@ fn own_machine<'a>(title: &str, seen: &'a [Seen]) -> Option<&'a str> {
         .or_else(|| machines.clone().next())
 }
 
-/// Shortens text to `max` columns with an ellipsis (for labels in a fixed-width box): one
-/// line, control characters escaped (`\u{1}`: no XML-invalid character, no terminal escape),
-/// measured in display columns (a CJK character or an emoji takes two).
-pub fn shorten(text: &str, max: usize) -> String {
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let one_line = crate::output::terminal_text(&one_line);
-    if width(&one_line) <= max {
-        return one_line;
-    }
-    let mut s = String::new();
-    let mut used = 0;
-    for c in one_line.chars() {
-        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if used + w > max.saturating_sub(1) {
-            break;
-        }
-        used += w;
-        s.push(c);
-    }
-    s.push('…');
-    s
-}
-
 /// Display columns of a text (monospace: a CJK character or an emoji is two).
 pub fn width(text: &str) -> usize {
     unicode_width::UnicodeWidthStr::width(text)
@@ -955,19 +932,5 @@ mod tests {
             ("error", Some("boom"), 2)
         );
         assert_eq!(run.virtual_seconds, 120.0);
-    }
-
-    #[test]
-    fn shortening_measures_display_width_and_escapes_controls() {
-        assert_eq!(shorten("名前名前", 5), "名前…");
-        assert_eq!(width(&shorten(&"🚀".repeat(80), 20)), 19);
-        assert_eq!(shorten("a\u{1}b", 10), "a\\u{1}b");
-    }
-
-    #[test]
-    fn shortening_keeps_short_text() {
-        assert_eq!(shorten("abc", 5), "abc");
-        assert_eq!(shorten("abcdefgh", 5), "abcd…");
-        assert_eq!(shorten("a\n  b", 5), "a b");
     }
 }
