@@ -57,6 +57,10 @@ pub struct Args {
     /// {"$model": "miq_provision", "id": 1, "options": {...}} object for each model).
     #[arg(long, value_name = "FILE.json")]
     model: Option<PathBuf>,
+    /// Write this run's automate coverage (its methods' lines, states entered, hooks run)
+    /// to FILE, for `miq-automate coverage report`.
+    #[arg(long, value_name = "FILE")]
+    coverage: Option<PathBuf>,
     /// A world (docs/world.schema.json: providers, hosts, VMs, services, requests, users…
     /// and their behaviour on the run's virtual clock): `$evm.vmdb`, `$evm.execute` and
     /// the root's user answer from it, so polling states run without stubs.
@@ -236,6 +240,7 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         "timeout": args.timeout,
         "isolation": args.isolation.name(),
         "v2_key": args.v2_key.as_deref().map(absolute),
+        "coverage": args.coverage.as_deref().map(absolute),
     });
 
     let deadline = args

@@ -254,3 +254,42 @@ fn a_file_that_is_not_a_coverage_file_is_an_error_naming_it() {
         stderr(&out)
     );
 }
+
+#[test]
+fn run_coverage_writes_the_runs_coverage_in_both_isolations_alike() {
+    let extension =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ruby/lib/miq_automate/miq_automate.so");
+    assert!(
+        extension.exists(),
+        "the Ruby extension is not built: run `make ruby-ext` first"
+    );
+    let dir = std::env::temp_dir().join(format!("miq-coverage-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut parts = Vec::new();
+    for isolation in ["vm", "process"] {
+        let file = dir.join(format!("{isolation}.json"));
+        let file = file.to_str().expect("utf-8");
+        let out = miq(&[
+            "run",
+            "/Shop/Order/default",
+            "--datastore",
+            &domain(),
+            "--attr",
+            "items=30",
+            "--isolation",
+            isolation,
+            "--coverage",
+            file,
+        ]);
+        // The order fails (short stock): exit 2, and its coverage is written all the same.
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let report = json(&miq(&["coverage", "report", file, "--output", "json"]));
+        assert_eq!(
+            method(&report, RESERVE)["missed_lines"],
+            serde_json::json!([4, 5])
+        );
+        parts.push((report["methods"].clone(), report["machines"].clone()));
+    }
+    assert_eq!(parts[0], parts[1]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -119,6 +119,7 @@ module MiqAutomate
     # returns [the clock at the start, the MiqAutomate::Delivery, the timeout's message or
     # nil]. A method that timed out aborted the delivery, which is the result all the same.
     def run(request, channel)
+      coverage = request["coverage"] && start_coverage(request["coverage"])
       root, models = load_model(request["model"])
       (request["attrs"] || {}).each { |k, v| set_attr(root, k.to_s, v) }
       vmdb = request["scenario"] && MiqAutomate::MockManageIQ.start(request["scenario"])
@@ -140,6 +141,13 @@ module MiqAutomate
       [started_at, e.delivery, e.message, engine.unused_stubs]
     ensure
       vmdb&.stop
+      coverage&.write
+    end
+
+    # `run --coverage FILE`: this run's automate coverage (MiqAutomate::Coverage), written to FILE.
+    def start_coverage(file)
+      require "miq_automate/coverage/collector"
+      MiqAutomate::Coverage.start(file: file, at_exit: false)
     end
 
     # A model file: {"root": {attribute: value}, "models": [model, …]} (or just the root's
