@@ -542,7 +542,7 @@ impl Coverage {
                     let mut hooks_never = Vec::new();
                     for s in &machine.states {
                         for hook in hooks_of(s) {
-                            if !s.steps.get(&hook).is_some_and(|st| st.ran > 0) {
+                            if s.steps.get(&hook).is_none_or(|st| st.ran == 0) {
                                 hooks_never.push(format!("{}.{hook}", s.name));
                             }
                         }
