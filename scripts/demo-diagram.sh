@@ -35,10 +35,10 @@ pictures() { # NAME MACHINE DATASTORE [run args…]
   "$bin" diagram "$path" --datastore "$datastore" --trace "$out/$name.json" -o "$out/$name.svg"
   "$bin" diagram "$path" --datastore "$datastore" --trace "$out/$name.json" --output timeline -o "$out/$name-timeline.svg"
   "$bin" diagram "$path" --datastore "$datastore" --trace "$out/$name.json" --output table -o "$out/$name-table.md"
-  "$bin" run "$machine" --datastore "$datastore" "$@" --output html -o "$out/$name.html" || [ $? -eq 2 ]
+  "$bin" run "$machine" --datastore "$datastore" "$@" --output html -o "$out/$name-report.html" || [ $? -eq 2 ]
   shot "$out/$name.svg"
   shot "$out/$name-timeline.svg"
-  shot "$out/$name.html"
+  shot "$out/$name-report.html"
   echo "  $out/$name-table.md"
 }
 

@@ -785,7 +785,7 @@ fn fifteen_states_with_long_texts_fit_one_screen_and_keep_their_full_text() {
             .iter()
             .map(|t| t.as_str().unwrap())
             .collect::<String>(),
-        "Long15/Infrastructure/VM/Provisioning/StateMachines/VMProvision_Long/template"
+        "/Long15/Infrastructure/VM/Provisioning/StateMachines/VMProvision_Long/template"
     );
     // Each main: shown in pieces (wrapped, maybe shortened), whole in every piece's tooltip.
     let first = state(&layout, "CustomizeTheProvisionRequest");
@@ -908,7 +908,7 @@ fn manageiq_vmprovision_vm_fits_one_screen() {
     assert!(layout["title"][0]
         .as_str()
         .unwrap()
-        .starts_with("ManageIQ/Infrastructure/"));
+        .starts_with("/ManageIQ/Infrastructure/"));
 
     // A run of it, in a world, failing in PostProvision.
     let sm = "/Infrastructure/VM/Provisioning/StateMachines";

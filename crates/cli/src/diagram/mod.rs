@@ -316,8 +316,9 @@ pub fn build(ds: &Datastore, path: &str) -> anyhow::Result<Machine> {
             path
         );
     }
+    // The path as ManageIQ writes a fqname: `/Domain/ns/Class/instance`.
     let title = format!(
-        "{}/{}{}",
+        "/{}/{}{}",
         ds.class_namespace_fq(class_id(ds, class)),
         class.name,
         instance.map(|i| format!("/{}", i.name)).unwrap_or_default()
