@@ -75,6 +75,33 @@ impl Render for Block<'_> {
     }
 }
 
+/// A path, URI or call as [`Text`] shows it, with a line-break opportunity (`<wbr>`) after
+/// each `/`, `,` and `(`, and before each `?`, `#`, `&` and `=`: in a table a long path
+/// wraps between its segments, never inside a word.
+#[derive(Clone, Copy, Debug)]
+pub struct Breakable<'a>(pub &'a str);
+
+impl Render for Breakable<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        let shown = crate::output::terminal_text(&sanitize(self.0));
+        let mut part = String::new();
+        for c in shown.chars() {
+            if matches!(c, '?' | '#' | '&' | '=') && !part.is_empty() {
+                part.as_str().render_to(buffer);
+                buffer.push_str("<wbr>");
+                part.clear();
+            }
+            part.push(c);
+            if matches!(c, '/' | ',' | '(') {
+                part.as_str().render_to(buffer);
+                buffer.push_str("<wbr>");
+                part.clear();
+            }
+        }
+        part.as_str().render_to(buffer);
+    }
+}
+
 /// A time as the pages show it: `2026-05-01 10:20:00 UTC`, in a `<time>` element.
 pub fn timestamp(at: DateTime<Utc>) -> Markup {
     html! {
@@ -508,6 +535,13 @@ mod tests {
         assert!(!shown.chars().any(char::is_control), "{shown}");
         let block = Block("line one\n\tline\u{7} two").render().into_string();
         assert_eq!(block, "line one\n\tline\\u{7} two");
+        let path = Breakable("/Ns/<b>?a=1&password=hunter2")
+            .render()
+            .into_string();
+        assert_eq!(
+            path,
+            "/<wbr>Ns/<wbr>&lt;b&gt;<wbr>?a<wbr>=1<wbr>&amp;password<wbr>=********"
+        );
     }
 
     #[test]

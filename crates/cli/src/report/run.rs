@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::{
     badge, details, error_block, facts, generated_at, legend, log, scoped_svg, section, table,
-    timestamp, Block, Level, LogLine, Status, Text,
+    timestamp, Block, Breakable, Level, LogLine, Status, Text,
 };
 use crate::diagram::{self, Machine};
 
@@ -156,6 +156,12 @@ fn outcome(delivery: &Value, run: &Run) -> Markup {
     html! {
         div class={ "callout run-result " (run.status.class()) } {
             strong { "ae_result: " (Text(&run.ae_result)) }
+            @if let Some((state, step)) = failed_at(delivery) {
+                " — failed in state " b.mono { (Text(&state)) }
+                @if let Some((step, method)) = step {
+                    ", step " (Text(&step)) ": " span.mono { (Breakable(&method)) }
+                }
+            }
             @if let Some(limit) = &run.limit {
                 " — stopped by the limit " span.mono { (Text(limit)) }
             }
@@ -173,6 +179,30 @@ fn outcome(delivery: &Value, run: &Run) -> Markup {
     }
 }
 
+/// Where the last delivery failed: the state that ended in error (or raised), and the
+/// first step of it that did (`main`, and its method).
+fn failed_at(delivery: &Value) -> Option<(String, Option<(String, String)>)> {
+    let last = items(delivery, "trace").last()?;
+    let events: Vec<&Value> = items(last, "events").collect();
+    let end = events.iter().rev().find(|e| {
+        let event = text(e, "event").unwrap_or_default();
+        event == "raised" || (event == "done" && text(e, "result").as_deref() == Some("error"))
+    })?;
+    let state = text(end, "state")?;
+    let step = events
+        .iter()
+        .filter(|e| text(e, "state").as_deref() == Some(state.as_str()))
+        .filter(|e| text(e, "event").as_deref() == Some("step"))
+        .find(|e| text(e, "result").as_deref() == Some("error"))
+        .map(|e| {
+            (
+                text(e, "step").unwrap_or_default(),
+                text(e, "method").unwrap_or_default(),
+            )
+        });
+    Some((state, step))
+}
+
 fn run_facts(run: &Run) -> Vec<Markup> {
     let mut out = Vec::new();
     if let Some(at) = run.started {
@@ -187,23 +217,85 @@ fn run_facts(run: &Run) -> Vec<Markup> {
 }
 
 /// ManageIQ's schema table of the machine with the run's result and the domain that
-/// served each state.
+/// served each state: the UI's columns, the three hooks in one cell and the two limits in
+/// another, so the table fits the page.
 fn states(m: &Machine) -> Markup {
-    let columns = diagram::table::columns(m);
-    let result_at = columns.iter().position(|c| *c == "Result");
-    let rows = diagram::table::rows(m).into_iter().map(|row| {
+    let rows = diagram::table::rows(m);
+    let rollback = rows.iter().any(|r| !r.rollback.is_empty());
+    let mut columns = vec!["Name", "Value", "On Entry · On Exit · On Error", "Limits"];
+    if m.traced {
+        columns.extend(["Result", "Domain"]);
+    }
+    if rollback {
+        columns.push("Rollback");
+    }
+    let cells = rows.iter().map(|row| {
         let status = row.outcome.map(|o| outcome_status(o.class()));
-        row.cells(m)
-            .into_iter()
-            .enumerate()
-            .map(|(i, cell)| match (Some(i) == result_at, status) {
-                (true, Some(s)) => html! { span class={ "result " (s.class()) } { (Text(&cell)) } },
-                (false, _) if i == 0 => html! { b { (Text(&cell)) } },
-                _ => html! { span.mono { (Text(&cell)) } },
-            })
-            .collect::<Vec<_>>()
+        let hooks = [
+            ("entry", &row.on_entry),
+            ("exit", &row.on_exit),
+            ("error", &row.on_error),
+        ];
+        let limits = [("retries", &row.max_retries), ("time", &row.max_time)];
+        let mut c = vec![
+            html! { b.nowrap { (Text(&row.name)) } },
+            html! { span.mono { (Breakable(&row.value)) } },
+            html! {
+                @for (label, hook) in hooks.iter().filter(|(_, h)| !h.is_empty()) {
+                    div.hook { span.note { (label) ": " } span.mono { (Breakable(hook)) } }
+                }
+            },
+            html! {
+                @for (label, limit) in limits.iter().filter(|(_, l)| !l.is_empty()) {
+                    div.nowrap { span.note { (label) " " } (Text(limit)) }
+                }
+            },
+        ];
+        if m.traced {
+            let result = row.result.clone().unwrap_or_default();
+            c.push(match status {
+                Some(s) => html! { span class={ "result " (s.class()) } { (Breakable(&result)) } },
+                None => html! { (Breakable(&result)) },
+            });
+            c.push(html! { span.nowrap { (Text(row.domain.as_deref().unwrap_or(""))) } });
+        }
+        if rollback {
+            c.push(rollback_cell(m.states.iter().find(|s| s.name == row.name)));
+        }
+        c
     });
-    html! { div.wide { (table(&columns, rows)) } }
+    html! { div.wide.states { (table(&columns, cells)) } }
+}
+
+/// A state's rollback: the steps a failure there would run (a matrix), and those its
+/// on_error ran, one a line with how each ended.
+fn rollback_cell(state: Option<&diagram::State>) -> Markup {
+    let Some(state) = state else {
+        return html! {};
+    };
+    let ran: Vec<&diagram::StepRun> = state
+        .trace
+        .as_ref()
+        .map(|t| t.rollback().collect())
+        .unwrap_or_default();
+    html! {
+        @if !state.rollback.is_empty() {
+            div { span.note { "on failure: " } span.mono { (Breakable(&state.rollback.join(", "))) } }
+        }
+        @if !ran.is_empty() {
+            span.note { "ran:" }
+            ol.ran {
+                @for step in &ran {
+                    @let status = result_status(&step.result).unwrap_or(Status::Passed);
+                    li class=(status.class()) {
+                        span.mono { (Breakable(&step.method)) } " "
+                        span.result { (status.icon()) " " (Text(if step.result.is_empty() { "ok" } else { &step.result })) }
+                        @if let Some(r) = &step.reason { " " span.note { (Text(r)) } }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The colour of a state's outcome (`passed`, `retried`, `failed`, `notreached`).
@@ -290,10 +382,10 @@ fn delivery_body(d: &Value) -> Markup {
                 p.why { "Why: " }
                 (error_block(&reason))
             }
-            @if let Some(r) = requeue(d) { p { "Requeued: " (r) " (virtual)." } }
+            @if let Some(r) = requeue(d) { p.requeue { "→ " (r) " (virtual time)." } }
             @if !notifications.is_empty() {
                 h3 { "Notifications (" (notifications.len()) ")" }
-                (table(&["Level", "Type", "Audience", "Message", "Subject"], notifications.iter().map(|n| {
+                div.wide { (table(&["Level", "Type", "Audience", "Message", "Subject"], notifications.iter().map(|n| {
                     let level = text(n, "level").unwrap_or_default();
                     let tone = match level.as_str() {
                         "error" => Some(Status::Failed),
@@ -303,20 +395,20 @@ fn delivery_body(d: &Value) -> Markup {
                     };
                     vec![
                         html! { @match tone { Some(s) => (badge(s, &level)), None => (Text(&level)) } },
-                        html! { span.mono { (Text(&text(n, "type").unwrap_or_default())) } },
+                        html! { span.mono { (Breakable(&text(n, "type").unwrap_or_default())) } },
                         html! { (Text(&text(n, "audience").unwrap_or_default())) },
                         html! { (Text(&text(n, "text").or_else(|| text(n, "message")).unwrap_or_default())) },
-                        html! { (Text(&n.get("subject").map(ruby).unwrap_or_default())) },
+                        html! { (Breakable(&n.get("subject").map(ruby).unwrap_or_default())) },
                     ]
-                })))
+                }))) }
             }
             @for e in &emails { (email(e)) }
             @if !others.is_empty() {
                 h3 { "Executions (" (others.len()) ")" }
-                (table(&["Method", "Arguments"], others.iter().map(|e| vec![
+                div.wide { (table(&["Method", "Arguments"], others.iter().map(|e| vec![
                     html! { span.mono { (Text(&text(e, "name").unwrap_or_default())) } },
-                    html! { span.mono { (Text(&e.get("args").map(ruby).unwrap_or_default())) } },
-                ])))
+                    html! { span.mono { (Breakable(&e.get("args").map(ruby).unwrap_or_default())) } },
+                ]))) }
             }
             h3 { "Events" }
             (events(d))
@@ -445,25 +537,59 @@ fn events(d: &Value) -> Markup {
             ),
             _ => return None,
         };
-        let served = text(e, "method_fqname").or_else(|| text(e, "fqname"));
+        let served = served_by(e, &method);
         let status = result_status(&result);
         Some(vec![
-            html! { (Text(&state)) },
+            html! { span.nowrap { (Text(&state)) } },
             html! { (Text(&step)) },
             html! {
-                span.mono { (Text(&method)) }
-                @if let Some(f) = served.filter(|f| !method.is_empty() && f != &method) {
-                    br; span.note.mono { "served by " (Text(&f)) }
+                span.mono { (Breakable(&method)) }
+                @match served {
+                    Some(Served::Domain(d)) => { " " span.note { "(" (Text(&d)) ")" } },
+                    Some(Served::By(f)) => { br; span.note.mono { "served by " (Breakable(&f)) } },
+                    None => {},
                 }
             },
-            html! { @match status { Some(s) => span class={ "result " (s.class()) } { (Text(&result)) }, None => (Text(&result)) } },
-            html! { (Text(&why)) },
+            html! { @match status { Some(s) => span class={ "result nowrap " (s.class()) } { (Text(&result)) }, None => (Text(&result)) } },
+            html! { (Breakable(&why)) },
         ])
     });
     let rows: Vec<Vec<Markup>> = rows.collect();
     html! {
         @if rows.is_empty() { p.none { "No state ran in this delivery." } }
         @else { div.wide.events { (table(&["State", "Step", "Method", "Result", "Reason / next"], rows)) } }
+    }
+}
+
+/// What served a step: its domain only when it is the method's own path in that domain
+/// (`/Dom` + `/Ns/Class/m`), else the whole path (a helper's, a method of another name).
+enum Served {
+    Domain(String),
+    By(String),
+}
+
+fn served_by(e: &Value, method: &str) -> Option<Served> {
+    let served = text(e, "method_fqname").or_else(|| text(e, "fqname"))?;
+    if method.is_empty() {
+        return None;
+    }
+    // The call's name or path: without `(args)`, `?query`, `#message`.
+    let called = method
+        .split(['(', '?', '#'])
+        .next()
+        .unwrap_or(method)
+        .trim()
+        .trim_end_matches('/')
+        .to_ascii_lowercase();
+    let lower = served.to_ascii_lowercase();
+    let own = if called.starts_with('/') {
+        lower.ends_with(&called) && lower.len() > called.len()
+    } else {
+        lower.ends_with(&format!("/{called}"))
+    };
+    match (own, text(e, "domain")) {
+        (true, Some(domain)) => Some(Served::Domain(domain)),
+        _ => Some(Served::By(served)),
     }
 }
 
@@ -525,7 +651,7 @@ fn final_state(delivery: &Value) -> Markup {
             list.iter().map(|(k, v)| {
                 vec![
                     html! { span.mono { (Text(k)) } },
-                    html! { span.mono { (Text(v)) } },
+                    html! { span.mono { (Breakable(v)) } },
                 ]
             }),
         )
@@ -759,6 +885,10 @@ mod tests {
             "the reason, escaped"
         );
         assert!(
+            page.contains("failed in state <b class=\"mono\">B</b>, step main: <span class=\"mono\">/<wbr>Ns/<wbr>M/<wbr>b</span>"),
+            "{page}"
+        );
+        assert!(
             page.contains("<time datetime=\"2026-05-01T10:20:00Z\">"),
             "started"
         );
@@ -770,6 +900,7 @@ mod tests {
         assert!(page.contains("virtual time 60 s (1m)"), "{page}");
         // The states table with its results; every state, C not reached.
         assert!(page.contains("<th scope=\"col\">Result</th>"), "{page}");
+        assert!(page.contains("<th scope=\"col\">Rollback</th>"), "{page}");
         assert!(page.contains("class=\"result st-not-reached\""), "{page}");
         // Both SVGs, scoped.
         assert!(page.contains("<svg id=\"fig-machine\""), "{page}");
@@ -787,9 +918,9 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("create_service_provision_request"), "{page}");
-        assert!(page.contains("[1, :x]"), "{page}");
+        assert!(page.contains("[1,<wbr> :x]"), "{page}");
         assert!(page.contains("on_error → instantiate"), "{page}");
-        assert!(page.contains("/r/Undo"), "{page}");
+        assert!(page.contains("/<wbr>r/<wbr>Undo"), "{page}");
         assert!(page.contains("next: B"), "{page}");
         assert!(page.contains("enter (retry 1)"), "{page}");
         // The log with each line's delivery, the secret masked.
@@ -798,7 +929,7 @@ mod tests {
         assert!(page.contains("3 lines: 1 error, 1 warning"), "{page}");
         // The final state.
         assert!(page.contains("ae_rollback_done"), "{page}");
-        assert!(page.contains("{:a =&gt; 1}"), "{page}");
+        assert!(page.contains("{:a <wbr>=&gt; 1}"), "{page}");
         assert!(page.contains("&quot;********&quot;"), "{page}");
         // The cause the log tells (none here but the reason), and nothing fetched.
         for fetch in ["<script", "<link", "@import", "src=", "<img", "<iframe"] {
