@@ -6,15 +6,7 @@ set -euo pipefail
 # `install-deps.sh --demo`: what `make demo` needs, cargo alone (the demo is the Rust CLI
 # against its in-process mock): a fresh machine runs it without Ruby, chromium or linters.
 if [ "${1:-}" = "--demo" ]; then
-  # Mermaid for the diagram tests, pinned by tests/js/package-lock.json; the tests load its
-# single-file build (dist/mermaid.min.js) in headless chromium, offline.
-root="$(cd "$(dirname "$0")/.." && pwd)"
-if [ ! -f "$root/tests/js/node_modules/mermaid/dist/mermaid.min.js" ]; then
-  echo "install-deps: installing mermaid into tests/js/node_modules (npm ci)"
-  npm ci --prefix "$root/tests/js" --no-audit --no-fund
-fi
-
-command -v cargo >/dev/null || { echo "install-deps: cargo is missing (install Rust with rustup)" >&2; exit 1; }
+  command -v cargo >/dev/null || { echo "install-deps: cargo is missing (install Rust with rustup)" >&2; exit 1; }
   exit 0
 fi
 
@@ -42,6 +34,14 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 command -v cargo >/dev/null || { echo "install-deps: cargo is missing (install Rust with rustup)" >&2; exit 1; }
+
+# Mermaid for the diagram tests, pinned by tests/js/package-lock.json; the tests load its
+# single-file build (dist/mermaid.min.js) in headless chromium, offline.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ ! -f "$root/tests/js/node_modules/mermaid/dist/mermaid.min.js" ]; then
+  echo "install-deps: installing mermaid into tests/js/node_modules (npm ci)"
+  npm ci --prefix "$root/tests/js" --no-audit --no-fund --loglevel=error
+fi
 
 # make lint's checkers, built once from crates.io into ~/.cargo/bin (kept between runs).
 for tool in cargo-machete cargo-deny; do
