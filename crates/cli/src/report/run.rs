@@ -288,7 +288,7 @@ fn rollback_cell(state: Option<&diagram::State>) -> Markup {
                 @for step in &ran {
                     @let status = result_status(&step.result).unwrap_or(Status::Passed);
                     li class=(status.class()) {
-                        span.mono { (Breakable(&step.method)) } " "
+                        span.mono title=(Text(&step.method)) { (Breakable(last_segment(&step.method))) } " "
                         span.result { (status.icon()) " " (Text(if step.result.is_empty() { "ok" } else { &step.result })) }
                         @if let Some(r) = &step.reason { " " span.note { (Text(r)) } }
                     }
@@ -296,6 +296,15 @@ fn rollback_cell(state: Option<&diagram::State>) -> Markup {
             }
         }
     }
+}
+
+/// `UnregisterDHCP?reason=rollback` of `/Ns/Methods/UnregisterDHCP?reason=rollback`.
+fn last_segment(path: &str) -> &str {
+    let end = path.find(['?', '#']).unwrap_or(path.len());
+    path[..end]
+        .trim_end_matches('/')
+        .rfind('/')
+        .map_or(path, |at| &path[at + 1..])
 }
 
 /// The colour of a state's outcome (`passed`, `retried`, `failed`, `notreached`).
@@ -921,6 +930,11 @@ mod tests {
         assert!(page.contains("[1,<wbr> :x]"), "{page}");
         assert!(page.contains("on_error → instantiate"), "{page}");
         assert!(page.contains("/<wbr>r/<wbr>Undo"), "{page}");
+        assert!(
+            page.contains("<span class=\"mono\" title=\"/r/Undo\">Undo</span>"),
+            "{page}"
+        );
+        assert_eq!(last_segment("/a/B?x=/y"), "B?x=/y");
         assert!(page.contains("next: B"), "{page}");
         assert!(page.contains("enter (retry 1)"), "{page}");
         // The log with each line's delivery, the secret masked.
