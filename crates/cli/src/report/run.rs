@@ -450,20 +450,33 @@ fn email(e: &Value) -> Markup {
     }
 }
 
-/// An email's HTML body read as text: `<br>` and paragraph ends as new lines, other tags
-/// dropped, the common entities decoded (the page escapes it all again).
+/// An email's HTML body read as text: `<br>` and paragraph ends as new lines, other tags of
+/// HTML dropped (anything else in angle brackets kept: `#<Vm name: "web02">` is text), the
+/// common entities decoded (the page escapes it all again).
 fn html_as_text(body: &str) -> String {
+    const TAGS: [&str; 33] = [
+        "a", "b", "i", "u", "p", "br", "hr", "div", "span", "font", "strong", "em", "small", "big",
+        "center", "pre", "code", "table", "thead", "tbody", "tr", "td", "th", "ul", "ol", "li",
+        "h1", "h2", "h3", "h4", "html", "body", "head",
+    ];
+    const BREAKS: [&str; 7] = ["br", "p", "div", "tr", "li", "h1", "h2"];
     let mut out = String::with_capacity(body.len());
     let mut rest = body;
     while let Some(at) = rest.find('<') {
         out.push_str(&rest[..at]);
         let tail = &rest[at + 1..];
-        let is_tag = tail.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!');
-        match tail.find('>').filter(|_| is_tag) {
-            Some(end) => {
-                let tag = tail[..end].trim_start_matches('/').to_ascii_lowercase();
-                let name = tag.split([' ', '/']).next().unwrap_or("");
-                if matches!(name, "br" | "p" | "div" | "tr" | "li") {
+        let tag = tail.find('>').and_then(|end| {
+            let inner = tail[..end].trim_start_matches('/').to_ascii_lowercase();
+            let name = inner
+                .split(|c: char| c.is_whitespace() || c == '/')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            TAGS.contains(&name.as_str()).then_some((end, name))
+        });
+        match tag {
+            Some((end, name)) => {
+                if BREAKS.contains(&name.as_str()) {
                     out.push('\n');
                 }
                 rest = &tail[end + 1..];
