@@ -3,7 +3,9 @@
 //! Ruby process; format `miq-automate-coverage/1`, docs/reference/file-formats.md) and
 //! prints which methods, lines, states and hooks of a domain were reached: a table per
 //! domain, class and method, or one JSON document. `--min PERCENT` makes it a CI gate
-//! (exit 2 when the lines covered are under it).
+//! (exit 2 when the lines covered are under it). `--output html` is one self-contained page
+//! with each method's source and its lines marked (crate::report::coverage); the files also
+//! colour `diagram --coverage` ([`reached`]).
 //!
 //! Merging sums line hits, runs and counts, and unites states, hooks and relationships
 //! (paths compared case-insensitively, as the engine compares them). With `--datastore`
@@ -12,6 +14,7 @@
 //! are then approximated from its source (lines that are not blank, comments, or a bare
 //! `end`/`else`/`ensure`/`begin`/closing bracket), since no Ruby compiled it.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::fs;
@@ -21,7 +24,7 @@ use anyhow::{bail, Context};
 use miq_automate_engine::datastore::Datastore;
 use serde_json::{json, Value as Json};
 
-use crate::output::{print_stdout, terminal_text, Format};
+use crate::output::{print_stdout, terminal_text, ReportFormat};
 use crate::{EXIT_OK, EXIT_PARTIAL};
 
 /// The `format` of a coverage file this command reads.
@@ -56,10 +59,11 @@ pub struct ReportArgs {
     /// Exit 2 when the lines covered are under this percentage (a CI gate).
     #[arg(long, value_name = "PERCENT")]
     pub min: Option<f64>,
-    /// text (a table) or json (`{"format": "miq-automate-coverage-report/1", "totals",
-    /// "methods", "machines", "relationships"}`).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub output: Format,
+    /// text (a table), json (`{"format": "miq-automate-coverage-report/1", "totals",
+    /// "methods", "machines", "relationships"}`) or html (one self-contained page: each
+    /// method's source with its missed lines marked, the states and hooks reached).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub output: ReportFormat,
     /// Write the report to this file instead of stdout.
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -88,8 +92,20 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     }
     let totals = cov.totals();
     let text = match args.output {
-        Format::Json => format!("{}\n", serde_json::to_string_pretty(&cov.to_json(&totals))?),
-        Format::Text => cov.table(&totals),
+        ReportFormat::Json => {
+            format!("{}\n", serde_json::to_string_pretty(&cov.to_json(&totals))?)
+        }
+        ReportFormat::Text => cov.table(&totals),
+        ReportFormat::Html => crate::report::coverage::page(
+            &cov,
+            &totals,
+            &crate::report::coverage::Info {
+                files: &args.files,
+                only: args.only.as_deref(),
+                min: args.min,
+                generated: chrono::Utc::now(),
+            },
+        ),
     };
     match &args.out {
         Some(path) => {
@@ -133,29 +149,118 @@ pub fn load(path: &Path) -> anyhow::Result<Json> {
     }
 }
 
+/// What the tests reached of one state (`diagram --coverage`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reached {
+    /// Times a test entered it (0: never).
+    pub entered: u64,
+    /// How its visits ended (`ok`, `retry`, `error`… → count).
+    pub results: BTreeMap<String, u64>,
+    /// The steps that ran (`on_entry`, `main`, `on_exit`, `on_error` → times).
+    pub ran: BTreeMap<String, u64>,
+}
+
+impl Reached {
+    /// Whether a step (`on_entry`, `main`, `on_exit`, `on_error`) ran in any test.
+    pub fn ran(&self, step: &str) -> bool {
+        self.ran.get(step).is_some_and(|n| *n > 0)
+    }
+}
+
+/// The coverage files merged, for the state machine `title` (`/Dom/ns/Class`, or
+/// `/Dom/ns/Class/instance`): what reached each state the files know, by its name
+/// lowercased; `None` when no file ran this machine. The class is matched with its domain,
+/// else in any domain (the machine drawn from one domain, run from an overlay).
+pub(crate) fn reached(
+    files: &[PathBuf],
+    title: &str,
+) -> anyhow::Result<Option<BTreeMap<String, Reached>>> {
+    let mut cov = Coverage::default();
+    for file in files {
+        let doc = load(file)?;
+        cov.merge(&doc)
+            .with_context(|| format!("{}: not a valid coverage file", file.display()))?;
+    }
+    let title = title.trim_end_matches('/').to_lowercase();
+    let parent = split_last(&title).0.to_string();
+    let without_domain = |p: &str| {
+        p.trim_start_matches('/')
+            .split_once('/')
+            .map_or(String::new(), |(_, rest)| rest.to_string())
+    };
+    let mut found: Vec<&MachineCov> = [&title, &parent]
+        .iter()
+        .filter_map(|k| cov.machines.get(k.as_str()))
+        .collect();
+    if found.is_empty() {
+        let (t, p) = (without_domain(&title), without_domain(&parent));
+        found = cov
+            .machines
+            .iter()
+            .filter(|(k, _)| {
+                let k = without_domain(k);
+                !k.is_empty() && (k == t || k == p)
+            })
+            .map(|(_, m)| m)
+            .collect();
+    }
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let mut states: BTreeMap<String, Reached> = BTreeMap::new();
+    for machine in found {
+        for s in &machine.states {
+            let r = states.entry(s.name.to_lowercase()).or_default();
+            r.entered += s.entered;
+            for (k, n) in &s.results {
+                *r.results.entry(k.clone()).or_default() += n;
+            }
+            for (k, step) in &s.steps {
+                *r.ran.entry(k.clone()).or_default() += step.ran;
+            }
+        }
+    }
+    Ok(Some(states))
+}
+
 /// One inline method: its lines (None: not executable) and what ran it.
 #[derive(Debug, Default, Clone)]
-struct MethodCov {
-    fqname: String,
-    file: Option<String>,
-    runs: u64,
-    lines: Vec<Option<u64>>,
-    embeds: BTreeSet<String>,
+pub(crate) struct MethodCov {
+    pub(crate) fqname: String,
+    pub(crate) file: Option<String>,
+    pub(crate) runs: u64,
+    pub(crate) lines: Vec<Option<u64>>,
+    pub(crate) embeds: BTreeSet<String>,
     /// Lines approximated from the source (never compiled by a Ruby).
-    approximate: bool,
+    pub(crate) approximate: bool,
+    /// Its source as the datastore has it (`--datastore`).
+    pub(crate) source: Option<String>,
 }
 
 impl MethodCov {
-    fn covered(&self) -> usize {
+    /// Its source: the file the coverage file names, when it is there to read, else the
+    /// datastore's; `None` when neither is known.
+    pub(crate) fn source(&self) -> Option<Cow<'_, str>> {
+        self.file
+            .as_deref()
+            .and_then(|f| fs::read_to_string(f).ok())
+            .map(Cow::Owned)
+            .or_else(|| self.source.as_deref().map(Cow::Borrowed))
+    }
+    /// Whether it ran at all.
+    pub(crate) fn ran(&self) -> bool {
+        self.runs > 0 || self.covered() > 0
+    }
+    pub(crate) fn covered(&self) -> usize {
         self.lines
             .iter()
             .filter(|l| matches!(l, Some(n) if *n > 0))
             .count()
     }
-    fn total(&self) -> usize {
+    pub(crate) fn total(&self) -> usize {
         self.lines.iter().filter(|l| l.is_some()).count()
     }
-    fn missed(&self) -> Vec<usize> {
+    pub(crate) fn missed(&self) -> Vec<usize> {
         (0..self.lines.len())
             .filter(|i| self.lines[*i] == Some(0))
             .map(|i| i + 1)
@@ -164,29 +269,36 @@ impl MethodCov {
 }
 
 #[derive(Debug, Default, Clone)]
-struct StepCov {
-    ran: u64,
-    results: BTreeMap<String, u64>,
-    served_by: BTreeMap<String, u64>,
+pub(crate) struct StepCov {
+    pub(crate) ran: u64,
+    pub(crate) results: BTreeMap<String, u64>,
+    pub(crate) served_by: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Default, Clone)]
-struct StateCov {
-    name: String,
-    entered: u64,
-    results: BTreeMap<String, u64>,
-    raised: u64,
-    steps: BTreeMap<String, StepCov>,
+pub(crate) struct StateCov {
+    pub(crate) name: String,
+    pub(crate) entered: u64,
+    pub(crate) results: BTreeMap<String, u64>,
+    pub(crate) raised: u64,
+    pub(crate) steps: BTreeMap<String, StepCov>,
     /// Hooks the datastore defines for it (class or an instance).
-    hooks_defined: BTreeSet<String>,
+    pub(crate) hooks_defined: BTreeSet<String>,
+}
+
+impl StateCov {
+    /// How often a step (`on_entry`, `main`, `on_exit`, `on_error`) ran.
+    pub(crate) fn ran(&self, step: &str) -> u64 {
+        self.steps.get(step).map_or(0, |s| s.ran)
+    }
 }
 
 #[derive(Debug, Default, Clone)]
-struct MachineCov {
-    class: String,
-    instances: BTreeMap<String, u64>,
+pub(crate) struct MachineCov {
+    pub(crate) class: String,
+    pub(crate) instances: BTreeMap<String, u64>,
     /// In the datastore's order (priority), else as first seen.
-    states: Vec<StateCov>,
+    pub(crate) states: Vec<StateCov>,
 }
 
 impl MachineCov {
@@ -210,40 +322,40 @@ impl MachineCov {
 }
 
 #[derive(Debug, Default, Clone)]
-struct RelCov {
-    uri: String,
-    followed: u64,
-    served_by: BTreeMap<String, u64>,
+pub(crate) struct RelCov {
+    pub(crate) uri: String,
+    pub(crate) followed: u64,
+    pub(crate) served_by: BTreeMap<String, u64>,
 }
 
 /// Every file merged (keys lowercased: the engine's paths are case-insensitive).
 #[derive(Debug, Default)]
-struct Coverage {
-    methods: BTreeMap<String, MethodCov>,
-    machines: BTreeMap<String, MachineCov>,
-    relationships: BTreeMap<String, RelCov>,
+pub(crate) struct Coverage {
+    pub(crate) methods: BTreeMap<String, MethodCov>,
+    pub(crate) machines: BTreeMap<String, MachineCov>,
+    pub(crate) relationships: BTreeMap<String, RelCov>,
 }
 
 /// The report's figures.
 #[derive(Debug, Default)]
-struct Totals {
-    lines_covered: usize,
-    lines_total: usize,
-    methods_run: usize,
-    methods_total: usize,
-    states_entered: usize,
-    states_total: usize,
-    hooks_run: usize,
-    hooks_total: usize,
+pub(crate) struct Totals {
+    pub(crate) lines_covered: usize,
+    pub(crate) lines_total: usize,
+    pub(crate) methods_run: usize,
+    pub(crate) methods_total: usize,
+    pub(crate) states_entered: usize,
+    pub(crate) states_total: usize,
+    pub(crate) hooks_run: usize,
+    pub(crate) hooks_total: usize,
 }
 
 impl Totals {
-    fn line_percent(&self) -> f64 {
+    pub(crate) fn line_percent(&self) -> f64 {
         percent(self.lines_covered, self.lines_total)
     }
 }
 
-fn percent(part: usize, whole: usize) -> f64 {
+pub(crate) fn percent(part: usize, whole: usize) -> f64 {
     if whole == 0 {
         100.0
     } else {
@@ -264,12 +376,12 @@ fn add_counts(into: &mut BTreeMap<String, u64>, from: Option<&Json>) {
 }
 
 /// The domain of a `/Domain/ns/...` path.
-fn domain_of(path: &str) -> &str {
+pub(crate) fn domain_of(path: &str) -> &str {
     path.trim_start_matches('/').split('/').next().unwrap_or("")
 }
 
 /// `/Dom/ns/Class/name` → (`/Dom/ns/Class`, `name`).
-fn split_last(path: &str) -> (&str, &str) {
+pub(crate) fn split_last(path: &str) -> (&str, &str) {
     match path.rfind('/') {
         Some(i) => (&path[..i], &path[i + 1..]),
         None => ("", path),
@@ -378,6 +490,7 @@ impl Coverage {
                 if rec.file.is_none() {
                     rec.file = Some(rb);
                 }
+                rec.source.clone_from(&method.data);
             }
             if !class.is_state_machine() {
                 continue;
@@ -717,7 +830,7 @@ impl Coverage {
 }
 
 /// The hooks of a state: those the datastore defines, and any that ran.
-fn hooks_of(s: &StateCov) -> Vec<String> {
+pub(crate) fn hooks_of(s: &StateCov) -> Vec<String> {
     HOOKS
         .iter()
         .filter(|h| s.hooks_defined.contains(**h) || s.steps.contains_key(**h))
@@ -725,12 +838,12 @@ fn hooks_of(s: &StateCov) -> Vec<String> {
         .collect()
 }
 
-fn round1(x: f64) -> f64 {
+pub(crate) fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
 /// `[3, 4, 5, 9]` → `3-5, 9`.
-fn ranges(lines: &[usize]) -> String {
+pub(crate) fn ranges(lines: &[usize]) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut i = 0;
     while i < lines.len() {

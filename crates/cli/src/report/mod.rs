@@ -9,6 +9,7 @@
 //! escaped by maud. [`PreEscaped`] is for the inline stylesheet only, and for an SVG the
 //! caller built itself with [`esc`] ([`embedded_svg`]).
 
+pub mod coverage;
 pub mod retire;
 pub mod run;
 
