@@ -15,6 +15,8 @@ use miq_automate_engine::datastore::{Class, Datastore, Instance};
 use miq_automate_rollback::{self as rollback, Mode, RollbackMatrix};
 use serde_json::Value;
 
+pub use crate::coverage::Reached;
+
 /// Arguments of `diagram`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -35,6 +37,10 @@ pub struct Args {
     /// run passed, the one that failed and the retries it took.
     #[arg(long, value_name = "FILE")]
     trace: Option<PathBuf>,
+    /// Coverage files (`coverage report`'s): colours each state by whether any test entered
+    /// it, and marks each hook run or never run. Not with --trace (one run, not every test).
+    #[arg(long, value_name = "FILE", num_args = 1.., action = clap::ArgAction::Append)]
+    coverage: Vec<PathBuf>,
     /// The format: svg (a picture, the default), mermaid or dot (text to paste into docs),
     /// table (ManageIQ UI's schema table, Markdown) or timeline (an SVG of a run on the
     /// virtual clock; needs --trace).
@@ -153,6 +159,8 @@ pub struct State {
     pub rollback: Vec<String>,
     /// What the traced run did here.
     pub trace: Option<Traced>,
+    /// What the tests reached here (`--coverage`; entered 0: never).
+    pub coverage: Option<Reached>,
 }
 
 /// A traced run's account of one state: every visit (a delivery that entered it), the
@@ -269,6 +277,9 @@ impl RunSummary {
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<u8> {
     let (format, file) = args.format_and_file()?;
+    if !args.coverage.is_empty() && args.trace.is_some() {
+        bail!("--coverage and --trace draw different things (what every test reached, one run): give one of them");
+    }
     let ds = Datastore::load(&args.datastores).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut machine = build(&ds, &args.path)?;
     if let Some(path) = &args.matrix {
@@ -286,6 +297,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
             .with_context(|| format!("the trace {} is not JSON", path.display()))?;
         add_trace(&mut machine, &trace)
             .map_err(|e| anyhow::anyhow!("the trace {}: {e}", path.display()))?;
+    }
+    if !args.coverage.is_empty() {
+        add_coverage(&mut machine, &args.coverage)?;
     }
     let picture = match format {
         Format::Svg => svg::draw(&machine),
@@ -361,6 +375,7 @@ pub fn build(ds: &Datastore, path: &str) -> anyhow::Result<Machine> {
                 nested,
                 rollback: Vec::new(),
                 trace: None,
+                coverage: None,
             }
         })
         .collect();
@@ -372,6 +387,28 @@ pub fn build(ds: &Datastore, path: &str) -> anyhow::Result<Machine> {
         traced: false,
         run: None,
     })
+}
+
+/// Colours the states and hooks by whether any test reached them: each state gets what the
+/// coverage files merged say reached it (entered 0: never).
+fn add_coverage(machine: &mut Machine, files: &[PathBuf]) -> anyhow::Result<()> {
+    let reached = crate::coverage::reached(files, &machine.title)?;
+    if reached.is_none() {
+        eprintln!(
+            "miq-automate diagram: warning: no test in the coverage files delivered {}: every state is drawn never entered",
+            machine.title
+        );
+    }
+    let reached = reached.unwrap_or_default();
+    for s in &mut machine.states {
+        s.coverage = Some(
+            reached
+                .get(&s.name.to_lowercase())
+                .cloned()
+                .unwrap_or_default(),
+        );
+    }
+    Ok(())
 }
 
 fn class_id(ds: &Datastore, class: &Class) -> usize {

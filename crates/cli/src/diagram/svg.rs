@@ -3,7 +3,8 @@
 //! on_error path to an error end, and the rollback beside (or under) the state it belongs to.
 //! With a trace it tells the run: each state's outcome and why, its retries and the virtual
 //! time they took, the domain that served its main, the hooks that ran, the rollback that
-//! ran, and how the run ended.
+//! ran, and how the run ended. With coverage (`--coverage`) it tells what every test
+//! reached: each state entered or never, each hook and main ✓ run or ✗ never run.
 //!
 //! Layout: boxes are sized to their text up to a readable width, then the text is wrapped
 //! (never cut while there is room; an item longer than a few lines is shortened, and every
@@ -344,10 +345,12 @@ fn state_lines(
     }
     let head = (clean(&format!("{}. {}", index + 1, s.name)), "state");
     let tail = (clean(&extra.join(" · ")), "limits");
-    let mut outcome = match t {
-        Some(t) => outcome_lines(t, cols, why),
-        None if traced => item("", "not reached in this run", "run untouched", cols),
-        None => Vec::new(),
+    let cov = s.coverage.as_ref();
+    let mut outcome = match (t, cov) {
+        (Some(t), _) => outcome_lines(t, cols, why),
+        (None, _) if traced => item("", "not reached in this run", "run untouched", cols),
+        (None, Some(c)) => coverage_lines(c, cols),
+        (None, None) => Vec::new(),
     };
     let first_of_outcome = outcome
         .first()
@@ -374,7 +377,15 @@ fn state_lines(
     }
     // In a traced picture, each step a reached state has is marked: ✓ ran, ✗ ended in
     // error, blank (and greyed) did not run.
+    // With coverage, each step is marked ✓ run by a test or ✗ never run.
     let mark = |step: &str| -> (&'static str, bool) {
+        if let Some(c) = cov {
+            return if c.ran(step) {
+                ("✓ ", true)
+            } else {
+                ("✗ ", false)
+            };
+        }
         match t {
             None => ("", !traced),
             Some(t) => {
@@ -399,18 +410,18 @@ fn state_lines(
             None => main.clone(),
         };
         let (m, ran) = mark("main");
-        let max = if ran { density.main } else { density.idle };
-        lines.extend(item_n(
-            &format!("{m}main   → "),
-            &value,
-            if ran || t.is_none() {
-                "main"
-            } else {
-                "main idle"
-            },
-            cols,
-            max,
-        ));
+        let max = if ran || cov.is_some() {
+            density.main
+        } else {
+            density.idle
+        };
+        let class = match (cov.is_some(), ran || (t.is_none() && cov.is_none())) {
+            (true, true) => "main reached",
+            (true, false) => "main never",
+            (false, true) => "main",
+            (false, false) => "main idle",
+        };
+        lines.extend(item_n(&format!("{m}main   → "), &value, class, cols, max));
     }
     for (step, hook) in [
         ("on_entry", &s.on_entry),
@@ -419,13 +430,25 @@ fn state_lines(
     ] {
         let Some(hook) = hook else { continue };
         let (m, ran) = mark(step);
-        let class = match (step == "on_error", ran || t.is_none()) {
-            (true, true) => "hook error",
-            (true, false) => "hook error idle",
-            (false, true) => "hook",
-            (false, false) => "hook idle",
+        let class = match (
+            cov.is_some(),
+            step == "on_error",
+            ran || (t.is_none() && cov.is_none()),
+        ) {
+            (true, true, true) => "hook error reached",
+            (true, true, false) => "hook error never",
+            (true, false, true) => "hook reached",
+            (true, false, false) => "hook never",
+            (false, true, true) => "hook error",
+            (false, true, false) => "hook error idle",
+            (false, false, true) => "hook",
+            (false, false, false) => "hook idle",
         };
-        let max = if ran { density.hook } else { density.idle };
+        let max = if ran || cov.is_some() {
+            density.hook
+        } else {
+            density.idle
+        };
         let mut hook_lines = item_n(&format!("{m}{step:<LABEL$}"), hook, class, cols, max);
         if step == "on_error" {
             hook_lines[0].step = Some("on_error");
@@ -506,6 +529,59 @@ fn outcome_lines(t: &Traced, cols: usize, why: Option<&str>) -> Vec<Line> {
         lines.extend(item(label, reason, class, cols));
     }
     lines
+}
+
+/// What the tests reached of a state: entered how often and how it ended, or never.
+fn coverage_lines(c: &super::Reached, cols: usize) -> Vec<Line> {
+    if c.entered == 0 {
+        return item("", "✗ never entered by any test", "cov never", cols);
+    }
+    let ended: Vec<String> = c.results.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    let text = if ended.is_empty() {
+        format!("✓ entered {}× by tests", c.entered)
+    } else {
+        format!(
+            "✓ entered {}× by tests · ended {}",
+            c.entered,
+            ended.join(", ")
+        )
+    };
+    item("", &text, "cov entered", cols)
+}
+
+/// The coverage line of the header: states entered, hooks never run (`None` without
+/// coverage).
+fn coverage_summary(m: &Machine) -> Option<(String, bool)> {
+    if !m.states.iter().any(|s| s.coverage.is_some()) {
+        return None;
+    }
+    let entered = m
+        .states
+        .iter()
+        .filter(|s| s.coverage.as_ref().is_some_and(|c| c.entered > 0))
+        .count();
+    let never: usize = m
+        .states
+        .iter()
+        .map(|s| {
+            [
+                ("on_entry", &s.on_entry),
+                ("on_exit", &s.on_exit),
+                ("on_error", &s.on_error),
+            ]
+            .iter()
+            .filter(|(step, hook)| {
+                hook.is_some() && !s.coverage.as_ref().is_some_and(|c| c.ran(step))
+            })
+            .count()
+        })
+        .sum();
+    let text = format!(
+        "coverage: {entered} of {} states entered, {never} hook{} never run",
+        m.states.len(),
+        if never == 1 { "" } else { "s" }
+    );
+    Some((text, entered < m.states.len() || never > 0))
 }
 
 /// The nested machine's sub-box lines: its path, then its states.
@@ -1019,6 +1095,14 @@ fn header(m: &Machine, cells: &[Cell], width: f64) -> Header {
         };
         lines.extend(item("", &text, class, cols));
     }
+    if let Some((text, missing)) = coverage_summary(m) {
+        let class = if missing {
+            "summary uncovered"
+        } else {
+            "summary"
+        };
+        lines.extend(item("", &text, class, cols));
+    }
     // The legend: only what the picture shows, in rows inside its width.
     let mut items = vec![LegendItem {
         symbol: "box",
@@ -1058,6 +1142,15 @@ fn header(m: &Machine, cells: &[Cell], width: f64) -> Header {
             ("box failed", "failed in this run"),
             ("box untouched", "not reached"),
             ("mark", "✓ ran  ✗ failed  (grey: did not run)"),
+        ] {
+            items.push(LegendItem { symbol, label });
+        }
+    }
+    if coverage_summary(m).is_some() {
+        for (symbol, label) in [
+            ("box covered", "entered by a test"),
+            ("box uncovered", "never entered by any test"),
+            ("mark", "✓ run by a test  ✗ never run"),
         ] {
             items.push(LegendItem { symbol, label });
         }
@@ -1214,15 +1307,22 @@ fn render(m: &Machine, l: &Layout) -> String {
             let s = &m.states[i];
             let cell = &l.cells[i];
             let (bx, y, bw, bh) = boxes[i];
-            let class = match &s.trace {
-                Some(t) if t.failed => "box failed",
-                Some(_) => "box passed",
-                None if m.traced => "box untouched",
-                None => "box",
+            let class = match (&s.trace, &s.coverage) {
+                (Some(t), _) if t.failed => "box failed",
+                (Some(_), _) => "box passed",
+                (None, _) if m.traced => "box untouched",
+                (None, Some(c)) if c.entered > 0 => "box covered",
+                (None, Some(_)) => "box uncovered",
+                (None, None) => "box",
+            };
+            let coverage = match &s.coverage {
+                Some(c) if c.entered > 0 => " data-coverage=\"entered\"",
+                Some(_) => " data-coverage=\"never\"",
+                None => "",
             };
             let _ = writeln!(
                 body,
-                "<g class=\"state-group framed\" data-state=\"{name}\"><rect class=\"{class}\" x=\"{bx}\" y=\"{y}\" width=\"{bw}\" height=\"{bh}\" rx=\"8\"/>",
+                "<g class=\"state-group framed\" data-state=\"{name}\"{coverage}><rect class=\"{class}\" x=\"{bx}\" y=\"{y}\" width=\"{bw}\" height=\"{bh}\" rx=\"8\"/>",
                 name = esc(&s.name)
             );
             let baselines = draw_lines(&mut body, &cell.lines, bx + PAD, y + PAD);
@@ -1534,6 +1634,13 @@ text { fill: #1d1d1f; white-space: pre; }
 .end-label.retrying { fill: #a05a00; font-weight: bold; }
 .end-label.error { fill: #8a1c14; }
 .end-label.failed { fill: #b3261e; font-weight: bold; }
+.box.covered { fill: #e8f5e9; stroke: #1b7f3b; stroke-width: 2; }
+.box.uncovered { fill: #fdecea; stroke: #b3261e; stroke-width: 2; stroke-dasharray: 6 3; }
+.reached, .hook.reached, .hook.error.reached, .main.reached { fill: #1b6b35; }
+.never, .hook.never, .hook.error.never, .main.never { fill: #b3261e; }
+.cov.entered { fill: #1b7f3b; font-weight: bold; }
+.cov.never { fill: #b3261e; font-weight: bold; }
+.summary.uncovered { fill: #b3261e; }
 "#;
 
 #[cfg(test)]
