@@ -134,6 +134,12 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// A path or name in an attribute (for tools and tests): masked, control characters
+/// shown as escapes, as [`Text`] shows it.
+fn attr(text: &str) -> String {
+    crate::output::terminal_text(&miq_automate_core::log::sanitize(text))
+}
+
 /// Green when all is reached, red when nothing is, amber between.
 fn tone(part: usize, whole: usize) -> Status {
     if part >= whole {
@@ -192,7 +198,7 @@ fn methods_section(methods: &[&MethodCov], embedded: &[String]) -> Markup {
                     } }
                     tbody {
                         @for (i, m) in list {
-                            tr data-method=(m.fqname) class=(tone(m.covered(), m.total()).class()) {
+                            tr data-method=(attr(&m.fqname)) class=(tone(m.covered(), m.total()).class()) {
                                 td { a href={ "#m-" (i) } { (Breakable(without_domain(&m.fqname))) } }
                                 td.num { (m.covered()) "/" (m.total()) }
                                 td.nowrap { (bar(m.covered(), m.total())) }
@@ -235,7 +241,7 @@ fn machine_table(machine: &MachineCov) -> Markup {
     let entered = machine.states.iter().filter(|s| s.entered > 0).count();
     let total = machine.states.len();
     html! {
-        div.cov-machine data-machine=(machine.class) {
+        div.cov-machine data-machine=(attr(&machine.class)) {
             h3 {
                 span.mono { (Breakable(&machine.class)) } " "
                 (badge(tone(entered, total), &format!("{entered}/{total} states entered")))
@@ -259,7 +265,7 @@ fn machine_table(machine: &MachineCov) -> Markup {
                     } }
                     tbody {
                         @for s in &machine.states {
-                            tr data-state=(s.name) data-entered=(s.entered) {
+                            tr data-state=(attr(&s.name)) data-entered=(s.entered) {
                                 td { b { (Text(&s.name)) } }
                                 td {
                                     @if s.entered > 0 { (badge(Status::Passed, &format!("✓ {}×", s.entered))) }
@@ -347,7 +353,7 @@ fn source(i: usize, m: &MethodCov, embedded: &[String]) -> Markup {
         span.note { @if m.runs > 0 { (plural(m.runs as usize, "run", "runs")) } @else { (runs(m, embedded)) } }
     };
     html! {
-        details.cov-method id={ "m-" (i) } class=(status.class()) data-method=(m.fqname) open[open] {
+        details id={ "m-" (i) } class={ "cov-method " (status.class()) } data-method=(attr(&m.fqname)) open[open] {
             summary { (summary) }
             @if let Some(file) = &m.file { p.meta { "File " span.mono { (Breakable(file)) } } }
             @if !m.embeds.is_empty() {
