@@ -133,7 +133,10 @@ fn render(file: &Path, html: &str) -> Value {
 /// markers). `src=` may be text of a hostile page (`&lt;img src=…`), never an attribute.
 fn assert_self_contained(html: &str) {
     let attributes = html.replace("&lt;img src=", "");
-    assert!(!attributes.contains("src="), "the page fetches something: src=");
+    assert!(
+        !attributes.contains("src="),
+        "the page fetches something: src="
+    );
     for fetch in ["<script", "<link", "@import", "<img", "<iframe"] {
         assert!(!html.contains(fetch), "the page fetches something: {fetch}");
     }
