@@ -443,6 +443,30 @@ fn diagram_coverage_colours_the_states_never_entered_and_marks_the_hooks_never_r
 }
 
 #[test]
+fn diagram_coverage_in_mermaid_classes_the_states() {
+    let out = miq(&[
+        "diagram",
+        "/Shop/Order",
+        "--datastore",
+        &domain(),
+        "--coverage",
+        &fixture("short_stock.json"),
+        "-O",
+        "mermaid",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "classDef uncovered",
+        "class s1 covered",
+        "class s2 covered",
+        "class s3 uncovered",
+    ] {
+        assert!(text.contains(line), "{line} not in {text}");
+    }
+}
+
+#[test]
 fn diagram_coverage_and_trace_are_refused_together() {
     let out = miq(&[
         "diagram",

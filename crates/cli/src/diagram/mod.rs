@@ -300,6 +300,12 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     }
     if !args.coverage.is_empty() {
         add_coverage(&mut machine, &args.coverage)?;
+        if matches!(format, Format::Dot | Format::Table) {
+            eprintln!(
+                "miq-automate diagram: warning: --coverage is drawn in svg (states and hooks) and mermaid (states) only, not in {}",
+                format.name()
+            );
+        }
     }
     let picture = match format {
         Format::Svg => svg::draw(&machine),

@@ -294,6 +294,23 @@ pub fn mermaid(machine: &Machine) -> String {
             }
         }
     }
+    // `--coverage`: states entered by a test, and never entered (hooks: in the SVG).
+    if !machine.traced && machine.states.iter().any(|s| s.coverage.is_some()) {
+        out.push_str("    classDef covered fill:#e8f5e9,stroke:#1b7f3b,stroke-width:2px\n");
+        out.push_str(
+            "    classDef uncovered fill:#fdecea,stroke:#b3261e,stroke-width:2px,stroke-dasharray:6 3\n",
+        );
+        for (i, s) in machine.states.iter().enumerate() {
+            if let Some(c) = &s.coverage {
+                let class = if c.entered > 0 {
+                    "covered"
+                } else {
+                    "uncovered"
+                };
+                let _ = writeln!(out, "    class {} {class}", id(i));
+            }
+        }
+    }
     if to_error {
         out.push_str("    classDef errorend fill:#fdecea,stroke:#b3261e\n");
         out.push_str("    class failure errorend\n");
