@@ -2,35 +2,16 @@
 //! (tests/coverage: deliveries of tests/domains/Coverage's Order machine, the happy path
 //! and a short stock; regenerate with MiqAutomate::Coverage.capture) and the domain itself.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn fixture(name: &str) -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/coverage")
-        .join(name);
-    p.to_str().expect("utf-8 path").to_string()
-}
+#[path = "support/cli.rs"]
+mod cli;
+#[path = "support/coverage.rs"]
+mod coverage;
 
-fn domain() -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/domains/Coverage");
-    p.to_str().expect("utf-8 path").to_string()
-}
-
-fn miq(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_miq-automate"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use cli::{miq, stderr, stdout};
+use coverage::{domain, fixture};
 
 fn json(out: &Output) -> serde_json::Value {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(out));

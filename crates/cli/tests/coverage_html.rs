@@ -8,15 +8,19 @@
 //! diagram colours the state no test entered and marks each hook never run. The page, the
 //! picture and their screenshots are kept in target/coverage-html/ for people to look at.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use serde_json::{json, Value};
 
 #[path = "support/browser.rs"]
 mod browser;
+#[path = "support/cli.rs"]
+mod cli;
+#[path = "support/coverage.rs"]
+mod coverage;
 
-use browser::root;
+use cli::{miq, stderr};
+use coverage::{domain, fixture};
 
 const METHODS: [&str; 6] = [
     "/Coverage/Shop/Lib/stock",
@@ -26,33 +30,6 @@ const METHODS: [&str; 6] = [
     "/Coverage/Shop/Steps/reserve",
     "/Coverage/Shop/Steps/validate",
 ];
-
-fn fixture(name: &str) -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/coverage")
-        .join(name);
-    p.to_str().expect("utf-8 path").to_string()
-}
-
-fn domain() -> String {
-    root()
-        .join("tests/domains/Coverage")
-        .to_str()
-        .expect("utf-8 path")
-        .to_string()
-}
-
-fn miq(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_miq-automate"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// What the browser finds on the page: the methods of the summary and of the sources, each
 /// source's lines by class, the hooks never run, the gate, every element wider than the
@@ -103,15 +80,7 @@ const PAGE_CHECK: &str = r#"<script>
 
 /// The page measured in chromium at `window`, and a screenshot beside it.
 fn render(file: &Path, html: &str, window: &str) -> Value {
-    let checked = file.with_extension("check.html");
-    std::fs::write(
-        &checked,
-        html.replace("</body>", &format!("{PAGE_CHECK}</body>")),
-    )
-    .unwrap();
-    let layout = browser::measure(&checked, window);
-    browser::screenshot(file, &file.with_extension("png"), window);
-    layout
+    browser::render(file, html, PAGE_CHECK, window)
 }
 
 fn assert_self_contained(html: &str) {
@@ -378,14 +347,7 @@ fn diagram_coverage_colours_the_states_never_entered_and_marks_the_hooks_never_r
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let svg = std::fs::read_to_string(&svg_path).unwrap();
     assert!(svg.starts_with("<svg"), "{svg}");
-    let checked = dir.join("diagram.check.html");
-    std::fs::write(
-        &checked,
-        format!("<!DOCTYPE html><html><body style=\"margin:0\">{svg}{SVG_CHECK}</body></html>"),
-    )
-    .unwrap();
-    let layout = browser::measure(&checked, "1000,900");
-    browser::screenshot(&svg_path, &dir.join("diagram.png"), "1000,900");
+    let layout = browser::render(&svg_path, &browser::svg_page(&svg), SVG_CHECK, "1000,900");
     assert_eq!(layout["outside"], json!([]), "{layout:#}");
     assert_eq!(layout["overlaps"], json!([]), "{layout:#}");
     let summary = layout["summary"].to_string();

@@ -1,23 +1,9 @@
 //! `miq-automate datastore stats|lint`, run as a user runs them.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+#[path = "support/cli.rs"]
+mod cli;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn miq(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_miq-automate"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use cli::{miq, stdout};
 
 #[test]
 fn stats_counts_what_a_domain_holds() {

@@ -3,49 +3,27 @@
 //! the picture); Mermaid and DOT forms; a trace colouring the states. Screenshots land in
 //! target/diagram/ for people to look at.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
 #[path = "support/browser.rs"]
 mod browser;
+#[path = "support/cli.rs"]
+mod cli;
+#[path = "support/domain.rs"]
+mod domain;
 
-use browser::root;
-
-const DOMAIN: &str = "examples/domains/RollbackDemo";
-const MACHINE: &str = "/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template";
+use cli::{miq, ok_stdout, root};
+use domain::{schema_states, DOMAIN, MACHINE};
 
 fn out_dir() -> std::path::PathBuf {
     browser::out_dir("diagram")
 }
 
-fn miq(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_miq-automate"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap()
-}
-
+/// The example machine's states, in order.
 fn states() -> Vec<String> {
-    let schema = std::fs::read_to_string(root().join(format!(
-        "{DOMAIN}/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM.class/__class__.yaml"
-    )))
-    .unwrap();
-    let mut names = Vec::new();
-    let mut aetype = String::new();
-    for line in schema.lines() {
-        let line = line.trim();
-        if let Some(t) = line.strip_prefix("aetype:") {
-            aetype = t.trim().to_string();
-        }
-        if let Some(n) = line.strip_prefix("name:") {
-            if aetype == "state" {
-                names.push(n.trim().to_string());
-            }
-        }
-    }
-    names
+    domain::states(&root().join(DOMAIN))
 }
 
 /// The SVG in an HTML page with a script measuring every text's box: overlaps, anything
@@ -104,21 +82,12 @@ const CHECK: &str = r#"<script>
 </script>"#;
 
 fn render(name: &str, svg: &str) -> Value {
-    let dir = out_dir();
-    let svg_path = dir.join(format!("{name}.svg"));
+    let svg_path = out_dir().join(format!("{name}.svg"));
     std::fs::write(&svg_path, svg).unwrap();
-    let page = dir.join(format!("{name}.check.html"));
-    std::fs::write(
-        &page,
-        format!("<!DOCTYPE html><html><body style=\"margin:0\">{svg}{CHECK}</body></html>"),
-    )
-    .unwrap();
     let (w, h) = size(svg);
     // The picture at 100% of its own size.
     let window = format!("{},{}", w.ceil(), h.ceil());
-    let layout = browser::measure(&page, &window);
-    browser::screenshot(&svg_path, &dir.join(format!("{name}.png")), &window);
-    layout
+    browser::render(&svg_path, &browser::svg_page(svg), CHECK, &window)
 }
 
 fn size(svg: &str) -> (f64, f64) {
@@ -340,41 +309,17 @@ fn bad_paths_and_classes_are_named() {
 
 /// A copy of the example domain whose first states are renamed to `names` (YAML escapes).
 fn hostile_domain(tag: &str, names: &[&str]) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("miq-diagram-21-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let copy = Command::new("cp")
-        .arg("-r")
-        .arg(root().join(DOMAIN))
-        .arg(&dir)
-        .status()
-        .unwrap();
-    assert!(copy.success());
-    let class = dir
-        .join("Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM.class/__class__.yaml");
-    let mut schema = std::fs::read_to_string(&class).unwrap();
-    for (old, new) in states().iter().zip(names) {
-        schema = schema.replacen(&format!("name: {old}\n"), &format!("name: \"{new}\"\n"), 1);
-    }
-    std::fs::write(&class, schema).unwrap();
-    dir
+    domain::renamed_copy(&format!("diagram-21-{tag}"), names)
 }
 
 fn draw(domain: &std::path::Path, format: &str) -> String {
-    let out = miq(&[
-        "diagram",
+    diagram_ok(&[
         MACHINE,
         "--datastore",
         domain.to_str().unwrap(),
         "--format",
         format,
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    ])
 }
 
 #[test]
@@ -539,49 +484,16 @@ const LONG15: &str = "tests/domains/Long15";
 const LONG15_MACHINE: &str =
     "/Infrastructure/VM/Provisioning/StateMachines/VMProvision_Long/template";
 
-/// A state field of a class schema: its name, max_retries and on_error (blank: None).
-fn schema_states(class_yaml: &str) -> Vec<(String, Option<String>, Option<String>)> {
-    let schema = std::fs::read_to_string(root().join(class_yaml)).unwrap();
-    let mut out = Vec::new();
-    let mut aetype = String::new();
-    for line in schema.lines() {
-        let line = line.trim();
-        let value = |v: &str| {
-            let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
-            (!v.is_empty()).then(|| v.to_string())
-        };
-        if let Some(t) = line.strip_prefix("aetype:") {
-            aetype = t.trim().trim_matches('"').to_string();
-        } else if aetype == "state" {
-            if let Some(n) = line.strip_prefix("name:") {
-                out.push((value(n).unwrap(), None, None));
-            } else if let Some(e) = line.strip_prefix("on_error:") {
-                out.last_mut().unwrap().2 = value(e);
-            } else if let Some(r) = line.strip_prefix("max_retries:") {
-                out.last_mut().unwrap().1 = value(r);
-            }
-        }
-    }
-    out
-}
-
 fn long15_states() -> Vec<(String, Option<String>, Option<String>)> {
-    schema_states(&format!(
+    schema_states(&root().join(format!(
         "{LONG15}/Infrastructure/VM/Provisioning/StateMachines/VMProvision_Long.class/__class__.yaml"
-    ))
+    )))
 }
 
 fn diagram_ok(args: &[&str]) -> String {
     let mut all = vec!["diagram"];
     all.extend_from_slice(args);
-    let out = miq(&all);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    ok_stdout(miq(&all))
 }
 
 fn write_trace(name: &str, trace: &Value) -> std::path::PathBuf {

@@ -5,62 +5,26 @@
 //! Screenshots land in target/diagram/ (mermaid.png, dot.png).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
-// Mermaid renders asynchronously: `dump` waits longer than `browser::measure`.
-#[allow(dead_code)]
 #[path = "support/browser.rs"]
 mod browser;
+#[path = "support/cli.rs"]
+mod cli;
+#[path = "support/domain.rs"]
+mod domain;
 
-use browser::root;
+use cli::{miq, ok_stdout, root};
+use domain::{states, DOMAIN, MACHINE};
 
-const DOMAIN: &str = "examples/domains/RollbackDemo";
-const MACHINE: &str = "/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template";
 const TRACE: &str = "crates/cli/tests/traces/vmprovision.retries_then_error.json";
-
-fn miq(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_miq-automate"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn diagram(domain: &str, extra: &[&str]) -> String {
     let mut args = vec!["diagram", MACHINE, "--datastore", domain];
     args.extend(extra);
-    let out = miq(&args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn states(domain: &Path) -> Vec<String> {
-    let schema =
-        std::fs::read_to_string(domain.join(
-            "Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM.class/__class__.yaml",
-        ))
-        .unwrap();
-    let mut names = Vec::new();
-    let mut aetype = String::new();
-    for line in schema.lines() {
-        let line = line.trim();
-        if let Some(t) = line.strip_prefix("aetype:") {
-            aetype = t.trim().to_string();
-        }
-        if let Some(n) = line.strip_prefix("name:") {
-            if aetype == "state" {
-                names.push(n.trim().trim_matches('"').to_string());
-            }
-        }
-    }
-    names
+    ok_stdout(miq(&args))
 }
 
 /// Names that are syntax in Mermaid, DOT, Markdown or HTML, one a state.
@@ -85,23 +49,7 @@ fn hostile_shown() -> Vec<String> {
 
 /// A copy of the example domain whose first states carry the hostile names.
 fn hostile_domain(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("miq-diagram-text-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(Command::new("cp")
-        .arg("-r")
-        .arg(root().join(DOMAIN))
-        .arg(&dir)
-        .status()
-        .unwrap()
-        .success());
-    let class = dir
-        .join("Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM.class/__class__.yaml");
-    let mut schema = std::fs::read_to_string(&class).unwrap();
-    for (old, new) in states(&root().join(DOMAIN)).iter().zip(HOSTILE) {
-        schema = schema.replacen(&format!("name: {old}\n"), &format!("name: \"{new}\"\n"), 1);
-    }
-    std::fs::write(&class, schema).unwrap();
-    dir
+    domain::renamed_copy(&format!("diagram-text-{tag}"), &HOSTILE)
 }
 
 fn mermaid_js() -> PathBuf {
@@ -118,38 +66,7 @@ fn mermaid_js() -> PathBuf {
 /// `<pre id="layout-check">`: as `browser::measure`, with time for mermaid's asynchronous
 /// rendering.
 fn dump(page: &Path) -> Value {
-    let out = Command::new(browser::chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-        ])
-        .args([
-            "--window-size=1600,1200",
-            "--virtual-time-budget=30000",
-            "--dump-dom",
-        ])
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&out.stdout).to_string();
-    let start = dom
-        .find("<pre id=\"layout-check\" style=\"display: none;\">")
-        .map(|at| at + dom[at..].find('>').unwrap() + 1)
-        .unwrap_or_else(|| {
-            panic!(
-                "the page's script did not finish: {}",
-                &dom[..dom.len().min(2000)]
-            )
-        });
-    let end = start + dom[start..].find("</pre>").unwrap();
-    let json = dom[start..end]
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&");
-    serde_json::from_str(&json).unwrap()
+    browser::measure_within(page, "1600,1200", 30000)
 }
 
 /// Renders Mermaid text with the mermaid package in chromium: whether it parsed, the error,

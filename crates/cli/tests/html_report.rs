@@ -11,8 +11,10 @@ use serde_json::Value;
 
 #[path = "support/browser.rs"]
 mod browser;
+#[path = "support/cli.rs"]
+mod cli;
 
-use browser::root;
+use cli::root;
 
 /// The page for a scenario (with faults), as the CLI prints it.
 fn report(scenario: &Path, args: &[&str]) -> String {
@@ -75,18 +77,9 @@ const CHECK: &str = r#"<script>
 
 /// Renders the page in chromium: the layout facts, and a screenshot next to it.
 fn render(name: &str, page: &str) -> Value {
-    let dir = browser::out_dir("html-report");
-    let html = dir.join(format!("{name}.html"));
+    let html = browser::out_dir("html-report").join(format!("{name}.html"));
     std::fs::write(&html, page).unwrap();
-    let checked = dir.join(format!("{name}.check.html"));
-    std::fs::write(
-        &checked,
-        page.replace("</body>", &format!("{CHECK}</body>")),
-    )
-    .unwrap();
-    let layout = browser::measure(&checked, "1200,1600");
-    browser::screenshot(&html, &dir.join(format!("{name}.png")), "1200,1600");
-    layout
+    browser::render(&html, page, CHECK, "1200,1600")
 }
 
 fn scenario_with_faults(faults: Value) -> tempfile::NamedTempFile {

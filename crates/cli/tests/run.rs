@@ -3,10 +3,15 @@
 //! Ruby process a run, the gem's `miq_automate/run_command`), ManageIQ's own states stubbed.
 //! Needs the Ruby extension built (`make ruby-ext`, or `make`).
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
+
+#[path = "support/cli.rs"]
+mod cli;
+
+// Every command here checks first that the Ruby extension is built.
+use cli::{miq_ruby as miq, stderr, stdout};
 
 const MACHINE: &str = "/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template";
 const DOMAIN: &str = "examples/domains/RollbackDemo";
@@ -15,32 +20,6 @@ const METHODS: &str = "/Infrastructure/VM/Provisioning/StateMachines/Methods";
 const NETWORK: &str = "/Infrastructure/VM/Provisioning/Network/Methods";
 const ROLLBACK: &str = "/Infrastructure/VM/Provisioning/Rollback/Methods";
 const FINISHED: &str = "/System/CommonMethods/StateMachineMethods/vm_provision_finished";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn miq(args: &[&str]) -> Output {
-    let extension = root().join("ruby/lib/miq_automate/miq_automate.so");
-    assert!(
-        extension.is_file(),
-        "the Ruby extension is not built: run `make ruby-ext` first ({})",
-        extension.display()
-    );
-    Command::new(env!("CARGO_BIN_EXE_miq-automate"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// The stubs that stand in for ManageIQ's own states (not in the example domain), with
 /// `extra` after them (a later stub of the same path wins).

@@ -7,14 +7,16 @@
 //! kept in target/run-report/ for people to look at.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
 #[path = "support/browser.rs"]
 mod browser;
+#[path = "support/cli.rs"]
+mod cli;
 
-use browser::root;
+use cli::{miq_ruby, stderr};
 
 const MACHINE: &str = "/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template";
 const DOMAIN: &str = "examples/domains/RollbackDemo";
@@ -34,24 +36,15 @@ const ROLLBACK: [&str; 3] = ["UnregisterDNS", "UnregisterDHCP", "ReleaseIPAddres
 /// `run` of the example domain failing in RegisterDNS (ManageIQ's CustomizeRequest stubbed),
 /// `uri` in place of the machine's, with `extra` arguments.
 fn run(uri: &str, extra: &[&str]) -> Output {
-    let extension = root().join("ruby/lib/miq_automate/miq_automate.so");
-    assert!(
-        extension.is_file(),
-        "the Ruby extension is not built: run `make ruby-ext` first ({})",
-        extension.display()
-    );
-    Command::new(env!("CARGO_BIN_EXE_miq-automate"))
-        .current_dir(root())
-        .args(["run", uri, "--datastore", DOMAIN, "--model", MODEL])
-        .args([
-            "--stub",
-            "/Infrastructure/VM/Provisioning/StateMachines/Methods/CustomizeRequest=ok",
-            "--stub",
-            "/Infrastructure/VM/Provisioning/Network/Methods/RegisterDNS=error",
-        ])
-        .args(extra)
-        .output()
-        .expect("the binary runs")
+    let mut args = vec!["run", uri, "--datastore", DOMAIN, "--model", MODEL];
+    args.extend([
+        "--stub",
+        "/Infrastructure/VM/Provisioning/StateMachines/Methods/CustomizeRequest=ok",
+        "--stub",
+        "/Infrastructure/VM/Provisioning/Network/Methods/RegisterDNS=error",
+    ]);
+    args.extend_from_slice(extra);
+    miq_ruby(&args)
 }
 
 /// The page of a failing run written with `-o` into target/run-report/NAME.html.
@@ -65,7 +58,7 @@ fn page(name: &str, uri: &str, extra: &[&str]) -> (PathBuf, String) {
         out.status.code(),
         Some(2),
         "a failed run exits 2 with --output html too: {}",
-        String::from_utf8_lossy(&out.stderr)
+        stderr(&out)
     );
     assert!(out.stdout.is_empty(), "-o: nothing on stdout");
     let html = std::fs::read_to_string(&file).expect("the page is written");
@@ -118,15 +111,7 @@ const CHECK: &str = r#"<script>
 
 /// The page measured in chromium at 1600×1200, and a screenshot of it beside it.
 fn render(file: &Path, html: &str) -> Value {
-    let checked = file.with_extension("check.html");
-    std::fs::write(
-        &checked,
-        html.replace("</body>", &format!("{CHECK}</body>")),
-    )
-    .unwrap();
-    let layout = browser::measure(&checked, "1600,1200");
-    browser::screenshot(file, &file.with_extension("png"), "1600,1200");
-    layout
+    browser::render(file, html, CHECK, "1600,1200")
 }
 
 /// Nothing is fetched and no script runs; `url(…)` only points into the page (the SVG's

@@ -3,26 +3,10 @@
 //! tests/worlds/power.json: a VM that takes 90 s to power on, checked every 30 s). Needs
 //! the Ruby extension built (`make ruby-ext`).
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+#[path = "support/cli.rs"]
+mod cli;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn miq(args: &[&str]) -> Output {
-    let extension = root().join("ruby/lib/miq_automate/miq_automate.so");
-    assert!(
-        extension.is_file(),
-        "the Ruby extension is not built: run `make ruby-ext` first ({})",
-        extension.display()
-    );
-    Command::new(env!("CARGO_BIN_EXE_miq-automate"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+use cli::miq_ruby as miq;
 
 const MACHINE: &str = "/Demo/Machine/start";
 

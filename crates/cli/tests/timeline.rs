@@ -4,26 +4,19 @@
 //! trace (retries, then an error and a rollback) and a real run's. Screenshots in
 //! target/diagram/ (timeline.png, timeline_run.png).
 
-use std::process::{Command, Output};
-
 use serde_json::Value;
 
 #[path = "support/browser.rs"]
 mod browser;
+#[path = "support/cli.rs"]
+mod cli;
+#[path = "support/domain.rs"]
+mod domain;
 
-use browser::root;
+use cli::{miq, ok_stdout, root};
+use domain::{DOMAIN, MACHINE};
 
-const DOMAIN: &str = "examples/domains/RollbackDemo";
-const MACHINE: &str = "/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template";
 const TRACE: &str = "crates/cli/tests/traces/vmprovision.retries_then_error.json";
-
-fn miq(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_miq-automate"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 const CHECK: &str = r#"<script>
 (function () {
@@ -60,13 +53,7 @@ fn render(name: &str, svg: &str) -> Value {
     let dir = browser::out_dir("diagram");
     let file = dir.join(format!("{name}.svg"));
     std::fs::write(&file, svg).unwrap();
-    let page = dir.join(format!("{name}.check.html"));
-    std::fs::write(
-        &page,
-        format!("<!DOCTYPE html><html><body style=\"margin:0\">{svg}{CHECK}</body></html>"),
-    )
-    .unwrap();
-    let layout = browser::measure(&page, "1600,1200");
+    let layout = browser::measure_with(&file, &browser::svg_page(svg), CHECK, "1600,1200");
     let (w, h) = (
         layout["W"].as_f64().unwrap().ceil(),
         layout["H"].as_f64().unwrap().ceil(),
@@ -76,7 +63,7 @@ fn render(name: &str, svg: &str) -> Value {
 }
 
 fn timeline(trace: &str) -> String {
-    let out = miq(&[
+    ok_stdout(miq(&[
         "diagram",
         MACHINE,
         "--datastore",
@@ -85,14 +72,7 @@ fn timeline(trace: &str) -> String {
         trace,
         "--output",
         "timeline",
-    ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    ]))
 }
 
 /// The checks every timeline passes: in the picture, nothing overlapping, bars forward in
