@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "spec_helper"
+require_relative "support/vm_provision"
 
 # MiqAutomate::Engine#deliver: examples/domains/RollbackDemo's VMProvision_VM state machine
 # delivered from the export with its real methods, retries on the engine's virtual clock;
@@ -14,18 +15,7 @@ RSpec.describe "MiqAutomate::Engine#deliver" do
   finished = "/System/CommonMethods/StateMachineMethods/vm_provision_finished"
   all_states = %w[CustomizeRequest AcquireIPAddress RegisterDHCP RegisterDNS Provision CheckProvisioned PostProvision Finished]
 
-  let(:request) { service_model(:miq_request, id: 7, user_message: nil) }
-  let(:template) { service_model(:vm_or_template, id: 3, vendor: "vmware") }
-  let(:task) do
-    service_model(:miq_provision, id: 1, message: "", state: "active", vm: nil, source: template,
-                                  miq_request: request, options: { vm_target_name: "web01" })
-  end
-  let(:root) { { "miq_provision" => task, "vmdb_object_type" => "miq_provision" } }
-  let(:engine) do
-    build_engine(datastore: domain, models: [task]).tap do |e|
-      [*%w[CustomizeRequest Provision CheckProvisioned PostProvision].map { |s| "#{methods}/#{s}" }, finished].each { |p| e.stub(p) }
-    end
-  end
+  include_context "VMProvision_VM delivery", domain, methods, finished
 
   # CheckProvisioned answers retry `times` times (ae_retry_interval 1.minute), then ok.
   def retry_check(engine, times, interval: "1.minute", &also)

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require "spec_helper"
+require_relative "support/vm_provision"
 
 # The facts a picture of a run needs (issue #23), in MiqAutomate::Delivery#to_h["trace"]
 # (what `miq-automate run --output json` prints): what served each step, the reasons, a
@@ -14,18 +15,7 @@ RSpec.describe "MiqAutomate::Delivery#to_h trace" do
   rollback = "/RollbackDemo/Infrastructure/VM/Provisioning/Rollback/Methods"
   finished = "/System/CommonMethods/StateMachineMethods/vm_provision_finished"
 
-  let(:request) { service_model(:miq_request, id: 7, user_message: nil) }
-  let(:template) { service_model(:vm_or_template, id: 3, vendor: "vmware") }
-  let(:task) do
-    service_model(:miq_provision, id: 1, message: "", state: "active", vm: nil, source: template,
-                                  miq_request: request, options: { vm_target_name: "web01" })
-  end
-  let(:root) { { "miq_provision" => task, "vmdb_object_type" => "miq_provision" } }
-  let(:engine) do
-    build_engine(datastore: domain, models: [task]).tap do |e|
-      [*%w[CustomizeRequest Provision CheckProvisioned PostProvision].map { |s| "#{methods}/#{s}" }, finished].each { |p| e.stub(p) }
-    end
-  end
+  include_context "VMProvision_VM delivery", domain, methods, finished
 
   it "has the on_error's rollback as instantiate events, in order, and what served each step" do
     engine.stub("#{network}/RegisterDNS") do |evm|
