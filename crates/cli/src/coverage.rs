@@ -363,14 +363,15 @@ pub(crate) fn percent(part: usize, whole: usize) -> f64 {
     }
 }
 
-fn count(v: &Json) -> u64 {
-    v.as_u64().unwrap_or(0)
+/// A count in a coverage file (absent or not a number: 0).
+fn count(v: Option<&Json>) -> u64 {
+    v.and_then(Json::as_u64).unwrap_or(0)
 }
 
 fn add_counts(into: &mut BTreeMap<String, u64>, from: Option<&Json>) {
     if let Some(map) = from.and_then(Json::as_object) {
         for (k, v) in map {
-            *into.entry(k.clone()).or_default() += count(v);
+            *into.entry(k.clone()).or_default() += count(Some(v));
         }
     }
 }
@@ -389,6 +390,16 @@ pub(crate) fn split_last(path: &str) -> (&str, &str) {
 }
 
 impl Coverage {
+    /// The record of state machine `class`, made (empty) if there is none.
+    fn machine(&mut self, class: &str) -> &mut MachineCov {
+        self.machines
+            .entry(class.to_lowercase())
+            .or_insert_with(|| MachineCov {
+                class: class.to_string(),
+                ..MachineCov::default()
+            })
+    }
+
     fn merge(&mut self, doc: &Json) -> anyhow::Result<()> {
         let methods = doc.get("methods").and_then(Json::as_object);
         for (fq, m) in methods.into_iter().flatten() {
@@ -402,7 +413,7 @@ impl Coverage {
             if rec.file.is_none() {
                 rec.file = m.get("file").and_then(Json::as_str).map(str::to_string);
             }
-            rec.runs += count(m.get("runs").unwrap_or(&Json::Null));
+            rec.runs += count(m.get("runs"));
             let lines = m
                 .get("lines")
                 .and_then(Json::as_array)
@@ -428,24 +439,18 @@ impl Coverage {
         }
         let machines = doc.get("machines").and_then(Json::as_object);
         for (class, m) in machines.into_iter().flatten() {
-            let rec = self
-                .machines
-                .entry(class.to_lowercase())
-                .or_insert_with(|| MachineCov {
-                    class: class.clone(),
-                    ..MachineCov::default()
-                });
+            let rec = self.machine(class);
             add_counts(&mut rec.instances, m.get("instances"));
             let states = m.get("states").and_then(Json::as_object);
             for (name, s) in states.into_iter().flatten() {
                 let state = rec.state(name);
-                state.entered += count(s.get("entered").unwrap_or(&Json::Null));
-                state.raised += count(s.get("raised").unwrap_or(&Json::Null));
+                state.entered += count(s.get("entered"));
+                state.raised += count(s.get("raised"));
                 add_counts(&mut state.results, s.get("results"));
                 let steps = s.get("steps").and_then(Json::as_object);
                 for (step, st) in steps.into_iter().flatten() {
                     let into = state.steps.entry(step.clone()).or_default();
-                    into.ran += count(st.get("ran").unwrap_or(&Json::Null));
+                    into.ran += count(st.get("ran"));
                     add_counts(&mut into.results, st.get("results"));
                     add_counts(&mut into.served_by, st.get("served_by"));
                 }
@@ -460,7 +465,7 @@ impl Coverage {
                     uri: uri.clone(),
                     ..RelCov::default()
                 });
-            rec.followed += count(r.get("followed").unwrap_or(&Json::Null));
+            rec.followed += count(r.get("followed"));
             add_counts(&mut rec.served_by, r.get("served_by"));
         }
         Ok(())
@@ -495,13 +500,7 @@ impl Coverage {
             if !class.is_state_machine() {
                 continue;
             }
-            let rec = self
-                .machines
-                .entry(class_fq.to_lowercase())
-                .or_insert_with(|| MachineCov {
-                    class: class_fq.clone(),
-                    ..MachineCov::default()
-                });
+            let rec = self.machine(&class_fq);
             rec.class = class_fq.clone();
             let mut ordered = Vec::new();
             for field in class
