@@ -645,15 +645,7 @@ fn rollback_lines(s: &State, journal: bool, cols: usize) -> Vec<Line> {
             } else {
                 "planned rollback (none ran in this run):"
             };
-            lines.extend(item("", head, "rollback-head planned", cols));
-            for (i, step) in s.rollback.iter().enumerate() {
-                lines.extend(item(
-                    &format!("{}. ", i + 1),
-                    step,
-                    "rollback-step planned",
-                    cols,
-                ));
-            }
+            lines.extend(planned_rollback(s, head, "rollback-head planned", cols));
         }
         Some(_) => {}
         None if s.rollback.is_empty() => {}
@@ -663,16 +655,22 @@ fn rollback_lines(s: &State, journal: bool, cols: usize) -> Vec<Line> {
             } else {
                 "if it fails, roll back:"
             };
-            lines.extend(item("", head, "rollback-head", cols));
-            for (i, step) in s.rollback.iter().enumerate() {
-                lines.extend(item(
-                    &format!("{}. ", i + 1),
-                    step,
-                    "rollback-step planned",
-                    cols,
-                ));
-            }
+            lines.extend(planned_rollback(s, head, "rollback-head", cols));
         }
+    }
+    lines
+}
+
+/// The rollback steps a failure of `s` would run, numbered, under `head`.
+fn planned_rollback(s: &State, head: &str, head_class: &'static str, cols: usize) -> Vec<Line> {
+    let mut lines = item("", head, head_class, cols);
+    for (i, step) in s.rollback.iter().enumerate() {
+        lines.extend(item(
+            &format!("{}. ", i + 1),
+            step,
+            "rollback-step planned",
+            cols,
+        ));
     }
     lines
 }
