@@ -187,28 +187,17 @@ fn methods_section(methods: &[&MethodCov], embedded: &[String]) -> Markup {
             @let covered: usize = list.iter().map(|(_, m)| m.covered()).sum();
             @let total: usize = list.iter().map(|(_, m)| m.total()).sum();
             h3 { "Domain " (Text(domain)) " " (badge(tone(covered, total), &format!("{covered}/{total} lines, {}", pct_text(percent(covered, total))))) }
-            div.wide {
-                table.grid.cov-methods {
-                    thead { tr {
-                        th scope="col" { "Method" }
-                        th scope="col" { "Lines" }
-                        th scope="col" { "Covered" }
-                        th scope="col" { "Runs" }
-                        th scope="col" { "Missed lines" }
-                    } }
-                    tbody {
-                        @for (i, m) in list {
-                            tr data-method=(attr(&m.fqname)) class=(tone(m.covered(), m.total()).class()) {
-                                td { a href={ "#m-" (i) } { (Breakable(without_domain(&m.fqname))) } }
-                                td.num { (m.covered()) "/" (m.total()) }
-                                td.nowrap { (bar(m.covered(), m.total())) }
-                                td.num { (runs(m, embedded)) }
-                                td.mono { (ranges(&m.missed())) }
-                            }
-                        }
+            (grid("cov-methods", ["Method", "Lines", "Covered", "Runs", "Missed lines"], html! {
+                @for (i, m) in list {
+                    tr data-method=(attr(&m.fqname)) class=(tone(m.covered(), m.total()).class()) {
+                        td { a href={ "#m-" (i) } { (Breakable(without_domain(&m.fqname))) } }
+                        td.num { (m.covered()) "/" (m.total()) }
+                        td.nowrap { (bar(m.covered(), m.total())) }
+                        td.num { (runs(m, embedded)) }
+                        td.mono { (ranges(&m.missed())) }
                     }
                 }
-            }
+            }))
         }
     }
 }
@@ -255,37 +244,39 @@ fn machine_table(machine: &MachineCov) -> Markup {
                     }
                 }
             }
-            div.wide {
-                table.grid.cov-states {
-                    thead { tr {
-                        th scope="col" { "State" }
-                        th scope="col" { "Entered" }
-                        th scope="col" { "How it ended" }
-                        @for h in HOOKS { th scope="col" { (h) } }
-                    } }
-                    tbody {
-                        @for s in &machine.states {
-                            tr data-state=(attr(&s.name)) data-entered=(s.entered) {
-                                td { b { (Text(&s.name)) } }
-                                td {
-                                    @if s.entered > 0 { (badge(Status::Passed, &format!("✓ {}×", s.entered))) }
-                                    @else { (badge(Status::Failed, "✗ never entered")) }
-                                }
-                                td {
-                                    @for (i, (result, n)) in s.results.iter().enumerate() {
-                                        @if i > 0 { " · " }
-                                        span class={ "result " (result_status(result).class()) } { (Text(result)) " " (n) }
-                                    }
-                                    @if s.raised > 0 {
-                                        @if !s.results.is_empty() { " · " }
-                                        span class={ "result " (Status::Failed.class()) } { "raised " (s.raised) }
-                                    }
-                                }
-                                @for h in HOOKS { td { (hook_cell(s, h)) } }
+            (grid("cov-states", ["State", "Entered", "How it ended"].into_iter().chain(HOOKS), html! {
+                @for s in &machine.states {
+                    tr data-state=(attr(&s.name)) data-entered=(s.entered) {
+                        td { b { (Text(&s.name)) } }
+                        td {
+                            @if s.entered > 0 { (badge(Status::Passed, &format!("✓ {}×", s.entered))) }
+                            @else { (badge(Status::Failed, "✗ never entered")) }
+                        }
+                        td {
+                            @for (i, (result, n)) in s.results.iter().enumerate() {
+                                @if i > 0 { " · " }
+                                span class={ "result " (result_status(result).class()) } { (Text(result)) " " (n) }
+                            }
+                            @if s.raised > 0 {
+                                @if !s.results.is_empty() { " · " }
+                                span class={ "result " (Status::Failed.class()) } { "raised " (s.raised) }
                             }
                         }
+                        @for h in HOOKS { td { (hook_cell(s, h)) } }
                     }
                 }
+            }))
+        }
+    }
+}
+
+/// A wide table (`table.grid.<class>`): a header row of `head`, then `rows`.
+fn grid<'a>(class: &str, head: impl IntoIterator<Item = &'a str>, rows: Markup) -> Markup {
+    html! {
+        div.wide {
+            table class={ "grid " (class) } {
+                thead { tr { @for h in head { th scope="col" { (h) } } } }
+                tbody { (rows) }
             }
         }
     }
@@ -306,32 +297,23 @@ fn relationships_section(cov: &Coverage) -> Markup {
         @if cov.relationships.is_empty() {
             p.none { "No relationship was followed." }
         } @else {
-            div.wide {
-                table.grid.cov-relationships {
-                    thead { tr {
-                        th scope="col" { "Relationship" }
-                        th scope="col" { "Followed" }
-                        th scope="col" { "Served by (with its domain)" }
-                    } }
-                    tbody {
-                        @for r in cov.relationships.values() {
-                            tr {
-                                td.mono { (Breakable(&r.uri)) }
-                                td.num { (r.followed) "×" }
-                                td {
-                                    @if r.served_by.is_empty() { span.none { "nothing found" } }
-                                    @for (fq, n) in &r.served_by {
-                                        div {
-                                            span.cov-domain { (Text(domain_of(fq))) } " "
-                                            span.mono { (Breakable(without_domain(fq))) } " (" (n) "×)"
-                                        }
-                                    }
+            (grid("cov-relationships", ["Relationship", "Followed", "Served by (with its domain)"], html! {
+                @for r in cov.relationships.values() {
+                    tr {
+                        td.mono { (Breakable(&r.uri)) }
+                        td.num { (r.followed) "×" }
+                        td {
+                            @if r.served_by.is_empty() { span.none { "nothing found" } }
+                            @for (fq, n) in &r.served_by {
+                                div {
+                                    span.cov-domain { (Text(domain_of(fq))) } " "
+                                    span.mono { (Breakable(without_domain(fq))) } " (" (n) "×)"
                                 }
                             }
                         }
                     }
                 }
-            }
+            }))
         }
     }
 }
