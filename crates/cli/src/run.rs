@@ -841,6 +841,26 @@ pub fn exit_status(delivery: &Value) -> u8 {
     }
 }
 
+/// A nested machine's state (`machine` is not `top`, the delivered one), as the tables show
+/// it: under its machine's class, `Class/State`. `None` for a state of `top`.
+pub(crate) fn nested_state(top: &str, machine: &str, state: &str) -> Option<String> {
+    if machine.is_empty() || machine == top {
+        return None;
+    }
+    let short = machine.rsplit('/').nth(1).unwrap_or(machine);
+    Some(format!("{short}/{state}"))
+}
+
+/// The step an `enter` event shows: `enter`, or `enter (retry N)` on a retry.
+pub(crate) fn enter_step(e: &Value) -> String {
+    let retries = e.get("retries").and_then(Value::as_i64).unwrap_or(0);
+    if retries > 0 {
+        format!("enter (retry {retries})")
+    } else {
+        "enter".into()
+    }
+}
+
 fn text(v: &Value, key: &str) -> String {
     match v.get(key) {
         Some(Value::String(s)) => s.clone(),
@@ -869,31 +889,19 @@ pub fn table(delivery: &Value) -> String {
     for entry in trace(delivery) {
         let n = text(entry, "delivery");
         for e in events(entry) {
-            let machine = text(e, "machine");
-            let state = if machine == top || machine.is_empty() {
-                text(e, "state")
-            } else {
-                // A nested machine's state: under its machine's last path segment.
-                let short = machine.rsplit('/').nth(1).unwrap_or(&machine);
-                format!("  {short}/{}", text(e, "state"))
+            let state = match nested_state(&top, &text(e, "machine"), &text(e, "state")) {
+                Some(nested) => format!("  {nested}"),
+                None => text(e, "state"),
             };
             let row = match text(e, "event").as_str() {
-                "enter" => {
-                    let retries = e.get("retries").and_then(Value::as_i64).unwrap_or(0);
-                    let step = if retries > 0 {
-                        format!("enter (retry {retries})")
-                    } else {
-                        "enter".into()
-                    };
-                    [
-                        n.clone(),
-                        state,
-                        step,
-                        String::new(),
-                        String::new(),
-                        String::new(),
-                    ]
-                }
+                "enter" => [
+                    n.clone(),
+                    state,
+                    enter_step(e),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ],
                 "step" => {
                     let mut result = text(e, "result");
                     if let Some(err) = e.get("error").and_then(Value::as_str) {

@@ -504,22 +504,15 @@ fn events(d: &Value) -> Markup {
         .unwrap_or_default();
     let rows = list.iter().filter_map(|e| {
         let machine = text(e, "machine").unwrap_or_default();
-        let mut state = text(e, "state").unwrap_or_default();
-        if !machine.is_empty() && machine != top {
-            // A nested machine's state: under its machine's class.
-            let short = machine.rsplit('/').nth(1).unwrap_or(&machine);
-            state = format!("{short}/{state}");
-        }
+        let state = text(e, "state").unwrap_or_default();
+        let state = crate::run::nested_state(&top, &machine, &state).unwrap_or(state);
         let (step, method, result, why) = match text(e, "event")?.as_str() {
-            "enter" => {
-                let retries = e.get("retries").and_then(Value::as_i64).unwrap_or(0);
-                let step = if retries > 0 {
-                    format!("enter (retry {retries})")
-                } else {
-                    "enter".into()
-                };
-                (step, String::new(), String::new(), String::new())
-            }
+            "enter" => (
+                crate::run::enter_step(e),
+                String::new(),
+                String::new(),
+                String::new(),
+            ),
             "step" => (
                 text(e, "step").unwrap_or_default(),
                 text(e, "method").unwrap_or_default(),
