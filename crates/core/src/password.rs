@@ -132,8 +132,9 @@ fn mask(text: &str, ends_value: impl Fn(char) -> bool) -> String {
 }
 
 static USERINFO: LazyLock<Regex> = LazyLock::new(|| {
-    // `scheme://user:pass@` (the password runs to the last `@` before the host).
-    Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:]*:)[^\s/?#]*@").expect("valid regex")
+    // `scheme://user:pass@` (the password runs to the last `@` before the host); also
+    // `scheme:/user:pass@`, as a URL reads once a URI's path has its `//` collapsed.
+    Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*:/{1,2}[^\s/?#@:]*:)[^\s/?#]*@").expect("valid regex")
 });
 
 static AUTHORIZATION: LazyLock<Regex> = LazyLock::new(|| {
@@ -264,6 +265,15 @@ mod tests {
             "GET https://admin:********@host:3000/api done"
         );
         assert_eq!(sanitize("http://host/a:b@c"), "http://host/a:b@c");
+        assert_eq!(
+            sanitize("[miqaedb:/ns/C?user=http:/bob:hunter2@dns.example.com/#create]"),
+            "[miqaedb:/ns/C?user=http:/bob:********@dns.example.com/#create]",
+            "a URL whose `//` a URI path collapsed"
+        );
+        assert_eq!(
+            sanitize("miqaedb:/ns/Class/i#create"),
+            "miqaedb:/ns/Class/i#create"
+        );
         assert_eq!(
             sanitize("Authorization: Basic YWRtaW46c21hcnR2bQ== next"),
             "Authorization: Basic ******** next"

@@ -314,7 +314,12 @@ fn objects(ws: &Workspace, root: ObjectId) -> Vec<ObjectSnapshot> {
         out.push(ObjectSnapshot {
             name: o.name(),
             parent,
-            attributes: o.masked_attributes(),
+            // A report of the run: every text through the one sanitizer, as the log's.
+            attributes: o
+                .attributes()
+                .iter()
+                .map(|(k, v)| (k.clone(), sanitized(v)))
+                .collect(),
         });
         for c in o.children().iter().rev() {
             todo.push((*c, Some(index)));

@@ -763,7 +763,8 @@ impl Runtime<'_> {
             machine: self.machine_name(),
             state: state.to_string(),
             step: step.to_string(),
-            method: method.to_string(),
+            // A relationship's query may carry `password::` arguments or URL userinfo.
+            method: miq_automate_core::password::sanitize_uri(method),
             result: match error {
                 Some(_) => "error".to_string(),
                 None => self.root_text("ae_result"),

@@ -11,6 +11,7 @@ pub(crate) mod timeline;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
+use miq_automate_core::password::sanitize_uri;
 use miq_automate_engine::datastore::{Class, Datastore, Instance};
 use miq_automate_rollback::{self as rollback, Mode, RollbackMatrix};
 use serde_json::Value;
@@ -346,11 +347,14 @@ pub fn build(ds: &Datastore, path: &str) -> anyhow::Result<Machine> {
     let states = state_fields(class)
         .map(|f| {
             let own = instance.and_then(|i| i.value_of(&f.name));
+            // Every value a picture shows is masked here, once, for every format: a main's
+            // query or a hook's arguments may carry `password::` values or URL userinfo.
             let pick = |inst: Option<&Option<String>>, class: &Option<String>| {
                 inst.and_then(|v| v.clone())
                     .filter(|v| !v.trim().is_empty())
                     .or_else(|| class.clone())
                     .filter(|v| !v.trim().is_empty())
+                    .map(|v| sanitize_uri(&v))
             };
             let value = pick(own.map(|v| &v.value), &f.default_value);
             let (main, message) = match value {
@@ -502,10 +506,11 @@ pub fn add_rollback(machine: &mut Machine, matrix: &RollbackMatrix, mode: Mode) 
         state.rollback = rollback::plan(matrix, mode, &state.name, &journal, &[])
             .into_iter()
             .map(|s| {
+                let step = sanitize_uri(&s.step);
                 if s.state == state.name {
-                    s.step
+                    step
                 } else {
-                    format!("{} (undoes {})", s.step, s.state)
+                    format!("{step} (undoes {})", s.state)
                 }
             })
             .collect();
@@ -619,13 +624,14 @@ struct Seen {
     event: Value,
 }
 
-/// A non-blank string field.
+/// A non-blank string field, its secrets masked (a trace written by another tool, or by
+/// hand, may hold them).
 fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key)
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .map(str::to_string)
+        .map(sanitize_uri)
 }
 
 impl Traced {
