@@ -39,6 +39,18 @@ RSpec.describe MiqAutomate::Coverage do
   def uncovered(lines) = lines.each_with_index.select { |hits, _| hits&.zero? }.map { |_, i| i + 1 }
   def covered(lines) = lines.each_with_index.select { |hits, _| hits&.positive? }.map { |_, i| i + 1 }
 
+  it "counts the states and hooks of a state machine run with Engine#instantiate, as of a delivery" do
+    engine = MiqAutomate::Engine.new(datastore: domain)
+    result = MiqAutomate::Coverage.capture do
+      expect(engine.instantiate("/Shop/Order/default", root: { "items" => 3 }).state_machine_events).not_to be_empty
+    end
+    states = result.dig("machines", order, "states")
+    expect(states.keys).to eq(%w[Validate Reserve Finish])
+    expect(states.values.map { |s| s["entered"] }).to eq([1, 1, 1])
+    expect(states.values.map { |s| s["steps"].keys.sort }).to all(eq(%w[main on_entry on_exit]))
+    expect(result.dig("machines", order, "instances")).to eq("/Coverage/Shop/Order/default" => 1)
+  end
+
   it "reports the happy path's lines, and the error branch and on_error hooks as never run" do
     result = happy_path(:vm)
     expect(result["format"]).to eq("miq-automate-coverage/1")

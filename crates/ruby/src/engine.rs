@@ -618,6 +618,13 @@ fn run_into(
     if let Some(jump) = take_pending_jump() {
         return Err(jump);
     }
+    // What the state machines did, for `Workspace#state_machine_events` (coverage reads it).
+    let trace = match &result {
+        Ok(done) => &done.trace,
+        Err(aborted) => &aborted.run.trace,
+    };
+    let trace = serde_json::to_string(trace).unwrap_or_else(|_| "[]".to_string());
+    ws.funcall::<_, _, Value>("instance_variable_set", ("@_state_machine_events", trace))?;
     let failure = match result {
         Ok(done) => {
             *ws.core_mut()? = done.workspace;

@@ -45,6 +45,13 @@ module MiqAutomate
     # The MiqAutomate::V2Key `decrypt` uses, or nil.
     attr_reader :v2_key
 
+    # What the state machines of an Engine#instantiate did, in order: Hashes with "event"
+    # (enter, step, done, raised, instantiate), as a delivery's trace has them
+    # (docs/reference/file-formats.md); [] for a workspace no engine ran.
+    def state_machine_events
+      @state_machine_events_parsed ||= JSON.parse(@_state_machine_events || "[]")
+    end
+
     # An earlier delivery's workspace reads the service models and the mock VMDB of the
     # delivery's own.
     def _share_settings(other)

@@ -190,27 +190,21 @@ module MiqAutomate
         return unless running? && delivery
 
         @lock.synchronize do
-          delivery.trace.each do |pass|
-            events = pass["events"] || []
-            events.each { |e| machine_event(e) }
-            # Each machine counts one run per delivery it took part in.
-            events.map { |e| e["machine"].to_s }.uniq.each do |machine|
-              next if machine.empty?
-
-              bump(@data["machines"][machine_class(machine)]["instances"], machine)
-            end
-          end
+          delivery.trace.each { |pass| machine_events(pass["events"] || []) }
           relationships(delivery.to_h["logs"].map { |l| l["message"] })
         end
       rescue StandardError => e
         warn "miq_automate coverage: a delivery was not recorded (#{e.class}: #{e.message})"
       end
 
-      # After Engine#instantiate or #call_method: its relationships.
+      # After Engine#instantiate or #call_method: its state machines and relationships.
       def ran(workspace)
         return unless running? && workspace
 
-        @lock.synchronize { relationships(workspace.logs.map(&:last)) }
+        @lock.synchronize do
+          machine_events(workspace.state_machine_events) if workspace.respond_to?(:state_machine_events)
+          relationships(workspace.logs.map(&:last))
+        end
       rescue StandardError => e
         warn "miq_automate coverage: a run was not recorded (#{e.class}: #{e.message})"
       end
@@ -352,6 +346,17 @@ module MiqAutomate
           next if hits.nil?
 
           into[i] = (into[i] || 0) + hits.to_i
+        end
+      end
+
+      # One run's (a delivery's, an instantiation's) state machine events; each machine
+      # counts one run of each instance that took part.
+      def machine_events(events)
+        events.each { |e| machine_event(e) }
+        events.map { |e| e["machine"].to_s }.uniq.each do |machine|
+          next if machine.empty?
+
+          bump(@data["machines"][machine_class(machine)]["instances"], machine)
         end
       end
 
