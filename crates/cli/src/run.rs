@@ -1038,28 +1038,8 @@ pub fn causes(delivery: &Value) -> Vec<String> {
         .filter_map(|l| l.get("message").and_then(Value::as_str))
         .collect();
     let mut out = Vec::new();
-    let postscript = "The following error occurred during method evaluation:";
-    if let Some(at) = messages.iter().rposition(|m| m.ends_with(postscript)) {
-        let method = messages[at]
-            .strip_prefix("<AEMethod ")
-            .and_then(|m| m.split_once('>'))
-            .map_or("", |(name, _)| name);
-        let exception = messages
-            .get(at + 1)
-            .and_then(|m| m.split_once(">   "))
-            .map_or("", |(_, e)| e.trim());
-        // Ruby's report: `/Dom/ns/Class/m:3:in `<main>': message (Class)`; its frame is
-        // the method's line.
-        let frame = messages[at..]
-            .iter()
-            .find_map(|m| m.strip_prefix("Method STDERR: "))
-            .and_then(|r| r.split_once(": "))
-            .map(|(frame, _)| frame);
-        let mut line = format!("cause: method {method} raised {exception}");
-        if let Some(frame) = frame {
-            line.push_str(&format!(" at {frame}"));
-        }
-        out.push(line);
+    if let Some(raised) = method_raised(&messages) {
+        out.push(format!("cause: {raised}"));
     }
     for m in &messages {
         if m.contains(" not found in ") || m.ends_with(" not found") || m.contains("] not found") {
@@ -1070,6 +1050,35 @@ pub fn causes(delivery: &Value) -> Vec<String> {
         }
     }
     out
+}
+
+/// The exception the last method that raised ended with, read from its log lines (the
+/// postscript ManageIQ writes and Ruby's report on the method's stderr): `method finish
+/// raised ArgumentError: … at /Dom/ns/Class/finish:23`. The engine itself only knows the
+/// method's exit code (`Unknown RC: [1]`).
+pub fn method_raised(messages: &[&str]) -> Option<String> {
+    let postscript = "The following error occurred during method evaluation:";
+    let at = messages.iter().rposition(|m| m.ends_with(postscript))?;
+    let method = messages[at]
+        .strip_prefix("<AEMethod ")
+        .and_then(|m| m.split_once('>'))
+        .map_or("", |(name, _)| name);
+    let exception = messages
+        .get(at + 1)
+        .and_then(|m| m.split_once(">   "))
+        .map_or("", |(_, e)| e.trim());
+    // Ruby's report: `/Dom/ns/Class/m:3:in `<main>': message (Class)`; its frame is the
+    // method's line.
+    let frame = messages[at..]
+        .iter()
+        .find_map(|m| m.strip_prefix("Method STDERR: "))
+        .and_then(|r| r.split_once(": "))
+        .map(|(frame, _)| frame);
+    let mut line = format!("method {method} raised {exception}");
+    if let Some(frame) = frame {
+        line.push_str(&format!(" at {frame}"));
+    }
+    Some(line)
 }
 
 /// The items of the array at `key` (none when it is missing or not an array).

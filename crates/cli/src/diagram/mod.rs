@@ -72,7 +72,9 @@ impl Args {
         if let Some(value) = &self.output {
             match <Format as clap::ValueEnum>::from_str(value, true) {
                 Ok(f) => format = f,
-                Err(_) if file.is_none() => {
+                // The old `--output FILE`: only what reads as a file name (`x.svg`, `out/x`),
+                // so a format guessed wrong (`-O png`) is refused, not written to `./png`.
+                Err(_) if file.is_none() && (value.contains('.') || value.contains('/')) => {
                     eprintln!(
                         "miq-automate diagram: warning: --output {value} is the old spelling of the file: write -o/--out {value} (--output is the format: svg, mermaid, dot, table or timeline)"
                     );
@@ -266,12 +268,21 @@ pub struct RunSummary {
     pub virtual_seconds: f64,
     /// When the run began (ISO 8601), when the trace says.
     pub started_at: Option<String>,
+    /// The exception a method raised, from the log, when the run did not end ok (the
+    /// engine's own reason is then only the method's exit code).
+    pub cause: Option<String>,
 }
 
 impl RunSummary {
-    /// The reason the run ended as it did (the exception first, then ae_reason).
+    /// The reason the run ended as it did: the engine's exception, the exception a method
+    /// raised when the reason is only its exit code, then ae_reason.
     pub fn reason(&self) -> Option<&str> {
-        self.error.as_deref().or(self.ae_reason.as_deref())
+        let reason = self.error.as_deref().or(self.ae_reason.as_deref());
+        match (reason, &self.cause) {
+            (Some(r), Some(cause)) if is_exit_code(r) => Some(cause),
+            (None, Some(cause)) => Some(cause),
+            _ => reason,
+        }
     }
 }
 
@@ -581,15 +592,28 @@ pub fn add_trace(machine: &mut Machine, trace: &Value) -> Result<(), String> {
         }
         traced.passed = true;
         traced.failed = traced.visits.iter().any(|v| v.result == "error");
-        traced.retries = traced.visits.iter().filter(|v| v.result == "retry").count() as u32;
+        // A retry is a visit that asked for one and got it: the last visit of a state still
+        // retrying when a limit stopped the run asked, but was not delivered again.
+        let asked = traced.visits.iter().filter(|v| v.result == "retry").count();
+        let still = traced.visits.last().is_some_and(|v| v.result == "retry");
+        traced.retries = (asked - usize::from(still)) as u32;
         if let Some(last) = traced.visits.last() {
             traced.result = last.result.clone();
-            traced.reason = traced
+            let failing = traced
                 .visits
                 .iter()
                 .rev()
-                .find(|v| v.result != "ok" && v.reason.is_some())
-                .and_then(|v| v.reason.clone());
+                .find(|v| v.result != "ok" && v.reason.is_some());
+            traced.reason = failing.and_then(|v| v.reason.clone());
+            // The engine knows only a raising method's exit code (`Unknown RC: [1]`); the
+            // exception itself is in that delivery's log.
+            if let (Some(v), Some(reason)) = (failing, &traced.reason) {
+                if is_exit_code(reason) {
+                    if let Some(raised) = raised_in(trace, Some(v.delivery)) {
+                        traced.reason = Some(raised);
+                    }
+                }
+            }
             if let Some(main) = last.steps.iter().rev().find(|s| s.step == "main") {
                 traced.domain = main.domain.clone();
                 traced.fqname = main.fqname.clone();
@@ -610,9 +634,33 @@ pub fn add_trace(machine: &mut Machine, trace: &Value) -> Result<(), String> {
                 .and_then(Value::as_f64)
                 .unwrap_or(0.0),
             started_at: text(trace, "started_at"),
+            cause: (text(trace, "ae_result").as_deref() != Some("ok"))
+                .then(|| raised_in(trace, None))
+                .flatten(),
         });
     }
     Ok(())
+}
+
+/// A reason that is only a method's exit code (`Method exited with rc=Unknown RC: [1]`).
+fn is_exit_code(reason: &str) -> bool {
+    reason.contains("Unknown RC") || reason.contains("exited with rc=")
+}
+
+/// The exception a method raised, from the run's log (of one delivery, or of all).
+fn raised_in(trace: &Value, delivery: Option<u32>) -> Option<String> {
+    let messages: Vec<&str> = trace
+        .get("logs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|l| {
+            delivery.is_none()
+                || l.get("delivery").and_then(Value::as_u64) == delivery.map(u64::from)
+        })
+        .filter_map(|l| l.get("message").and_then(Value::as_str))
+        .collect();
+    crate::run::method_raised(&messages).map(|r| sanitize_uri(&r))
 }
 
 /// One event of the trace about a state, with its delivery.
@@ -908,6 +956,62 @@ mod tests {
         add_trace(&mut machine, &delivery).unwrap();
         assert!(machine.states[0].trace.as_ref().is_some_and(|t| t.failed));
         assert_eq!(machine.states[1].trace, None);
+    }
+
+    #[test]
+    fn a_state_still_retrying_at_a_limit_counts_the_retries_made() {
+        let mut machine = Machine {
+            title: "/D/ns/P/t".into(),
+            states: vec![State {
+                name: "Check".into(),
+                ..State::default()
+            }],
+            ..Machine::default()
+        };
+        let visit = |n: u32| {
+            serde_json::json!({"delivery": n, "at": (n - 1) * 60, "events": [
+            {"event": "enter", "machine": "/D/ns/P/t", "state": "Check"},
+            {"event": "done", "machine": "/D/ns/P/t", "state": "Check", "result": "retry"}]})
+        };
+        let trace = serde_json::json!({"ae_result": "retry", "limit": "max_deliveries",
+                                       "trace": [visit(1), visit(2), visit(3)]});
+        add_trace(&mut machine, &trace).unwrap();
+        let t = machine.states[0].trace.as_ref().unwrap();
+        assert_eq!(
+            (t.retries, t.result.as_str()),
+            (2, "retry"),
+            "3 visits: 2 retries made, a 3rd asked for"
+        );
+    }
+
+    #[test]
+    fn a_raising_methods_exception_is_the_reason_not_its_exit_code() {
+        let mut machine = Machine {
+            title: "/D/ns/P/t".into(),
+            states: vec![State {
+                name: "Finish".into(),
+                ..State::default()
+            }],
+            ..Machine::default()
+        };
+        let rc = "Method exited with rc=Unknown RC: [1]";
+        let trace = serde_json::json!({
+            "ae_result": "error", "ae_reason": rc,
+            "logs": [
+                {"delivery": 1, "level": "error", "message": "<AEMethod finish> The following error occurred during method evaluation:"},
+                {"delivery": 1, "level": "error", "message": "<AEMethod finish>   ArgumentError: disk is not attached"},
+                {"delivery": 1, "level": "error", "message": "Method STDERR: /D/ns/P/finish:23:in `<main>': disk is not attached (ArgumentError)"}],
+            "trace": [{"delivery": 1, "at": 0, "events": [
+                {"event": "enter", "machine": "/D/ns/P/t", "state": "Finish"},
+                {"event": "step", "machine": "/D/ns/P/t", "state": "Finish", "step": "main", "method": "METHOD::finish", "result": "error", "error": format!("MiqAeException::UnknownMethodRc: {rc}")},
+                {"event": "done", "machine": "/D/ns/P/t", "state": "Finish", "result": "error", "reason": rc}]}]});
+        add_trace(&mut machine, &trace).unwrap();
+        let expected = "method finish raised ArgumentError: disk is not attached at /D/ns/P/finish:23:in `<main>'";
+        assert_eq!(
+            machine.states[0].trace.as_ref().unwrap().reason.as_deref(),
+            Some(expected)
+        );
+        assert_eq!(machine.run.as_ref().unwrap().reason(), Some(expected));
     }
 
     #[test]
