@@ -121,6 +121,89 @@ RSpec.describe MiqAutomate::Coverage do
     end
   end
 
+  context "with the example domain's provision (examples/domains/RollbackDemo)" do
+    sm = "/Infrastructure/VM/Provisioning/StateMachines"
+    network = "/Infrastructure/VM/Provisioning/Network/Methods"
+    machine = "/RollbackDemo#{sm}/VMProvision_VM"
+
+    def provision(checks_before_ok)
+      request = service_model(:miq_request, id: 7, user_message: nil)
+      template = service_model(:vm_or_template, id: 3, vendor: "vmware")
+      task = service_model(:miq_provision, id: 1, message: "", state: "active", vm: nil, source: template,
+                                           miq_request: request, options: { vm_target_name: "web01" })
+      engine = build_engine(datastore: File.expand_path("../../examples/domains/RollbackDemo", __dir__), models: [task])
+      %w[CustomizeRequest Provision PostProvision].each { |s| engine.stub("/Infrastructure/VM/Provisioning/StateMachines/Methods/#{s}", MiqAutomate::MIQ_OK) }
+      engine.stub("/System/CommonMethods/StateMachineMethods/vm_provision_finished", MiqAutomate::MIQ_OK)
+      checks = 0
+      engine.stub("/Infrastructure/VM/Provisioning/StateMachines/Methods/CheckProvisioned") do |evm|
+        checks += 1
+        evm.root["ae_result"] = checks <= checks_before_ok ? "retry" : "ok"
+      end
+      engine.deliver("/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template",
+                     root: { "miq_provision" => task, "vmdb_object_type" => "miq_provision" })
+    end
+
+    it "names the domain's instance that served each relationship (its method has another name)" do
+      result = MiqAutomate::Coverage.capture { expect(provision(0).ae_result).to eq("ok") }
+      %w[AcquireIPAddress RegisterDHCP RegisterDNS].each do |instance|
+        expect(result.dig("relationships", "#{network}/#{instance}#create"))
+          .to eq("followed" => 1, "served_by" => { "/RollbackDemo#{network}/#{instance}" => 1 })
+      end
+      # A stub of an instance no domain has: followed, served by no domain.
+      expect(result.dig("relationships", "#{sm}/Methods/CustomizeRequest#vmware")).to eq("followed" => 1, "served_by" => {})
+    end
+
+    it "counts a delivery's retries as deliveries of one run" do
+      result = MiqAutomate::Coverage.capture do
+        expect(provision(1).trace.size).to eq(2)
+        expect(provision(0).trace.size).to eq(1)
+      end
+      template = "#{machine}/template"
+      expect(result.dig("machines", machine, "instances")).to eq(template => 3)
+      expect(result.dig("machines", machine, "runs")).to eq(template => 2)
+    end
+  end
+
+  it "pairs a relationship with the namespace line of its own URI only, nested or wildcard" do
+    result = MiqAutomate::Coverage.capture do
+      MiqAutomate::Coverage.send(:relationships, [
+        "Following Relationship [miqaedb:/A/Outer/one#create]",
+        "Updated namespace [miqaedb:/A/Outer/one#create  Dom/A]",
+        # What `one` runs: its own lookups and relationships, never `one`'s.
+        "Updated namespace [A/Outer/one  Other/A]",
+        "Following Relationship [miqaedb:/A/Inner/two#create]",
+        "Updated namespace [A/Inner/two  Other/A]",
+        "Followed  Relationship [miqaedb:/A/Inner/two#create]",
+        "Followed  Relationship [miqaedb:/A/Outer/one#create]",
+        "Following Relationship [miqaedb:/A/Wild/x*#create]",
+        "Updated namespace [miqaedb:/A/Wild/x1#create  Dom/A]",
+        "Updated namespace [miqaedb:/A/Wild/x2#create  Over/A]",
+        "Followed  Relationship [miqaedb:/A/Wild/x*#create]"
+      ])
+    end
+    expect(result["relationships"]).to eq(
+      "/A/Outer/one#create" => { "followed" => 1, "served_by" => { "/Dom/A/Outer/one" => 1 } },
+      "/A/Inner/two#create" => { "followed" => 1, "served_by" => {} },
+      "/A/Wild/x*#create" => { "followed" => 1, "served_by" => { "/Dom/A/Wild/x1" => 1, "/Over/A/Wild/x2" => 1 } }
+    )
+  end
+
+  it "keys a method file outside a domain export by its path, relative below the current directory" do
+    ws = build_workspace(root: {})
+    Dir.mktmpdir("loose", Dir.pwd) do |below|
+      Dir.mktmpdir("loose") do |elsewhere|
+        files = [below, elsewhere].map do |dir|
+          File.join(dir, "check.rb").tap { |f| File.write(f, "$evm.root['ae_result'] = 'ok'\n") }
+        end
+        result = MiqAutomate::Coverage.capture { files.each { |f| run_method(f, ws) } }
+        relative = files[0].delete_prefix("#{Dir.pwd}/")
+        expect(result["methods"].keys).to contain_exactly(relative, files[1])
+        expect(result.dig("methods", relative)).to include("file" => files[0], "outside_domain" => true, "runs" => 1, "lines" => [1])
+        expect(result.dig("methods", files[1])).to include("outside_domain" => true)
+      end
+    end
+  end
+
   it "writes miq_automate.<pid>.json with a temp file and a rename" do
     Dir.mktmpdir do |dir|
       MiqAutomate::Coverage.capture do

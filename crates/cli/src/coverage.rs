@@ -31,6 +31,8 @@ use crate::{EXIT_OK, EXIT_PARTIAL};
 pub const FORMAT: &str = "miq-automate-coverage/1";
 /// The `format` of the JSON report.
 pub const REPORT_FORMAT: &str = "miq-automate-coverage-report/1";
+/// Under the totals without `--datastore`.
+pub(crate) const SEEN_ONLY: &str = "(without --datastore only the methods, states and hooks the runs saw are counted: give --datastore DIR to count those never reached)";
 /// The hooks of a state, in the order they run.
 const HOOKS: [&str; 3] = ["on_entry", "on_exit", "on_error"];
 
@@ -39,7 +41,8 @@ const HOOKS: [&str; 3] = ["on_entry", "on_exit", "on_error"];
 pub enum Command {
     /// Merge coverage files (written by `require "miq_automate/coverage"` or `run
     /// --coverage`) and print lines covered per domain, class and method, the states never
-    /// entered and the hooks never run. Exit 0, 2 under --min, 1 for an unreadable file.
+    /// entered and the hooks never run. Exit 0, 2 under --min (or nothing measured), 1 for
+    /// an unreadable file or an --only domain that is not there.
     Report(ReportArgs),
 }
 
@@ -53,10 +56,12 @@ pub struct ReportArgs {
     /// count too (0%).
     #[arg(long = "datastore", value_name = "DIR")]
     pub datastores: Vec<PathBuf>,
-    /// Only this domain (case-insensitive).
+    /// Only this domain (case-insensitive); one no file (nor --datastore) names is an
+    /// error naming those there are.
     #[arg(long, value_name = "DOMAIN")]
     pub only: Option<String>,
-    /// Exit 2 when the lines covered are under this percentage (a CI gate).
+    /// Exit 2 when the lines covered are under this percentage, or none was measured (a
+    /// CI gate).
     #[arg(long, value_name = "PERCENT")]
     pub min: Option<f64>,
     /// text (a table), json (`{"format": "miq-automate-coverage-report/1", "totals",
@@ -88,9 +93,27 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         cov.add_datastore(&ds);
     }
     if let Some(domain) = &args.only {
+        let domains = cov.domains();
+        if !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+            bail!(
+                "--only {}: no such domain in the coverage files{} (domains: {})",
+                terminal_text(domain),
+                if args.datastores.is_empty() {
+                    ""
+                } else {
+                    " or the datastore"
+                },
+                if domains.is_empty() {
+                    "none".to_string()
+                } else {
+                    terminal_text(&domains.into_iter().collect::<Vec<_>>().join(", "))
+                }
+            );
+        }
         cov.retain_domain(domain);
     }
-    let totals = cov.totals();
+    let mut totals = cov.totals();
+    totals.datastore = !args.datastores.is_empty();
     let text = match args.output {
         ReportFormat::Json => {
             format!("{}\n", serde_json::to_string_pretty(&cov.to_json(&totals))?)
@@ -114,6 +137,15 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         None => print_stdout(&text)?,
     }
     if let Some(min) = args.min {
+        if totals.lines_total == 0 {
+            eprintln!(
+                "miq-automate: nothing was measured (no executable line{}): --min {min}% is not met",
+                args.only
+                    .as_deref()
+                    .map_or(String::new(), |d| format!(" in domain {}", terminal_text(d)))
+            );
+            return Ok(EXIT_PARTIAL);
+        }
         let percent = totals.line_percent();
         if percent + 1e-9 < min {
             eprintln!(
@@ -235,6 +267,9 @@ pub(crate) struct MethodCov {
     pub(crate) approximate: bool,
     /// Its source as the datastore has it (`--datastore`).
     pub(crate) source: Option<String>,
+    /// A method file outside a domain export (`run_method` of a loose `.rb`): keyed by its
+    /// path, in no domain.
+    pub(crate) outside: bool,
 }
 
 impl MethodCov {
@@ -296,7 +331,11 @@ impl StateCov {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct MachineCov {
     pub(crate) class: String,
+    /// Instance → deliveries (passes) it ran in.
     pub(crate) instances: BTreeMap<String, u64>,
+    /// Instance → runs (`Engine#deliver` or `#instantiate` calls) it ran in; empty in
+    /// files written before runs were counted.
+    pub(crate) runs: BTreeMap<String, u64>,
     /// In the datastore's order (priority), else as first seen.
     pub(crate) states: Vec<StateCov>,
 }
@@ -347,6 +386,9 @@ pub(crate) struct Totals {
     pub(crate) states_total: usize,
     pub(crate) hooks_run: usize,
     pub(crate) hooks_total: usize,
+    /// Whether a `--datastore` was given: without one the states and hooks are only those
+    /// the runs saw.
+    pub(crate) datastore: bool,
 }
 
 impl Totals {
@@ -413,6 +455,9 @@ impl Coverage {
             if rec.file.is_none() {
                 rec.file = m.get("file").and_then(Json::as_str).map(str::to_string);
             }
+            // Files written before `outside_domain` key such a method by its absolute path.
+            rec.outside |= m.get("outside_domain").and_then(Json::as_bool) == Some(true)
+                || rec.file.as_deref() == Some(fq.as_str());
             rec.runs += count(m.get("runs"));
             let lines = m
                 .get("lines")
@@ -441,6 +486,7 @@ impl Coverage {
         for (class, m) in machines.into_iter().flatten() {
             let rec = self.machine(class);
             add_counts(&mut rec.instances, m.get("instances"));
+            add_counts(&mut rec.runs, m.get("runs"));
             let states = m.get("states").and_then(Json::as_object);
             for (name, s) in states.into_iter().flatten() {
                 let state = rec.state(name);
@@ -542,9 +588,26 @@ impl Coverage {
         }
     }
 
+    /// The domains the files (and the datastore) name: of the methods, machines and the
+    /// instances that served relationships.
+    fn domains(&self) -> BTreeSet<String> {
+        let methods = self.methods.values().filter(|m| !m.outside);
+        methods
+            .map(|m| domain_of(&m.fqname))
+            .chain(self.machines.values().map(|m| domain_of(&m.class)))
+            .chain(
+                self.relationships
+                    .values()
+                    .flat_map(|r| r.served_by.keys().map(|fq| domain_of(fq))),
+            )
+            .filter(|d| !d.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
     fn retain_domain(&mut self, domain: &str) {
         let keep = |path: &str| domain_of(path).eq_ignore_ascii_case(domain);
-        self.methods.retain(|_, m| keep(&m.fqname));
+        self.methods.retain(|_, m| !m.outside && keep(&m.fqname));
         self.machines.retain(|_, m| keep(&m.class));
         for rel in self.relationships.values_mut() {
             rel.served_by.retain(|fq, _| keep(fq));
@@ -583,7 +646,7 @@ impl Coverage {
         let mut out = String::new();
         // domain → class → methods
         let mut tree: BTreeMap<String, BTreeMap<String, Vec<&MethodCov>>> = BTreeMap::new();
-        for m in self.methods.values() {
+        for m in self.methods.values().filter(|m| !m.outside) {
             let (class, _) = split_last(&m.fqname);
             let domain = domain_of(&m.fqname).to_string();
             let class_rel = class
@@ -693,6 +756,32 @@ impl Coverage {
                 }
             }
         }
+        let outside: Vec<&MethodCov> = self.methods.values().filter(|m| m.outside).collect();
+        if !outside.is_empty() {
+            let covered: usize = outside.iter().map(|m| m.covered()).sum();
+            let total: usize = outside.iter().map(|m| m.total()).sum();
+            let _ = writeln!(
+                out,
+                "Method files outside a domain export: lines {covered}/{total} ({:.1}%)",
+                percent(covered, total)
+            );
+            for m in outside {
+                let missed = ranges(&m.missed());
+                let _ = writeln!(
+                    out,
+                    "    {:<28} {:>4}/{:<4} {:>5.1}%  {}",
+                    terminal_text(&m.fqname),
+                    m.covered(),
+                    m.total(),
+                    percent(m.covered(), m.total()),
+                    if missed.is_empty() {
+                        String::new()
+                    } else {
+                        format!("missed {missed}")
+                    }
+                );
+            }
+        }
         if !self.relationships.is_empty() {
             let _ = writeln!(out, "Relationships followed:");
             for r in self.relationships.values() {
@@ -707,7 +796,7 @@ impl Coverage {
                     terminal_text(&r.uri),
                     r.followed,
                     if served.is_empty() {
-                        "nothing found".to_string()
+                        "no domain's instance (a stub, or nothing found)".to_string()
                     } else {
                         terminal_text(&served.join(", "))
                     }
@@ -716,17 +805,29 @@ impl Coverage {
         }
         let _ = writeln!(
             out,
-            "Total: lines {}/{} ({:.1}%), methods run {}/{}, states entered {}/{}, hooks run {}/{}",
+            "Total: lines {}/{} ({}), methods run {}/{}, states entered {}/{}, hooks run {}/{}{}",
             t.lines_covered,
             t.lines_total,
-            t.line_percent(),
+            if t.lines_total == 0 {
+                "nothing measured".to_string()
+            } else {
+                format!("{:.1}%", t.line_percent())
+            },
             t.methods_run,
             t.methods_total,
             t.states_entered,
             t.states_total,
             t.hooks_run,
-            t.hooks_total
+            t.hooks_total,
+            if t.datastore {
+                ""
+            } else {
+                " (of those the runs saw)"
+            }
         );
+        if !t.datastore {
+            let _ = writeln!(out, "{SEEN_ONLY}");
+        }
         if self.methods.values().any(|m| m.approximate) {
             let _ = writeln!(
                 out,
@@ -743,7 +844,8 @@ impl Coverage {
             .map(|m| {
                 json!({
                     "fqname": m.fqname,
-                    "domain": domain_of(&m.fqname),
+                    "domain": if m.outside { None } else { Some(domain_of(&m.fqname)) },
+                    "outside_domain": m.outside,
                     "file": m.file,
                     "runs": m.runs,
                     "covered": m.covered(),
@@ -798,6 +900,7 @@ impl Coverage {
                     "class": machine.class,
                     "domain": domain_of(&machine.class),
                     "instances": machine.instances,
+                    "runs": machine.runs,
                     "states": states,
                     "states_never_entered": never,
                 })
@@ -820,6 +923,7 @@ impl Coverage {
                 "states_total": t.states_total,
                 "hooks_run": t.hooks_run,
                 "hooks_total": t.hooks_total,
+                "only_what_ran": !t.datastore,
             },
             "methods": methods,
             "machines": machines,

@@ -11,7 +11,7 @@ mod cli;
 mod coverage;
 
 use cli::{miq, stderr, stdout};
-use coverage::{domain, fixture};
+use coverage::{domain, fixture, write_doc};
 
 fn json(out: &Output) -> serde_json::Value {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
@@ -180,17 +180,6 @@ fn only_keeps_one_domain() {
         "report",
         &fixture("happy.json"),
         "--only",
-        "Other",
-        "--output",
-        "json",
-    ]));
-    assert_eq!(report["methods"], serde_json::json!([]));
-    assert_eq!(report["machines"], serde_json::json!([]));
-    let report = json(&miq(&[
-        "coverage",
-        "report",
-        &fixture("happy.json"),
-        "--only",
         "coverage",
         "--output",
         "json",
@@ -272,5 +261,202 @@ fn run_coverage_writes_the_runs_coverage_in_both_isolations_alike() {
         parts.push((report["methods"].clone(), report["machines"].clone()));
     }
     assert_eq!(parts[0], parts[1]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn only_a_domain_no_file_has_is_an_error_naming_the_domains_there_are() {
+    // A typo in a CI gate must not pass it: nothing is reported, exit 1.
+    for extra in [&[][..], &["--datastore", &domain()][..]] {
+        let mut args = vec!["coverage", "report", &fixture("happy.json")[..]]
+            .into_iter()
+            .map(str::to_string)
+            .collect::<Vec<_>>();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args.extend(["--only", "Nope", "--min", "80"].map(str::to_string));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = miq(&args);
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        let err = stderr(&out);
+        assert!(err.contains("--only Nope: no such domain"), "{err}");
+        assert!(err.contains("(domains: Coverage)"), "{err}");
+        assert!(!stdout(&out).contains("Total:"), "{}", stdout(&out));
+    }
+}
+
+#[test]
+fn min_fails_when_nothing_was_measured() {
+    let empty = write_doc("empty.json", serde_json::json!({}));
+    let out = miq(&["coverage", "report", &empty, "--min", "80"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nothing was measured"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("lines 0/0 (nothing measured)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stdout(&out).contains("100.0%"), "{}", stdout(&out));
+    // Without --min, the report is no failure.
+    let out = miq(&["coverage", "report", &empty]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn method_files_outside_a_domain_export_are_a_group_of_their_own() {
+    // As the collector writes them: relative to the current directory (outside_domain), and
+    // as files written before it did: keyed by the absolute path.
+    let doc = write_doc(
+        "outside.json",
+        serde_json::json!({"methods": {
+            "examples/methods/check.rb": {"file": "/work/main/examples/methods/check.rb",
+                "outside_domain": true, "runs": 1, "lines": [1, null, 0]},
+            "/work/main/examples/methods/old.rb": {"file": "/work/main/examples/methods/old.rb",
+                "runs": 1, "lines": [2]}
+        }}),
+    );
+    let out = miq(&["coverage", "report", &doc, &fixture("happy.json")]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        text.contains("Method files outside a domain export: lines 2/3 (66.7%)"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("examples/methods/check.rb")
+                && l.contains("missed 3")),
+        "{text}"
+    );
+    assert!(
+        text.contains("/work/main/examples/methods/old.rb"),
+        "{text}"
+    );
+    assert!(!text.contains("Domain work"), "{text}");
+    assert!(!text.contains("Domain examples"), "{text}");
+    assert!(text.contains("Domain Coverage"), "{text}");
+
+    let report = json(&miq(&["coverage", "report", &doc, "--output", "json"]));
+    let check = method(&report, "examples/methods/check.rb");
+    assert_eq!(check["domain"], serde_json::Value::Null);
+    assert_eq!(check["outside_domain"], true);
+    assert_eq!(
+        method(&report, "/work/main/examples/methods/old.rb")["outside_domain"],
+        true
+    );
+    // No domain: `--only work` names none.
+    let out = miq(&["coverage", "report", &doc, "--only", "work"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    // --only a domain leaves them out.
+    let report = json(&miq(&[
+        "coverage",
+        "report",
+        &doc,
+        &fixture("happy.json"),
+        "--only",
+        "Coverage",
+        "--output",
+        "json",
+    ]));
+    assert!(report["methods"]
+        .as_array()
+        .expect("methods")
+        .iter()
+        .all(|m| m["domain"] == "Coverage"));
+}
+
+#[test]
+fn without_a_datastore_the_totals_say_they_count_what_the_runs_saw() {
+    let text = stdout(&miq(&["coverage", "report", &fixture("happy.json")]));
+    let total = text
+        .lines()
+        .find(|l| l.starts_with("Total:"))
+        .expect("totals");
+    assert!(total.ends_with("(of those the runs saw)"), "{total}");
+    assert!(text.contains("give --datastore DIR"), "{text}");
+    let report = json(&miq(&[
+        "coverage",
+        "report",
+        &fixture("happy.json"),
+        "--output",
+        "json",
+    ]));
+    assert_eq!(report["totals"]["only_what_ran"], true);
+
+    let text = stdout(&miq(&[
+        "coverage",
+        "report",
+        &fixture("happy.json"),
+        "--datastore",
+        &domain(),
+    ]));
+    assert!(!text.contains("of those the runs saw"), "{text}");
+    assert!(!text.contains("give --datastore"), "{text}");
+}
+
+#[test]
+fn run_coverage_names_the_domain_that_served_each_relationship() {
+    // RollbackDemo's provision: its network states' relationships are served by the
+    // domain's instances (whose methods have other names), CustomizeRequest by a stub.
+    let dir = std::env::temp_dir().join(format!("miq-coverage-rel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("run.json");
+    let file = file.to_str().expect("utf-8");
+    let sm = "/Infrastructure/VM/Provisioning/StateMachines";
+    let out = cli::miq_ruby(&[
+        "run",
+        &format!("{sm}/VMProvision_VM/template"),
+        "--datastore",
+        "examples/domains/RollbackDemo",
+        "--model",
+        "examples/run/vmware_provision.json",
+        "--stub",
+        &format!("{sm}/Methods/CustomizeRequest=ok"),
+        "--stub",
+        "/Infrastructure/VM/Provisioning/Network/Methods/RegisterDNS=error",
+        "--coverage",
+        file,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let report = json(&miq(&["coverage", "report", file, "--output", "json"]));
+    let rel = |uri: &str| {
+        report["relationships"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["uri"] == uri))
+            .unwrap_or_else(|| panic!("no relationship {uri} in {report:#}"))
+            .clone()
+    };
+    let net = "/Infrastructure/VM/Provisioning/Network/Methods";
+    for (instance, stubbed) in [
+        ("AcquireIPAddress", false),
+        ("RegisterDHCP", false),
+        ("RegisterDNS", true),
+    ] {
+        let r = rel(&format!("{net}/{instance}#create"));
+        assert_eq!(r["followed"], 1, "{r:#} (stubbed: {stubbed})");
+        assert_eq!(
+            r["served_by"],
+            serde_json::json!({ format!("/RollbackDemo{net}/{instance}"): 1 }),
+            "{r:#}"
+        );
+    }
+    assert_eq!(
+        rel(&format!("{sm}/Methods/CustomizeRequest#vmware"))["served_by"],
+        serde_json::json!({})
+    );
+    let text = stdout(&miq(&["coverage", "report", file]));
+    assert!(
+        text.contains("CustomizeRequest#vmware") && text.contains("a stub, or nothing found"),
+        "{text}"
+    );
+    // One run, one delivery (it failed before any retry).
+    let machine = &report["machines"][0];
+    assert_eq!(
+        machine["runs"],
+        serde_json::json!({ format!("/RollbackDemo{sm}/VMProvision_VM/template"): 1 })
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -20,7 +20,7 @@ mod cli;
 mod coverage;
 
 use cli::{miq, stderr};
-use coverage::{domain, fixture};
+use coverage::{domain, fixture, write_doc};
 
 const METHODS: [&str; 6] = [
     "/Coverage/Shop/Lib/stock",
@@ -461,4 +461,67 @@ fn diagram_coverage_and_trace_are_refused_together() {
         "{}",
         stderr(&out)
     );
+}
+
+/// The page as `coverage report FILES… --output html` prints it (exit status, page).
+fn page(args: &[&str]) -> (Option<i32>, String) {
+    let mut all = vec!["coverage", "report"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--output", "html"]);
+    let out = miq(&all);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn the_page_counts_deliveries_and_runs_exactly() {
+    let instance = "/Coverage/Shop/Order/default";
+    let machine = |runs: Option<u64>| {
+        let mut m = json!({"instances": {instance: 8}, "states": {"Validate": {"entered": 8}}});
+        if let Some(r) = runs {
+            m["runs"] = json!({ instance: r });
+        }
+        json!({"machines": {"/Coverage/Shop/Order": m}})
+    };
+    // Two runs of four deliveries each (retries): 8 deliveries, never "8×" read as 8 runs.
+    let (code, html) = page(&[&write_doc("runs.json", machine(Some(2)))]);
+    assert_eq!(code, Some(0));
+    assert!(html.contains("(2 runs, 8 deliveries)"), "{html}");
+    assert!(!html.contains("(8×)"), "{html}");
+    // A file written before runs were counted: deliveries only.
+    let (_, html) = page(&[&write_doc("deliveries.json", machine(None))]);
+    assert!(html.contains("(8 deliveries)"), "{html}");
+    // Ruby's own files: one delivery each.
+    let (_, html) = page(&[&fixture("happy.json")]);
+    assert!(html.contains("(1 delivery)"), "{html}");
+}
+
+#[test]
+fn the_page_says_the_totals_count_what_the_runs_saw_without_a_datastore() {
+    let (_, html) = page(&[&fixture("happy.json")]);
+    assert!(html.contains("of those the runs saw"), "{html}");
+    assert!(html.contains("give --datastore DIR"), "{html}");
+    let (_, html) = page(&[&fixture("happy.json"), "--datastore", &domain()]);
+    assert!(!html.contains("of those the runs saw"), "{html}");
+}
+
+#[test]
+fn the_page_fails_the_gate_when_nothing_was_measured_and_groups_loose_method_files() {
+    let (code, html) = page(&[&write_doc("nothing.json", json!({})), "--min", "80"]);
+    assert_eq!(code, Some(2));
+    assert!(html.contains("FAILED"), "{html}");
+    assert!(html.contains("nothing was measured"), "{html}");
+    let loose = write_doc(
+        "loose.json",
+        json!({"methods": {"examples/methods/check.rb": {
+            "file": "/nowhere/examples/methods/check.rb", "outside_domain": true, "runs": 1, "lines": [1, 0]}}}),
+    );
+    let (_, html) = page(&[&loose]);
+    assert!(
+        html.contains("Method files outside a domain export"),
+        "{html}"
+    );
+    assert!(!html.contains("Domain examples"), "{html}");
 }

@@ -38,7 +38,15 @@ const HOOKS: [&str; 3] = ["on_entry", "on_exit", "on_error"];
 /// The whole page.
 pub fn page(cov: &Coverage, t: &Totals, info: &Info<'_>) -> String {
     let pct = t.line_percent();
-    let gate = info.min.map(|min| (min, pct + 1e-9 >= min));
+    // Nothing measured (0/0 lines) is not 100%: the gate fails, as the command does.
+    let gate = info
+        .min
+        .map(|min| (min, t.lines_total > 0 && pct + 1e-9 >= min));
+    let seen = if t.datastore {
+        ""
+    } else {
+        " of those the runs saw"
+    };
     let header = html! {
         h1 {
             "Automate coverage"
@@ -49,16 +57,21 @@ pub fn page(cov: &Coverage, t: &Totals, info: &Info<'_>) -> String {
             html! { (plural(info.files.len(), "coverage file", "coverage files")) " merged" },
             html! { "lines " b { (t.lines_covered) "/" (t.lines_total) } " (" (pct_text(pct)) ")" },
             html! { "methods run " b { (t.methods_run) "/" (t.methods_total) } },
-            html! { "states entered " b { (t.states_entered) "/" (t.states_total) } },
-            html! { "hooks run " b { (t.hooks_run) "/" (t.hooks_total) } },
+            html! { "states entered " b { (t.states_entered) "/" (t.states_total) } (seen) },
+            html! { "hooks run " b { (t.hooks_run) "/" (t.hooks_total) } (seen) },
         ]))
+        @if !t.datastore { p.meta.cov-seen-only { (crate::coverage::SEEN_ONLY) } }
         (generated_at(info.generated))
         @if let Some((min, ok)) = gate {
             @let (status, verdict) = if ok { (Status::Passed, "passed") } else { (Status::Failed, "FAILED") };
             div class={ "callout gate " (status.class()) } {
                 (badge(status, verdict)) " "
-                "--min " (min) "%: lines covered " (pct_text(pct)) " (" (t.lines_covered) "/" (t.lines_total) ")"
-                @if ok { " is at or over it." } @else { " is under it (the command exits 2)." }
+                @if t.lines_total == 0 {
+                    "--min " (min) "%: nothing was measured (no executable line), which does not pass (the command exits 2)."
+                } @else {
+                    "--min " (min) "%: lines covered " (pct_text(pct)) " (" (t.lines_covered) "/" (t.lines_total) ")"
+                    @if ok { " is at or over it." } @else { " is under it (the command exits 2)." }
+                }
             }
         }
         (counters("Not reached:", &[
@@ -171,8 +184,14 @@ fn without_domain(path: &str) -> &str {
 /// A table per domain: each method's lines covered, its runs and missed lines.
 fn methods_section(methods: &[&MethodCov], embedded: &[String]) -> Markup {
     let mut domains: Vec<(&str, Vec<(usize, &MethodCov)>)> = Vec::new();
+    // Method files outside a domain export: a group of their own, after the domains.
+    const OUTSIDE: &str = "";
     for (i, m) in methods.iter().enumerate() {
-        let d = domain_of(&m.fqname);
+        let d = if m.outside {
+            OUTSIDE
+        } else {
+            domain_of(&m.fqname)
+        };
         match domains
             .iter_mut()
             .find(|(name, _)| name.eq_ignore_ascii_case(d))
@@ -181,16 +200,20 @@ fn methods_section(methods: &[&MethodCov], embedded: &[String]) -> Markup {
             None => domains.push((d, vec![(i, m)])),
         }
     }
+    domains.sort_by_key(|(d, _)| d.is_empty());
     html! {
         @if domains.is_empty() { p.none { "No method to report." } }
         @for (domain, list) in &domains {
             @let covered: usize = list.iter().map(|(_, m)| m.covered()).sum();
             @let total: usize = list.iter().map(|(_, m)| m.total()).sum();
-            h3 { "Domain " (Text(domain)) " " (badge(tone(covered, total), &format!("{covered}/{total} lines, {}", pct_text(percent(covered, total))))) }
+            h3 {
+                @if domain.is_empty() { "Method files outside a domain export" } @else { "Domain " (Text(domain)) }
+                " " (badge(tone(covered, total), &format!("{covered}/{total} lines, {}", pct_text(percent(covered, total)))))
+            }
             (grid("cov-methods", ["Method", "Lines", "Covered", "Runs", "Missed lines"], html! {
                 @for (i, m) in list {
                     tr data-method=(attr(&m.fqname)) class=(tone(m.covered(), m.total()).class()) {
-                        td { a href={ "#m-" (i) } { (Breakable(without_domain(&m.fqname))) } }
+                        td { a href={ "#m-" (i) } { (Breakable(if m.outside { &m.fqname } else { without_domain(&m.fqname) })) } }
                         td.num { (m.covered()) "/" (m.total()) }
                         td.nowrap { (bar(m.covered(), m.total())) }
                         td.num { (runs(m, embedded)) }
@@ -226,6 +249,16 @@ fn machines_section(cov: &Coverage) -> Markup {
     }
 }
 
+/// How often an instance ran: `2 runs, 8 deliveries` (a run's retries are deliveries of
+/// their own), or `8 deliveries` when the files do not tell runs apart.
+fn delivered(runs: Option<u64>, deliveries: u64) -> String {
+    let deliveries = plural(deliveries as usize, "delivery", "deliveries");
+    match runs {
+        Some(r) if r > 0 => format!("{}, {deliveries}", plural(r as usize, "run", "runs")),
+        _ => deliveries,
+    }
+}
+
 fn machine_table(machine: &MachineCov) -> Markup {
     let entered = machine.states.iter().filter(|s| s.entered > 0).count();
     let total = machine.states.len();
@@ -240,7 +273,7 @@ fn machine_table(machine: &MachineCov) -> Markup {
                     "Delivered: "
                     @for (i, (inst, n)) in machine.instances.iter().enumerate() {
                         @if i > 0 { ", " }
-                        span.mono { (Breakable(inst)) } " (" (n) "×)"
+                        span.mono { (Breakable(inst)) } " (" (delivered(machine.runs.get(inst).copied(), *n)) ")"
                     }
                 }
             }
@@ -303,7 +336,7 @@ fn relationships_section(cov: &Coverage) -> Markup {
                         td.mono { (Breakable(&r.uri)) }
                         td.num { (r.followed) "×" }
                         td {
-                            @if r.served_by.is_empty() { span.none { "nothing found" } }
+                            @if r.served_by.is_empty() { span.none { "no domain's instance (a stub, or nothing found)" } }
                             @for (fq, n) in &r.served_by {
                                 div {
                                     span.cov-domain { (Text(domain_of(fq))) } " "

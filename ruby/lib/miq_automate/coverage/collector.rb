@@ -29,8 +29,9 @@ module MiqAutomate
   #
   # State machines: the trace of each `Engine#deliver` (its enter/step/done/raised/
   # instantiate events); relationships: its "Following Relationship" log lines, with the
-  # domain of the instance that served each ("Updated namespace" lines). `Engine#instantiate`
-  # and `#call_method` runs give methods and relationships only (they expose no trace).
+  # domain of the instance that served each (the "Updated namespace" line of the same URI,
+  # else the trace's main step). `Engine#instantiate` gives its machines' events
+  # (Workspace#state_machine_events), `#call_method` methods and relationships only.
   #
   # Process isolation: the child counts its own method's lines and sends them to the
   # parent over the method's DRb connection before it exits. A child killed (its timeout,
@@ -190,8 +191,10 @@ module MiqAutomate
         return unless running? && delivery
 
         @lock.synchronize do
-          delivery.trace.each { |pass| machine_events(pass["events"] || []) }
-          relationships(delivery.to_h["logs"].map { |l| l["message"] })
+          passes = delivery.trace.map { |pass| pass["events"] || [] }
+          passes.each { |events| machine_events(events) }
+          machine_runs(passes.flatten)
+          relationships(delivery.to_h["logs"].map { |l| l["message"] }, passes.flatten)
         end
       rescue StandardError => e
         warn "miq_automate coverage: a delivery was not recorded (#{e.class}: #{e.message})"
@@ -202,8 +205,10 @@ module MiqAutomate
         return unless running? && workspace
 
         @lock.synchronize do
-          machine_events(workspace.state_machine_events) if workspace.respond_to?(:state_machine_events)
-          relationships(workspace.logs.map(&:last))
+          events = workspace.respond_to?(:state_machine_events) ? workspace.state_machine_events : []
+          machine_events(events)
+          machine_runs(events)
+          relationships(workspace.logs.map(&:last), events)
         end
       rescue StandardError => e
         warn "miq_automate coverage: a run was not recorded (#{e.class}: #{e.message})"
@@ -242,6 +247,7 @@ module MiqAutomate
         @lock.synchronize do
           methods.each do |fq, other|
             rec = method_record(fq, other["file"])
+            rec["outside_domain"] = true if other["outside_domain"]
             rec["runs"] += other["runs"].to_i
             rec["embeds"] |= Array(other["embeds"])
             rec["embedded_in"] |= Array(other["embedded_in"])
@@ -251,7 +257,8 @@ module MiqAutomate
       end
 
       # The fqname of a method file of a domain export (`<domain>/ns/Class.class/__methods__/m.rb`
-      # → `/Domain/ns/Class/m`); the file's path when it is not in one.
+      # → `/Domain/ns/Class/m`); when it is not in one, the file's path, relative to the
+      # current directory when below it (see #outside_domain?).
       def fqname_of_file(file)
         @file_names ||= {}
         @file_names[file] ||= begin
@@ -265,7 +272,8 @@ module MiqAutomate
             klass = parts[methods_at - 1].delete_suffix(".class")
             "/#{[domain, *relative, klass, File.basename(file, '.rb')].join('/')}"
           else
-            file
+            cwd = "#{Dir.pwd.chomp('/')}/"
+            file.start_with?(cwd) ? file.delete_prefix(cwd) : file
           end
         end
       end
@@ -281,6 +289,9 @@ module MiqAutomate
       def method_record(fqname, file)
         rec = (@data["methods"][fqname] ||= { "file" => nil, "runs" => 0, "lines" => [], "embeds" => [], "embedded_in" => [] })
         rec["file"] ||= file
+        # A method file outside a domain export (run_method of a loose .rb): keyed by its
+        # path, no fqname, so the report never takes a directory for a domain.
+        rec["outside_domain"] = true if file && (fqname == file || !fqname.start_with?("/"))
         rec
       end
 
@@ -298,7 +309,7 @@ module MiqAutomate
           frame.pending.delete(name)
           fqname, = frame.keys[name]
           frame.tracepoints << trace_lines(fqname, tp.eval_script, iseq)
-        elsif METHOD_FILE.match?(name) && (fqname = fqname_of_file(name)) != name
+        elsif METHOD_FILE.match?(name) && (fqname = fqname_of_file(name)) != name && fqname.start_with?("/")
           @lock.synchronize { method_record(fqname, name)["runs"] += 1 }
           trace_lines(fqname, tp.eval_script, iseq)
         end
@@ -349,8 +360,18 @@ module MiqAutomate
         end
       end
 
-      # One run's (a delivery's, an instantiation's) state machine events; each machine
-      # counts one run of each instance that took part.
+      # A run's (a delivery's, all its passes; an instantiation's) events: each machine
+      # counts one run of each instance that took part (`runs`; `instances` counts passes).
+      def machine_runs(events)
+        events.map { |e| e["machine"].to_s }.uniq.each do |machine|
+          next if machine.empty?
+
+          bump((@data["machines"][machine_class(machine)]["runs"] ||= {}), machine)
+        end
+      end
+
+      # One pass's (a delivery's, an instantiation's) state machine events; each machine
+      # counts one pass of each instance that took part.
       def machine_events(events)
         events.each { |e| machine_event(e) }
         events.map { |e| e["machine"].to_s }.uniq.each do |machine|
@@ -390,27 +411,74 @@ module MiqAutomate
       end
 
       FOLLOWING = /\AFollowing Relationship \[(?<uri>.*)\]\z/.freeze
-      NAMESPACE = /\AUpdated namespace \[(?<path>[^\]]*?)  (?<ns>[^\]]*)\]\z/.freeze
+      FOLLOWED = /\AFollowed  Relationship \[(?<uri>.*)\]\z/.freeze
+      NAMESPACE = /\AUpdated namespace \[(?<uri>.*)  (?<ns>[^\]]*)\]\z/.freeze
 
-      # "Following Relationship [uri]", then the "Updated namespace [path  Dom/ns]" of the
-      # instance that served it (when it was found). `logs`: the log messages.
-      def relationships(logs)
-        pending = nil
+      # What the engine logs for a relationship (ObjectSet#process_relationship): "Following
+      # Relationship [uri#message]"; then, when an instance of a domain serves it, "Updated
+      # namespace [uri#message  Dom/ns]" with that very URI text (each of a wildcard's
+      # expansions, its own); "Followed  Relationship [uri#message]" when it is done. The
+      # instances it runs follow their own relationships in between, so the follows are a
+      # stack, and only a namespace line naming the innermost open follow's URI is its.
+      # A follow the logs leave unserved takes the instance a state's main step event names
+      # (`steps`: the run's trace events) for that relationship: a stub a domain has.
+      # `logs`: the run's log messages.
+      def relationships(logs, steps = [])
+        follows = []
+        unserved = Hash.new(0)
         logs.each do |message|
-          next unless message.start_with?("Following Relationship [", "Updated namespace [")
+          next unless message.start_with?("Following Relationship [", "Updated namespace [", "Followed  Relationship [")
 
           if (m = FOLLOWING.match(message))
-            pending = relationship_key(m[:uri])
-            rec = (@data["relationships"][pending] ||= { "followed" => 0, "served_by" => {} })
-            rec["followed"] += 1
-          elsif pending && (m = NAMESPACE.match(message))
-            path = m[:path].split("/").reject(&:empty?)
-            wanted = pending.split("#").first.split("/").reject(&:empty?).last(2)
-            next unless path.last(2).map(&:downcase) == wanted.map(&:downcase)
+            key = relationship_key(m[:uri])
+            (@data["relationships"][key] ||= { "followed" => 0, "served_by" => {} })["followed"] += 1
+            follows << { uri: m[:uri], key: key, served: false }
+          elsif (m = FOLLOWED.match(message))
+            at = follows.rindex { |f| f[:uri] == m[:uri] }
+            next unless at
 
-            bump(@data["relationships"][pending]["served_by"], "/#{m[:ns]}/#{path.last(2).join('/')}")
-            pending = nil
+            follows.pop(follows.size - at).each { |f| unserved[f[:key]] += 1 unless f[:served] }
+          elsif (top = follows.last) && (m = NAMESPACE.match(message)) && serves?(top, m[:uri])
+            bump(@data["relationships"][top[:key]]["served_by"], served_by(m[:uri], m[:ns]))
+            top[:served] = true unless top[:uri].include?("*")
           end
+        end
+        follows.each { |f| unserved[f[:key]] += 1 unless f[:served] }
+        served_by_steps(unserved, steps)
+      end
+
+      # Whether "Updated namespace [uri  …]" is the lookup of `follow`'s instance: the
+      # same URI text, or one of a wildcard's expansions.
+      def serves?(follow, uri)
+        return true if follow[:uri] == uri
+        return false unless follow[:uri].include?("*")
+
+        pattern, = follow[:key].split("#", 2)
+        path, = relationship_key(uri).split("#", 2)
+        File.fnmatch?(pattern, path, File::FNM_CASEFOLD)
+      end
+
+      # `/Dom/ns/Class/Instance`: the domain and namespace the engine found (`Dom/ns`), and the
+      # URI's class and instance.
+      def served_by(uri, namespace)
+        path, = relationship_key(uri).split("#", 2)
+        "/#{namespace.delete_prefix('/')}/#{path.split('/').reject(&:empty?).last(2).join('/')}"
+      end
+
+      # Follows no namespace line served, served by what a main step event names for the
+      # same relationship (its `method`, without the message).
+      def served_by_steps(unserved, steps)
+        return if unserved.empty?
+
+        steps.each do |event|
+          next unless event["event"] == "step" && event["step"] == "main" && event["fqname"]
+
+          path = relationship_key(event["method"].to_s).split("#", 2).first.downcase
+          key = unserved.keys.find { |k| unserved[k].positive? && k.split("#", 2).first.downcase == path }
+          next unless key
+
+          unserved[key] -= 1
+          bump(@data["relationships"][key]["served_by"], event["fqname"])
         end
       end
 
