@@ -174,7 +174,9 @@ RSpec.describe "MiqAutomate::Engine method isolation" do
 
     it "stops the method an outer method instantiated when the outer one's time is up" do
       started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
-      expect { engine.instantiate("/Demo/Run/outer_slow", timeout: 0.5) }
+      # 2 s: the outer method must have started the inner one before its time is up, also
+      # on a loaded machine (two forks under process isolation).
+      expect { engine.instantiate("/Demo/Run/outer_slow", timeout: 2) }
         .to raise_error(MiqAutomate::MethodTimeout, %r{Method \[/Spec/Demo/Run/outer_slow\] timed out}) { |e|
           expect(logs(e.workspace)).to include(a_string_ending_with("Stopped: the timeout of the method that instantiated this one expired"))
         }
