@@ -555,17 +555,24 @@ module MiqAutomate
         token = ::Object.new
         key = Engine._thread_key
         depth = Thread.current[:miq_automate_method_depth]
+        # A method instantiated by another whose time ends first is stopped by that one's
+        # timeout (the outer method's error, as in ManageIQ): its own waits a grace longer,
+        # so the two timers, a few microseconds apart, never race.
+        deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + seconds
+        outer = Thread.current[:miq_automate_deadline]
+        wait = outer && outer <= deadline ? seconds + STOP_GRACE : seconds
         thread = Thread.new do
           Thread.current.report_on_exception = false
           Engine._adopt(key)
           Thread.current[:miq_automate_method_depth] = depth
+          Thread.current[:miq_automate_deadline] = [outer, deadline].compact.min
           begin
             settle(evm, &body)
           rescue TimeoutSignal => e
             e
           end
         end
-        finished(thread, token, seconds) { timed_out(evm, name, seconds, stop(thread, token, seconds), thread.alive?) }
+        finished(thread, token, wait) { timed_out(evm, name, seconds, stop(thread, token, seconds), thread.alive?) }
       ensure
         # Left early (an outer method's time is up, or Ctrl-C): the method's thread too.
         if thread&.alive?
