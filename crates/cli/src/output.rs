@@ -223,6 +223,29 @@ fn needs_escape(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Seconds (virtual or not) as people read them, the one form every output uses: `0s`,
+/// `45s`, `1m30s`, `2m`, `1h5m`, `2d3h` (rounded to the second; negative or NaN is `0s`).
+pub fn human_duration(secs: f64) -> String {
+    let s = if secs.is_finite() {
+        secs.round().max(0.0) as u64
+    } else if secs > 0.0 {
+        u64::MAX
+    } else {
+        0
+    };
+    let (d, h, m, sec) = (s / 86400, s % 86400 / 3600, s % 3600 / 60, s % 60);
+    let mut out = String::new();
+    for (n, unit) in [(d, "d"), (h, "h"), (m, "m"), (sec, "s")] {
+        if n > 0 {
+            let _ = write!(out, "{n}{unit}");
+        }
+    }
+    if out.is_empty() {
+        out.push_str("0s");
+    }
+    out
+}
+
 /// Writes `text` to stdout; a reader that went away (`| head -1`) is an
 /// `ErrorKind::BrokenPipe` error, which `main` ends quietly.
 pub fn print_stdout(text: &str) -> std::io::Result<()> {
@@ -250,5 +273,18 @@ mod terminal_tests {
         assert_eq!(terminal_text("a\x1b[2Kb\r\nc"), "a\\e[2Kb\\r\\nc");
         assert_eq!(terminal_text("x\u{202e}y\x07"), "x\\u{202e}y\\u{7}");
         assert_eq!(terminal_text("plain é 名"), "plain é 名");
+    }
+
+    #[test]
+    fn durations_have_one_form() {
+        assert_eq!(human_duration(0.0), "0s");
+        assert_eq!(human_duration(45.0), "45s");
+        assert_eq!(human_duration(90.0), "1m30s");
+        assert_eq!(human_duration(120.0), "2m");
+        assert_eq!(human_duration(330.0), "5m30s");
+        assert_eq!(human_duration(3725.0), "1h2m5s");
+        assert_eq!(human_duration(172800.0), "2d");
+        assert_eq!(human_duration(-5.0), "0s");
+        assert_eq!(human_duration(f64::NAN), "0s");
     }
 }

@@ -861,6 +861,29 @@ pub(crate) fn enter_step(e: &Value) -> String {
     }
 }
 
+/// A hook row's own outcome (`None` for a main, whose row shows ae_result). The engine
+/// records root ae_result after each step, and after an on_error that stays `error` — the
+/// state's failure, not the hook's: an on_error that did not raise `ran` (or says what it set
+/// ae_result to, `continue`, `retry`); any hook that raised is `raised`.
+pub(crate) fn hook_outcome(e: &Value) -> Option<String> {
+    let step = text(e, "step");
+    if !matches!(step.as_str(), "on_entry" | "on_exit" | "on_error") {
+        return None;
+    }
+    if e.get("error").is_some_and(|v| !v.is_null()) {
+        return Some("raised".into());
+    }
+    match text(e, "result").as_str() {
+        _ if step != "on_error" => None,
+        "" | "error" => Some("ran".into()),
+        other => Some(format!("ran, ae_result {other}")),
+    }
+}
+
+/// The RESULT column's widest cell; a longer result is cut with `…` (its full text follows
+/// the table).
+const RESULT_MAX: usize = 40;
+
 fn text(v: &Value, key: &str) -> String {
     match v.get(key) {
         Some(Value::String(s)) => s.clone(),
@@ -903,7 +926,7 @@ pub fn table(delivery: &Value) -> String {
                     String::new(),
                 ],
                 "step" => {
-                    let mut result = text(e, "result");
+                    let mut result = hook_outcome(e).unwrap_or_else(|| text(e, "result"));
                     if let Some(err) = e.get("error").and_then(Value::as_str) {
                         result = format!("{result}: {err}");
                     }
@@ -966,6 +989,19 @@ pub fn table(delivery: &Value) -> String {
     for (_, note) in notes.iter_mut() {
         *note = crate::output::terminal_text(note);
     }
+    // A long result (an exception's message) would push NEXT STATE off every row: it is cut,
+    // and its whole text follows the table.
+    let mut cut: Vec<String> = Vec::new();
+    for row in rows.iter_mut().skip(1) {
+        if row[4].chars().count() > RESULT_MAX {
+            let full = format!("{} {}: {}", row[1].trim(), row[2], row[4]);
+            if !cut.contains(&full) {
+                cut.push(full);
+            }
+            let short: String = row[4].chars().take(RESULT_MAX - 1).collect();
+            row[4] = format!("{}…", short.trim_end());
+        }
+    }
     let mut widths = [0usize; 6];
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -1025,6 +1061,9 @@ pub fn table(delivery: &Value) -> String {
     }
     for line in causes(delivery) {
         out.push_str(&format!("{}\n", crate::output::terminal_text(&line)));
+    }
+    for full in cut {
+        out.push_str(&format!("result of {full}\n"));
     }
     out
 }
@@ -1095,15 +1134,9 @@ fn events(entry: &Value) -> impl Iterator<Item = &Value> {
     items(entry, "events")
 }
 
-/// `150` → `2m 30s`, `3600` → `1h`.
+/// `150` → `2m30s`, `3600` → `1h` (the form the pictures use).
 fn human(seconds: i64) -> String {
-    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
-    let parts: Vec<String> = [(h, "h"), (m, "m"), (s, "s")]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, u)| format!("{n}{u}"))
-        .collect();
-    parts.join(" ")
+    crate::output::human_duration(seconds as f64)
 }
 
 /// Every log line of every delivery as ManageIQ's automation.log has it; a delivery's lines
@@ -1155,7 +1188,7 @@ mod tests {
     #[test]
     fn durations_read_as_people_say_them() {
         assert_eq!(human(120), "2m");
-        assert_eq!(human(3725), "1h 2m 5s");
+        assert_eq!(human(3725), "1h2m5s");
     }
 
     #[test]

@@ -72,11 +72,15 @@ const CHECK: &str = r#"<script>
   const ends = Array.from(svg.querySelectorAll('g.end-group')).map((g) => ({ end: g.dataset.end, class: g.getAttribute('class'), texts: textsOf(g) }));
   // A shortened text (…) needs its full text in a tooltip; a tooltip holds its whole line.
   const untitled = texts.filter((t) => { const s = own(t), f = tip(t); return (s.endsWith('…') && !f) || (f !== null && !f.includes(s.replace(/…$/, ''))); }).map(own);
+  // Every line drawn (edges, rails, loops, connectors) with its computed fill: a line filled
+  // by a text colour rule would draw a wedge.
+  const paths = Array.from(svg.querySelectorAll('path')).filter((p) => !p.closest('defs')).map((p) => [p.getAttribute('class') || '', getComputedStyle(p).fill]);
+  const legend = Array.from(svg.querySelectorAll('g.legend text')).map(own);
   const all = svg.getBBox();
   const out = document.createElement('pre');
   out.id = 'layout-check';
   out.textContent = JSON.stringify({ overlaps, outside, spills, states, rollback, ends, untitled, texts: boxes.length,
-    title: Array.from(svg.querySelectorAll('text.title')).map(own), bbox: [all.x, all.y, all.width, all.height], size: [W, H] });
+    paths, legend, title: Array.from(svg.querySelectorAll('text.title')).map(own), bbox: [all.x, all.y, all.width, all.height], size: [W, H] });
   document.body.appendChild(out);
 })();
 </script>"#;
@@ -99,6 +103,10 @@ fn size(svg: &str) -> (f64, f64) {
 }
 
 fn assert_clean(layout: &Value) {
+    // No line is filled (a text colour rule matching a path's class drew a wedge).
+    for path in layout["paths"].as_array().unwrap() {
+        assert_eq!(path[1], "none", "a filled line: {path}");
+    }
     assert_eq!(layout["overlaps"], serde_json::json!([]), "{layout}");
     assert_eq!(layout["outside"], serde_json::json!([]), "{layout}");
     assert_eq!(layout["spills"], serde_json::json!([]), "{layout}");
@@ -581,10 +589,7 @@ fn a_failed_run_tells_why_where_and_what_rolled_back() {
     assert_eq!(failed["class"], "box failed");
     let (texts, tips) = shown(failed);
     let all = texts.join("\n");
-    assert!(
-        all.contains("failed here after 6 retries over 6 min"),
-        "{all}"
-    );
+    assert!(all.contains("failed here after 6 retries over 6m"), "{all}");
     assert!(all.contains("served by RollbackDemo"), "{all}");
     assert!(
         tips.iter().any(|t| t == &format!("why: {EXCEEDED}")),
@@ -864,7 +869,7 @@ fn manageiq_vmprovision_vm_fits_one_screen() {
         "{failed}"
     );
     let check = shown(state(&layout, "CheckProvisioned")).0.join("\n");
-    assert!(check.contains("after 2 retries over 2 min"), "{check}");
+    assert!(check.contains("after 2 retries over 2m"), "{check}");
     let error_end = layout["ends"]
         .as_array()
         .unwrap()
@@ -876,4 +881,177 @@ fn manageiq_vmprovision_vm_fits_one_screen() {
         shown(&error_end).1[0].starts_with("end: error — stubbed to fail"),
         "{error_end}"
     );
+}
+
+/// A run of the example domain (`miq-automate run … --output json`) with stubs, as a trace.
+fn example_run(name: &str, stubs: &[&str]) -> std::path::PathBuf {
+    let sm = "/Infrastructure/VM/Provisioning/StateMachines";
+    let mut args = vec![
+        "run".to_string(),
+        MACHINE.to_string(),
+        "--datastore".into(),
+        DOMAIN.into(),
+        "--model".into(),
+        "examples/run/vmware_provision.json".into(),
+        "--stub".into(),
+        format!("{sm}/Methods/CustomizeRequest=ok"),
+        "--output".into(),
+        "json".into(),
+    ];
+    for stub in stubs {
+        args.extend(["--stub".to_string(), stub.replace("$SM", sm)]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = cli::miq_ruby(&args);
+    assert!(
+        !run.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let path = out_dir().join(format!("{name}.json"));
+    std::fs::write(&path, &run.stdout).unwrap();
+    path
+}
+
+fn traced(name: &str, trace: &std::path::Path) -> Value {
+    let svg = diagram_ok(&[
+        MACHINE,
+        "--datastore",
+        DOMAIN,
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    let layout = render(name, &svg);
+    assert_clean(&layout);
+    assert_fits_the_screen(&layout);
+    layout
+}
+
+fn legend(layout: &Value) -> Vec<String> {
+    layout["legend"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_failed_run_draws_no_filled_wedge_and_its_outcomes_in_one_place() {
+    let trace = example_run(
+        "trial_failed",
+        &["/Infrastructure/VM/Provisioning/Network/Methods/RegisterDNS=error"],
+    );
+    // assert_clean: every path (edges, the error rail the run took, loops) is unfilled.
+    let layout = traced("trial_failed", &trace);
+    let rails: Vec<&Value> = layout["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p[0] == "error-rail reached")
+        .collect();
+    assert_eq!(rails.len(), 1, "the error rail the run took: {layout}");
+    // The outcome sits under the name in every box, reached or not.
+    for s in layout["states"].as_array().unwrap() {
+        let (texts, _) = shown(s);
+        let second = texts[1..]
+            .iter()
+            .find(|t| !t.starts_with("max_retries"))
+            .unwrap();
+        assert!(
+            ["✓ ok", "✗ failed here", "not reached in this run"]
+                .iter()
+                .any(|o| second.starts_with(o)),
+            "{}: {texts:?}",
+            s["name"]
+        );
+    }
+    let legend = legend(&layout);
+    assert!(
+        legend.contains(&"failed in this run".to_string()),
+        "{legend:?}"
+    );
+    assert!(
+        !legend
+            .iter()
+            .any(|l| l.contains("retried in this run") || l.contains("still retrying")),
+        "nothing retried: {legend:?}"
+    );
+}
+
+#[test]
+fn a_run_stopped_while_retrying_is_amber_and_says_its_limit() {
+    let trace = example_run(
+        "trial_retrying",
+        &[
+            "$SM/Methods/Provision=ok",
+            "$SM/Methods/CheckProvisioned=retry",
+        ],
+    );
+    let layout = traced("trial_retrying", &trace);
+    let check = state(&layout, "CheckProvisioned");
+    assert_eq!(check["class"], "box retried", "{check}");
+    let (texts, tips) = shown(check);
+    assert!(texts[2].starts_with("↻ still retrying after"), "{texts:?}");
+    assert!(
+        tips.iter()
+            .any(|t| t.contains("when the run stopped (limit max_deliveries)")),
+        "{tips:?}"
+    );
+    // The virtual time as the timeline and `run` say it.
+    let all = texts.join(" ");
+    assert!(all.contains(" over 1h39m "), "{all}");
+    assert_eq!(state(&layout, "Provision")["class"], "box passed");
+    let legend = legend(&layout);
+    assert!(
+        legend.contains(&"retried (or still retrying) in this run".to_string()),
+        "{legend:?}"
+    );
+    assert!(
+        !legend
+            .iter()
+            .any(|l| l.contains("failed in this run") || l.contains("✗")),
+        "nothing failed: {legend:?}"
+    );
+}
+
+#[test]
+fn a_passed_runs_legend_lists_only_what_it_draws() {
+    let names = states();
+    let top = "/RollbackDemo/Infrastructure/VM/Provisioning/StateMachines/VMProvision_VM/template";
+    let all: Vec<Value> = names.iter().flat_map(|n| passing(n)).collect();
+    let doc = serde_json::json!({"ae_result": "ok", "virtual_seconds": 90,
+        "trace": [{"delivery": 1, "at": 0, "events": events(top, all)}]});
+    let trace = write_trace("passed_run", &doc);
+    let layout = traced("passed_run", &trace);
+    for s in layout["states"].as_array().unwrap() {
+        assert_eq!(s["class"], "box passed", "{s}");
+    }
+    let legend = legend(&layout);
+    for absent in [
+        "failed",
+        "not reached",
+        "✗",
+        "retried in this run",
+        "still retrying",
+        "rollback",
+    ] {
+        assert!(
+            !legend.iter().any(|l| l.contains(absent)),
+            "{absent}: {legend:?}"
+        );
+    }
+    assert!(
+        legend.contains(&"passed in this run".to_string()),
+        "{legend:?}"
+    );
+    // 90 s of virtual time read as the timeline and `run` say it.
+    let svg = diagram_ok(&[
+        MACHINE,
+        "--datastore",
+        DOMAIN,
+        "--trace",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(svg.contains("· 1m30s on the virtual clock"), "{svg}");
 }

@@ -415,3 +415,36 @@ fn the_json_says_when_the_run_began_and_what_each_delivery_did() {
         ["UnregisterDNS", "UnregisterDHCP", "ReleaseIPAddress"]
     );
 }
+
+#[test]
+fn the_table_gives_a_hook_its_own_outcome_and_keeps_a_long_result_narrow() {
+    let args = stubbed(&["--stub".into(), format!("{NETWORK}/RegisterDNS=abort")]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = miq(&refs);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}\n{}", stderr(&out));
+    let row = |step: &str| {
+        text.lines()
+            .find(|l| {
+                let cells: Vec<&str> = l.split_whitespace().collect();
+                cells.get(1) == Some(&"RegisterDNS") && cells.get(2) == Some(&step)
+            })
+            .unwrap_or_else(|| panic!("RegisterDNS {step}: {text}"))
+    };
+    // The on_error ran fine: root ae_result stays error (the state's), the hook `ran`.
+    assert!(row("on_error").trim_end().ends_with(" ran"), "{text}");
+    assert!(row("done").trim_end().ends_with(" error"), "{text}");
+    // The exception is cut in the column, and whole under the table.
+    let main = row("main");
+    assert!(main.trim_end().ends_with('…'), "{main}");
+    let header = text.lines().next().unwrap();
+    let result_at = header.find("RESULT").unwrap();
+    let next_at = header.find("NEXT STATE").unwrap();
+    assert!(next_at - result_at <= 42, "RESULT stays narrow: {header}");
+    assert!(
+        text.contains(
+            "result of RegisterDNS main: error: MiqAeException::AbortInstantiation: Method exited with rc=MIQ_ABORT"
+        ),
+        "{text}"
+    );
+}

@@ -80,6 +80,27 @@ const CHECK: &str = r#"<script>
   const visible = () => Array.from(document.querySelectorAll('#log .ln'))
     .filter((l) => getComputedStyle(l).display !== 'none')
     .map((l) => l.className.replace('ln ', ''));
+  // Lines of the states table broken inside a word (between two letters or digits).
+  const midWord = [];
+  document.querySelectorAll('#states td').forEach((td) => {
+    const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+    let prev = null;
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      // A new block (a list item, a hook's line) starts a new line of its own.
+      const block = n.parentElement.closest('li, div, p, td');
+      if (prev && prev.block !== block) prev = null;
+      for (let i = 0; i < n.length; i++) {
+        const r = document.createRange(); r.setStart(n, i); r.setEnd(n, i + 1);
+        const rect = r.getClientRects()[0];
+        if (!rect) continue;
+        const c = n.data[i];
+        if (prev && rect.top > prev.top + 2 && /\w/.test(prev.c) && /\w/.test(c)) midWord.push(td.textContent.slice(0, 60) + ' @ ' + prev.c + c);
+        prev = { top: rect.top, c, block };
+      }
+    }
+  });
+  const events = Array.from(document.querySelectorAll('#deliveries .events tbody tr')).map((tr) => Array.from(tr.children).map((td) => td.textContent));
+  const subjects = Array.from(document.querySelectorAll('#deliveries td span[title]')).filter((s) => s.title.startsWith('#<')).map((s) => [s.textContent, s.title]);
   const before = visible();
   const errorsOnly = document.querySelector('label[for="log-run-error"]');
   if (errorsOnly) errorsOnly.click();
@@ -97,6 +118,9 @@ const CHECK: &str = r#"<script>
     timeline: box('#fig-timeline'),
     machineText: text('#fig-machine'),
     final: text('#final'),
+    midWord,
+    events,
+    subjects,
     scripts: document.scripts.length - 1,
     images: document.images.length,
     scrollWidth: document.documentElement.scrollWidth,
@@ -180,6 +204,29 @@ fn the_failing_run_page_has_the_machine_the_reason_the_rollback_and_a_working_lo
         deliveries.contains("automate_user_error"),
         "the notification: {deliveries}"
     );
+    // The on_error that ran says so (root ae_result stays error: that is the state's); the
+    // main that failed keeps its ae_result.
+    let events: Vec<Vec<String>> = serde_json::from_value(shown["events"].clone()).unwrap();
+    let row = |step: &str| {
+        events
+            .iter()
+            .find(|r| r[0] == "RegisterDNS" && r[1] == step)
+            .unwrap_or_else(|| panic!("RegisterDNS {step}: {events:?}"))
+    };
+    assert_eq!(row("on_error")[3], "ran", "{events:?}");
+    assert_eq!(row("main")[3], "error", "{events:?}");
+    // The notification's subject is its model's label, the inspect text its tooltip.
+    let subjects: Vec<(String, String)> =
+        serde_json::from_value(shown["subjects"].clone()).unwrap();
+    assert!(
+        subjects
+            .iter()
+            .any(|(label, raw)| label == "MiqRequest 7 \"Provision web01\""
+                && raw.starts_with("#<MiqAutomate::ServiceModel miq_request id: 7")),
+        "{subjects:?}"
+    );
+    // No line of the states table breaks inside a word.
+    assert_eq!(shown["midWord"], serde_json::json!([]), "{shown}");
     // Both pictures are drawn, at a size one can read.
     for fig in ["machine", "timeline"] {
         let [w, h]: [f64; 2] = serde_json::from_value(shown[fig].clone()).unwrap();

@@ -42,9 +42,10 @@ const CHECK: &str = r#"<script>
   const rollback = Array.from(svg.querySelectorAll('g.rollback')).map((g) => [g.dataset.result, g.querySelector('title').textContent]);
   const notReached = Array.from(svg.querySelectorAll('text.not-reached')).map((t) => t.textContent).join(' ');
   const end = Array.from(svg.querySelectorAll('g.end-result text')).map((t) => t.textContent).join(' ');
+  const legend = Array.from(svg.querySelectorAll('g.legend text')).map((t) => t.textContent);
   const out = document.createElement('pre');
   out.id = 'layout-check';
-  out.textContent = JSON.stringify({ W, H, overlaps, outside, rows, reasons, rollback, notReached, end });
+  out.textContent = JSON.stringify({ W, H, overlaps, outside, rows, reasons, rollback, notReached, end, legend });
   document.body.appendChild(out);
 })();
 </script>"#;
@@ -121,6 +122,11 @@ fn a_run_with_retries_an_error_and_its_rollback() {
     let check = &rows[5];
     assert_eq!(check["bars"].as_array().unwrap().len(), 4, "{check}");
     assert_eq!(check["waits"], 3, "a wait after each retry");
+    assert_eq!(
+        layout["legend"],
+        serde_json::json!(["ok", "retry", "error", "the wait a retry asked for"]),
+        "{layout}"
+    );
     assert!(check["bars"][0]["cls"].as_str().unwrap().contains("retry"));
     assert!(check["bars"][3]["cls"].as_str().unwrap().contains("ok"));
     let post = &rows[6];
@@ -258,4 +264,32 @@ fn a_timeline_needs_a_trace() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--trace"));
+}
+
+#[test]
+fn a_run_without_retries_has_no_retry_in_its_legend() {
+    let dir = browser::out_dir("diagram");
+    let run = miq(&[
+        "run",
+        MACHINE,
+        "--datastore",
+        DOMAIN,
+        "--model",
+        "examples/run/vmware_provision.json",
+        "--stub",
+        "/Infrastructure/VM/Provisioning/StateMachines/Methods/CustomizeRequest=ok",
+        "--stub",
+        "/Infrastructure/VM/Provisioning/Network/Methods/RegisterDNS=error",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    let trace = dir.join("timeline_no_retry.trace.json");
+    std::fs::write(&trace, &run.stdout).unwrap();
+    let layout = render("timeline_no_retry", &timeline(trace.to_str().unwrap()));
+    assert_eq!(
+        layout["legend"],
+        serde_json::json!(["ok", "error"]),
+        "only the bars drawn: {layout}"
+    );
 }

@@ -15,7 +15,8 @@
 
 use std::fmt::Write as _;
 
-use super::{width as columns, Machine, State, Traced};
+use super::text::Outcome;
+use super::{width as columns, Machine, RunSummary, State, Traced};
 
 /// Text for XML: escaped, and control characters (most are invalid in XML 1.0, so a `\x01`
 /// in a state name would make the whole picture unreadable) shown as `\u{1}`.
@@ -197,21 +198,9 @@ fn plural(n: u32) -> &'static str {
     }
 }
 
-/// Virtual seconds as a reader says them (`45 s`, `2 min`, `3 h 5 min`).
+/// Virtual seconds as a reader says them, as the timeline and `run` do (`45s`, `1m30s`).
 fn duration(secs: f64) -> String {
-    let s = secs.round().max(0.0) as u64;
-    if s < 90 {
-        format!("{s} s")
-    } else if s < 90 * 60 {
-        format!("{} min", (s + 30) / 60)
-    } else {
-        let m = (s + 30) / 60;
-        if m % 60 == 0 {
-            format!("{} h", m / 60)
-        } else {
-            format!("{} h {} min", m / 60, m % 60)
-        }
-    }
+    crate::output::human_duration(secs)
 }
 
 /// Whether a retry loop is drawn. ManageIQ retries a state whose step sets `ae_result` to
@@ -253,6 +242,8 @@ struct Density {
     main: usize,
 }
 
+// The steps a traced run did not run are shortened first; then hooks and mains alike, so a
+// box never cuts a hook that ran while it wraps its main.
 const DENSITIES: [Density; 4] = [
     Density {
         idle: MAX_ITEM_LINES,
@@ -266,12 +257,12 @@ const DENSITIES: [Density; 4] = [
     },
     Density {
         idle: 1,
-        hook: 2,
+        hook: 3,
         main: 3,
     },
     Density {
         idle: 1,
-        hook: 1,
+        hook: 2,
         main: 2,
     },
 ];
@@ -320,15 +311,16 @@ fn same_row(class: &'static str) -> &'static str {
     }
 }
 
-/// A state's box, as lines `cols` wide (the nested machine's sub-box apart). `why` is the
-/// run's reason, for the state it ended in when the trace has none of its own.
+/// A state's box, as lines `cols` wide (the nested machine's sub-box apart). `ended` is how
+/// the run ended, for the state it ended in (its reason when the trace has none of its own,
+/// the limit that stopped it).
 fn state_lines(
     index: usize,
     s: &State,
     traced: bool,
     cols: usize,
     density: Density,
-    why: Option<&str>,
+    ended: Option<&RunSummary>,
 ) -> Vec<Line> {
     let t = s.trace.as_ref();
     let mut lines = Vec::new();
@@ -346,35 +338,23 @@ fn state_lines(
     let head = (clean(&format!("{}. {}", index + 1, s.name)), "state");
     let tail = (clean(&extra.join(" · ")), "limits");
     let cov = s.coverage.as_ref();
-    let mut outcome = match (t, cov) {
-        (Some(t), _) => outcome_lines(t, cols, why),
+    let outcome = match (t, cov) {
+        (Some(t), _) => outcome_lines(t, cols, ended),
         (None, _) if traced => item("", "not reached in this run", "run untouched", cols),
         (None, Some(c)) => coverage_lines(c, cols),
         (None, None) => Vec::new(),
     };
-    let first_of_outcome = outcome
-        .first()
-        .filter(|l| l.class.starts_with("run ") && l.class != "run untouched")
-        .filter(|_| outcome.len() < 2 || outcome[1].class != outcome[0].class)
-        .map(|l| (l.text.clone(), l.class));
-    match first_of_outcome
-        .clone()
-        .and_then(|o| row(&[head.clone(), o, tail.clone()], cols))
-    {
-        Some(r) => {
-            lines.extend(r);
-            outcome.remove(0);
-        }
-        None => match row(&[head.clone(), tail.clone()], cols) {
-            Some(r) => lines.extend(r),
-            None => {
-                lines.extend(item("", &head.0, "state", cols));
-                if !tail.0.is_empty() {
-                    lines.extend(item("", &tail.0, "limits", cols));
-                }
+    match row(&[head.clone(), tail.clone()], cols) {
+        Some(r) => lines.extend(r),
+        None => {
+            lines.extend(item("", &head.0, "state", cols));
+            if !tail.0.is_empty() {
+                lines.extend(item("", &tail.0, "limits", cols));
             }
-        },
+        }
     }
+    // The outcome (and why) in one place in every box: the lines under the name.
+    lines.extend(outcome);
     // In a traced picture, each step a reached state has is marked: ✓ ran, ✗ ended in
     // error, blank (and greyed) did not run.
     // With coverage, each step is marked ✓ run by a test or ✗ never run.
@@ -409,13 +389,23 @@ fn state_lines(
             Some(msg) => format!("{main}#{msg}"),
             None => main.clone(),
         };
+        let commented = value.trim_start().starts_with('#');
+        let value = if commented {
+            format!("(commented out) {}", value.trim_start())
+        } else {
+            value
+        };
         let (m, ran) = mark("main");
+        let ran = ran && !commented;
         let max = if ran || cov.is_some() {
             density.main
         } else {
             density.idle
         };
-        let class = match (cov.is_some(), ran || (t.is_none() && cov.is_none())) {
+        let class = match (
+            cov.is_some(),
+            !commented && (ran || (t.is_none() && cov.is_none())),
+        ) {
             (true, true) => "main reached",
             (true, false) => "main never",
             (false, true) => "main",
@@ -430,10 +420,18 @@ fn state_lines(
     ] {
         let Some(hook) = hook else { continue };
         let (m, ran) = mark(step);
+        // A hook ManageIQ skips (`#…`) says so, greyed.
+        let commented = hook.trim_start().starts_with('#');
+        let ran = ran && !commented;
+        let shown = if commented {
+            format!("(commented out) {}", hook.trim_start())
+        } else {
+            hook.clone()
+        };
         let class = match (
             cov.is_some(),
             step == "on_error",
-            ran || (t.is_none() && cov.is_none()),
+            !commented && (ran || (t.is_none() && cov.is_none())),
         ) {
             (true, true, true) => "hook error reached",
             (true, true, false) => "hook error never",
@@ -449,7 +447,7 @@ fn state_lines(
         } else {
             density.idle
         };
-        let mut hook_lines = item_n(&format!("{m}{step:<LABEL$}"), hook, class, cols, max);
+        let mut hook_lines = item_n(&format!("{m}{step:<LABEL$}"), &shown, class, cols, max);
         if step == "on_error" {
             hook_lines[0].step = Some("on_error");
         }
@@ -463,14 +461,19 @@ fn state_lines(
             cols,
         ));
     }
-    lines.extend(outcome);
     lines
 }
 
 /// What the run did in a state: its outcome with its retries, the virtual time they took and
-/// the domain that served its main; then why it failed or retried (`why`: the run's reason,
-/// when the state's own is missing and the run ended here).
-fn outcome_lines(t: &Traced, cols: usize, why: Option<&str>) -> Vec<Line> {
+/// the domain that served its main; then why it failed or retried (`ended`: how the run
+/// ended, when it ended here — its reason when the state's own is missing, the limit that
+/// stopped a state still retrying).
+fn outcome_lines(t: &Traced, cols: usize, ended: Option<&RunSummary>) -> Vec<Line> {
+    let why = ended.and_then(RunSummary::reason);
+    let stopped = match ended.and_then(|r| r.limit.as_deref()) {
+        Some(limit) => format!(" when the run stopped (limit {limit})"),
+        None => " when the run stopped".to_string(),
+    };
     let retries = if t.retries > 0 {
         format!(" after {} retr{}", t.retries, plural(t.retries))
     } else {
@@ -485,7 +488,7 @@ fn outcome_lines(t: &Traced, cols: usize, why: Option<&str>) -> Vec<Line> {
         (format!("✗ failed here{retries}{span}"), "run failed")
     } else if t.result == "retry" {
         (
-            format!("↻ still retrying{retries}{span} when the run stopped"),
+            format!("↻ still retrying{retries}{span}{stopped}"),
             "run retrying",
         )
     } else {
@@ -692,10 +695,10 @@ impl Cell {
         m: &Machine,
         (box_max, side_max): (f64, f64),
         density: Density,
-        why: Option<&str>,
+        ended: Option<&RunSummary>,
     ) -> Cell {
         let cols = fit(box_max);
-        let lines = state_lines(i, s, m.traced, cols, density, why);
+        let lines = state_lines(i, s, m.traced, cols, density, ended);
         let nested = nested_lines(s, fit(box_max - 2.0 * PAD));
         let journal = m.rollback_mode == Some(miq_automate_rollback::Mode::Journal);
         // A traced picture tells the run: no planned rollback where the run did not go.
@@ -846,12 +849,19 @@ impl Header {
 #[derive(Clone)]
 struct LegendItem {
     symbol: &'static str,
-    label: &'static str,
+    label: String,
 }
 
 impl LegendItem {
+    fn new(symbol: &'static str, label: &str) -> LegendItem {
+        LegendItem {
+            symbol,
+            label: label.to_string(),
+        }
+    }
+
     fn width(&self) -> f64 {
-        26.0 + columns(self.label) as f64 * CHAR + 22.0
+        26.0 + columns(&self.label) as f64 * CHAR + 22.0
     }
 }
 
@@ -915,14 +925,13 @@ fn layout(machine: &Machine, k: usize, beside: bool, density: Density) -> Option
             .as_ref()
             .is_some_and(|t| t.failed || t.result == "retry")
     });
-    let why = machine.run.as_ref().and_then(|r| r.reason());
     let cells: Vec<Cell> = machine
         .states
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let why = why.filter(|_| Some(i) == ended_in);
-            Cell::new(i, s, machine, (box_max, side_max), density, why)
+            let ended = machine.run.as_ref().filter(|_| Some(i) == ended_in);
+            Cell::new(i, s, machine, (box_max, side_max), density, ended)
         })
         .collect();
     let any_side = cells.iter().any(|c| !c.side.is_empty());
@@ -1102,46 +1111,79 @@ fn header(m: &Machine, cells: &[Cell], width: f64) -> Header {
         lines.extend(item("", &text, class, cols));
     }
     // The legend: only what the picture shows, in rows inside its width.
-    let mut items = vec![LegendItem {
-        symbol: "box",
-        label: "state",
-    }];
+    let mut items = vec![LegendItem::new("box", "state")];
     if m.states.iter().any(|s| s.nested.is_some()) {
-        items.push(LegendItem {
-            symbol: "nested",
-            label: "nested state machine",
-        });
+        items.push(LegendItem::new("nested", "nested state machine"));
     }
     if m.states.iter().any(retries_possible) {
-        items.push(LegendItem {
-            symbol: "loop",
-            label: "retry (max_retries set, or it retried)",
-        });
+        items.push(LegendItem::new(
+            "loop",
+            "retry (max_retries set, or it retried)",
+        ));
+    }
+    if m.states
+        .iter()
+        .any(|s| s.trace.as_ref().is_some_and(|t| t.retries > 0))
+    {
+        items.push(LegendItem::new("loop retried", "retried in this run"));
     }
     if m.states.iter().any(has_error_edge) {
-        items.push(LegendItem {
-            symbol: "error",
-            label: "on_error: where an error goes",
-        });
+        items.push(LegendItem::new("error", "on_error: where an error goes"));
     }
-    if cells.iter().any(|c| !c.side.is_empty()) {
-        items.push(LegendItem {
-            symbol: "rollback",
-            label: if m.traced {
+    let sides = || cells.iter().filter_map(|c| c.side.first());
+    if sides().any(|h| !h.class.contains("planned")) {
+        items.push(LegendItem::new(
+            if m.traced { "rollback ran" } else { "rollback" },
+            if m.traced {
                 "rollback that ran"
             } else {
                 "rollback if it fails (planned)"
             },
-        });
+        ));
+    }
+    if sides().any(|h| h.class.contains("planned")) {
+        items.push(LegendItem::new("rollback", "rollback planned (none ran)"));
     }
     if m.traced {
-        for (symbol, label) in [
-            ("box passed", "passed in this run"),
-            ("box failed", "failed in this run"),
-            ("box untouched", "not reached"),
-            ("mark", "✓ ran  ✗ failed  (grey: did not run)"),
+        let outcomes: Vec<Outcome> = m.states.iter().filter_map(|s| Outcome::of(m, s)).collect();
+        for (outcome, symbol, label) in [
+            (Outcome::Passed, "box passed", "passed in this run"),
+            (
+                Outcome::Retried,
+                "box retried",
+                "retried (or still retrying) in this run",
+            ),
+            (Outcome::Failed, "box failed", "failed in this run"),
+            (Outcome::NotReached, "box untouched", "not reached"),
         ] {
-            items.push(LegendItem { symbol, label });
+            if outcomes.contains(&outcome) {
+                items.push(LegendItem::new(symbol, label));
+            }
+        }
+        // The step marks drawn: ✓ ran, ✗ failed, greyed (did not run, in a reached state).
+        let steps: Vec<&Line> = cells
+            .iter()
+            .flat_map(|c| &c.lines)
+            .filter(|l| l.class.starts_with("main") || l.class.starts_with("hook"))
+            .collect();
+        let mut marks = Vec::new();
+        if steps
+            .iter()
+            .any(|l| l.indent == 0 && l.text.starts_with("✓ "))
+        {
+            marks.push("✓ ran");
+        }
+        if steps
+            .iter()
+            .any(|l| l.indent == 0 && l.text.starts_with("✗ "))
+        {
+            marks.push("✗ failed");
+        }
+        if steps.iter().any(|l| l.class.ends_with("idle")) {
+            marks.push("(grey: did not run)");
+        }
+        if !marks.is_empty() {
+            items.push(LegendItem::new("mark", &marks.join("  ")));
         }
     }
     if coverage_summary(m).is_some() {
@@ -1150,7 +1192,7 @@ fn header(m: &Machine, cells: &[Cell], width: f64) -> Header {
             ("box uncovered", "never entered by any test"),
             ("mark", "✓ run by a test  ✗ never run"),
         ] {
-            items.push(LegendItem { symbol, label });
+            items.push(LegendItem::new(symbol, label));
         }
     }
     let mut legend: Vec<Vec<LegendItem>> = vec![Vec::new()];
@@ -1269,7 +1311,7 @@ fn render(m: &Machine, l: &Layout) -> String {
                 "<text class=\"dim\" x=\"{}\" y=\"{}\">{}</text>",
                 x + 26.0,
                 y - 4.0,
-                esc(it.label)
+                esc(&it.label)
             );
             x += it.width();
         }
@@ -1305,10 +1347,13 @@ fn render(m: &Machine, l: &Layout) -> String {
             let s = &m.states[i];
             let cell = &l.cells[i];
             let (bx, y, bw, bh) = boxes[i];
-            let class = match (&s.trace, &s.coverage) {
-                (Some(t), _) if t.failed => "box failed",
-                (Some(_), _) => "box passed",
-                (None, _) if m.traced => "box untouched",
+            // As Mermaid and DOT class it: passed, retried (ok after retries, or still
+            // retrying when the run stopped), failed, not reached.
+            let class = match (Outcome::of(m, s), &s.coverage) {
+                (Some(Outcome::Failed), _) => "box failed",
+                (Some(Outcome::Retried), _) => "box retried",
+                (Some(Outcome::Passed), _) => "box passed",
+                (Some(Outcome::NotReached), _) => "box untouched",
                 (None, Some(c)) if c.entered > 0 => "box covered",
                 (None, Some(_)) => "box uncovered",
                 (None, None) => "box",
@@ -1554,10 +1599,10 @@ fn render(m: &Machine, l: &Layout) -> String {
 /// A legend item's symbol at (x, baseline y).
 fn legend_symbol(out: &mut String, symbol: &str, x: f64, y: f64) {
     match symbol {
-        "loop" => {
+        "loop" | "loop retried" => {
             let _ = write!(
                 out,
-                "<path class=\"loop\" d=\"M {x} {y} C {a} {y}, {a} {b}, {c} {b}\" marker-end=\"url(#arrow)\"/>",
+                "<path class=\"{symbol}\" d=\"M {x} {y} C {a} {y}, {a} {b}, {c} {b}\" marker-end=\"url(#arrow)\"/>",
                 a = x - 2.0,
                 b = y - 10.0,
                 c = x + 16.0
@@ -1586,13 +1631,13 @@ const STYLE: &str = r#"
 text { fill: #1d1d1f; white-space: pre; }
 .title { font-size: 15px; font-weight: bold; }
 .state { font-weight: bold; }
-.dim { fill: #666; }
+text.dim { fill: #666; }
 .summary { fill: #333; }
 .summary.failed { fill: #b3261e; font-weight: bold; }
 .main { fill: #1f3f7f; }
 .hook { fill: #333; }
 .hook.error { fill: #8a1c14; }
-.idle, .hook.idle, .hook.error.idle { fill: #9a9a9a; }
+text.idle, .hook.idle, .hook.error.idle { fill: #9a9a9a; }
 .limits { fill: #6b4e00; }
 .jump { fill: #5b2c8f; }
 .run.passed { fill: #1b7f3b; font-weight: bold; }
@@ -1605,6 +1650,7 @@ text { fill: #1d1d1f; white-space: pre; }
 .box { fill: #f7f8fb; stroke: #6b7a99; stroke-width: 1.5; }
 .box.passed { fill: #e8f5e9; stroke: #1b7f3b; stroke-width: 2; }
 .box.failed { fill: #fdecea; stroke: #b3261e; stroke-width: 3; }
+.box.retried { fill: #fff4e5; stroke: #c77700; stroke-width: 2; }
 .box.untouched { fill: #f4f4f4; stroke: #bbb; stroke-dasharray: 4 3; }
 .nested { fill: #eef2fb; stroke: #8aa0d0; stroke-dasharray: 5 3; }
 .nested-text { fill: #2a3f6f; }
@@ -1623,7 +1669,7 @@ text { fill: #1d1d1f; white-space: pre; }
 .error-edge.taken, .error-rail.reached { stroke: #b3261e; stroke-width: 2.5; opacity: 1; }
 .end { fill: #fff; stroke: #555; stroke-width: 2; }
 .end.error { stroke: #b3261e; }
-.end-cross { stroke: #b3261e; stroke-width: 2; }
+.end-cross { stroke: #b3261e; stroke-width: 2; fill: none; }
 .end-box { fill: none; stroke: none; }
 .error-end.reached .end-box { fill: #fdecea; stroke: #b3261e; stroke-width: 1.5; }
 .end-label { fill: #333; }
@@ -1634,8 +1680,8 @@ text { fill: #1d1d1f; white-space: pre; }
 .end-label.failed { fill: #b3261e; font-weight: bold; }
 .box.covered { fill: #e8f5e9; stroke: #1b7f3b; stroke-width: 2; }
 .box.uncovered { fill: #fdecea; stroke: #b3261e; stroke-width: 2; stroke-dasharray: 6 3; }
-.reached, .hook.reached, .hook.error.reached, .main.reached { fill: #1b6b35; }
-.never, .hook.never, .hook.error.never, .main.never { fill: #b3261e; }
+text.reached { fill: #1b6b35; }
+text.never { fill: #b3261e; }
 .cov.entered { fill: #1b7f3b; font-weight: bold; }
 .cov.never { fill: #b3261e; font-weight: bold; }
 .summary.uncovered { fill: #b3261e; }
@@ -1679,10 +1725,36 @@ mod tests {
     }
 
     #[test]
-    fn durations_read_as_people_say_them() {
-        assert_eq!(duration(45.0), "45 s");
-        assert_eq!(duration(120.0), "2 min");
-        assert_eq!(duration(3.0 * 3600.0 + 300.0), "3 h 5 min");
-        assert_eq!(duration(7200.0), "2 h");
+    fn a_commented_out_main_or_hook_says_so() {
+        let m = Machine {
+            title: "/D/ns/C/i".into(),
+            states: vec![State {
+                name: "S".into(),
+                // A value `#/ns/C/i`: the target empty, the rest read as the message.
+                main: Some(String::new()),
+                message: Some("/ns/C/i".into()),
+                on_entry: Some("# update_provision_status(status => 'x')".into()),
+                ..State::default()
+            }],
+            ..Machine::default()
+        };
+        let svg = draw(&m);
+        assert!(
+            svg.contains("main idle\" x=") && svg.contains("main   → (commented out) #/ns/C/i"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("on_entry (commented out) # update_provision_status"),
+            "{svg}"
+        );
+    }
+
+    #[test]
+    fn durations_read_as_the_timeline_and_run_say_them() {
+        assert_eq!(duration(45.0), "45s");
+        assert_eq!(duration(90.0), "1m30s");
+        assert_eq!(duration(330.0), "5m30s");
+        assert_eq!(duration(3.0 * 3600.0 + 300.0), "3h5m");
+        assert_eq!(duration(7200.0), "2h");
     }
 }

@@ -55,20 +55,10 @@ fn lines(text: &str, px: f64, char_w: f64) -> Vec<String> {
     wrap(&crate::output::terminal_text(text), cols)
 }
 
-/// Virtual seconds in a reader's units: `0s`, `45s`, `2m`, `2m30s`, `1h`, `1h5m`, `2d`.
+/// Virtual seconds in a reader's units: `0s`, `45s`, `2m`, `2m30s`, `1h`, `1h5m`, `2d` (the
+/// form every output uses).
 pub fn human(secs: f64) -> String {
-    let s = secs.round().max(0.0) as u64;
-    let (d, h, m, sec) = (s / 86400, s % 86400 / 3600, s % 3600 / 60, s % 60);
-    let mut out = String::new();
-    for (n, unit) in [(d, "d"), (h, "h"), (m, "m"), (sec, "s")] {
-        if n > 0 {
-            let _ = write!(out, "{n}{unit}");
-        }
-    }
-    if out.is_empty() {
-        out.push_str("0s");
-    }
-    out
+    crate::output::human_duration(secs)
 }
 
 /// The tick step and the axis' end for a run of `total` seconds: at most ten ticks.
@@ -354,26 +344,45 @@ pub fn draw(machine: &Machine) -> String {
         }
         body.push_str("</g>\n");
     }
-    // The legend.
+    // The legend: only the bars and waits drawn above.
     y += LINE + 8.0;
     let mut lx = MARGIN;
-    for (class, label) in [("ok", "ok"), ("retry", "retry"), ("error", "error")] {
+    let drawn = |class: &str| body.contains(&format!("<rect class=\"bar {class}\""));
+    let used: Vec<(&str, &str)> = [
+        ("ok", "ok"),
+        ("retry", "retry"),
+        ("error", "error"),
+        ("other", "other result"),
+    ]
+    .into_iter()
+    .filter(|(class, _)| drawn(class))
+    .collect();
+    let waits = body.contains("<line class=\"wait\"");
+    let mut legend = String::new();
+    for (class, label) in used {
         let _ = writeln!(
-            body,
+            legend,
             "<rect class=\"bar {class}\" x=\"{lx}\" y=\"{:.1}\" width=\"14\" height=\"12\"/><text class=\"legend\" x=\"{}\" y=\"{y:.1}\" font-size=\"{SMALL}\">{label}</text>",
             y - 10.0,
             lx + 20.0
         );
         lx += 20.0 + label.len() as f64 * SMALL_CHAR + 24.0;
     }
-    let _ = writeln!(
-        body,
-        "<line class=\"wait\" x1=\"{lx}\" y1=\"{:.1}\" x2=\"{}\" y2=\"{:.1}\"/><text class=\"legend\" x=\"{}\" y=\"{y:.1}\" font-size=\"{SMALL}\">the wait a retry asked for</text>",
-        y - 4.0,
-        lx + 30.0,
-        y - 4.0,
-        lx + 36.0
-    );
+    if waits {
+        let _ = writeln!(
+            legend,
+            "<line class=\"wait\" x1=\"{lx}\" y1=\"{:.1}\" x2=\"{}\" y2=\"{:.1}\"/><text class=\"legend\" x=\"{}\" y=\"{y:.1}\" font-size=\"{SMALL}\">the wait a retry asked for</text>",
+            y - 4.0,
+            lx + 30.0,
+            y - 4.0,
+            lx + 36.0
+        );
+    }
+    if legend.is_empty() {
+        y -= LINE + 8.0;
+    } else {
+        let _ = writeln!(body, "<g class=\"legend\">\n{legend}</g>");
+    }
     let height = (y + MARGIN).ceil();
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"timeline\" width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\" font-family=\"DejaVu Sans Mono, monospace\" font-size=\"{FONT}\">\n<title>{}</title>\n<style>{STYLE}</style>\n<rect x=\"0\" y=\"0\" width=\"{WIDTH}\" height=\"{height}\" fill=\"#fff\"/>\n{body}</svg>\n",

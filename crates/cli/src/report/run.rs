@@ -407,7 +407,7 @@ fn delivery_body(d: &Value) -> Markup {
                         html! { span.mono { (Breakable(&text(n, "type").unwrap_or_default())) } },
                         html! { (Text(&text(n, "audience").unwrap_or_default())) },
                         html! { (Text(&text(n, "text").or_else(|| text(n, "message")).unwrap_or_default())) },
-                        html! { (Breakable(&n.get("subject").map(ruby).unwrap_or_default())) },
+                        subject_cell(n.get("subject")),
                     ]
                 }))) }
             }
@@ -423,6 +423,103 @@ fn delivery_body(d: &Value) -> Markup {
             (events(d))
         }
     }
+}
+
+/// A notification's subject: the model's label (`User 1 "Administrator"`), its Ruby inspect
+/// text in the tooltip.
+fn subject_cell(subject: Option<&Value>) -> Markup {
+    let Some(subject) = subject.filter(|s| !s.is_null()) else {
+        return html! {};
+    };
+    let raw = ruby(subject);
+    match subject.get("$foreign").and_then(model_label) {
+        Some(label) => html! { span title=(Text(&raw)) { (Text(&label)) } },
+        None => html! { (Breakable(&raw)) },
+    }
+}
+
+/// A model's label from a `$foreign` value: its kind, id and name, read from its inspect text
+/// (`#<MiqAutomate::World::Model users/1 name: "Administrator">`, `#<MiqAutomate::ServiceModel
+/// miq_request id: 7, description: "Provision web01">`) or its label (`users/1`).
+fn model_label(foreign: &Value) -> Option<String> {
+    let text = foreign.get("text").and_then(Value::as_str).unwrap_or("");
+    let label = foreign.get("label").and_then(Value::as_str).unwrap_or("");
+    // `table/id` (a world record's label).
+    let record = |s: &str| -> Option<(String, String)> {
+        let (table, id) = s.split_once('/')?;
+        let ok = !table.is_empty()
+            && table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        ok.then(|| (singular(table), id.to_string()))
+    };
+    // `table/id …` (a world model) or `miq_request id: 7, …` (a service model), after the
+    // class name or without one.
+    let parse = |rest: &str| -> Option<(String, String)> {
+        let (first, after) = rest.split_once(' ').unwrap_or((rest, ""));
+        record(first).or_else(|| {
+            let id = after.strip_prefix("id: ")?;
+            let id = id.split([',', ' ']).next().unwrap_or(id).trim();
+            (!id.is_empty() && first.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                .then(|| (first.to_string(), id.to_string()))
+        })
+    };
+    let (kind, id) = match text.strip_prefix("#<").and_then(|t| t.strip_suffix('>')) {
+        Some(body) => body
+            .split_once(' ')
+            .and_then(|(_, rest)| parse(rest.trim()))
+            .or_else(|| parse(body.trim()))?,
+        None => record(label)?,
+    };
+    let kind: String = kind
+        .split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect();
+    if kind.is_empty() {
+        return None;
+    }
+    let name = ["name: \"", "description: \"", "userid: \""]
+        .iter()
+        .find_map(|key| quoted_after(text, key));
+    Some(match name {
+        Some(n) => format!("{kind} {id} {n:?}"),
+        None => format!("{kind} {id}"),
+    })
+}
+
+/// A table's row as one: `users` → `user`, `miq_requests` → `miq_request`, `policies` →
+/// `policy`.
+fn singular(table: &str) -> String {
+    if let Some(stem) = table.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if table.ends_with("sses") || table.ends_with("xes") {
+        table[..table.len() - 2].to_string()
+    } else {
+        table.strip_suffix('s').unwrap_or(table).to_string()
+    }
+}
+
+/// The Ruby string literal after `key` in an inspect text (`name: "x"` → `x`), unescaped.
+fn quoted_after(text: &str, key: &str) -> Option<String> {
+    let at = text.find(key)? + key.len();
+    let mut out = String::new();
+    let mut chars = text[at..].chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(out),
+            '\\' => out.push(chars.next()?),
+            c => out.push(c),
+        }
+    }
+    None
 }
 
 /// A `send_email` execution: to, from, subject, the body as text (and as sent).
@@ -513,10 +610,14 @@ fn events(d: &Value) -> Markup {
                 String::new(),
                 String::new(),
             ),
+            // A hook's own outcome (an on_error that ran leaves ae_result `error`: the
+            // state's, not the hook's), as the text table says it.
             "step" => (
                 text(e, "step").unwrap_or_default(),
                 text(e, "method").unwrap_or_default(),
-                text(e, "result").unwrap_or_default(),
+                crate::run::hook_outcome(e)
+                    .or_else(|| text(e, "result"))
+                    .unwrap_or_default(),
                 text(e, "error").or_else(|| text(e, "reason")).unwrap_or_default(),
             ),
             "instantiate" => (
@@ -765,7 +866,7 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// `0 s`, `45 s`, `120 s (2m)`, `3725 s (1h 2m 5s)`.
+/// `0 s`, `45 s`, `120 s (2m)`, `3725 s (1h2m5s)` (the pictures' form in brackets).
 fn duration(seconds: f64) -> String {
     let whole = seconds.round() as i64;
     let shown = if (seconds - whole as f64).abs() < 1e-9 {
@@ -776,13 +877,7 @@ fn duration(seconds: f64) -> String {
     if whole < 60 {
         return shown;
     }
-    let (h, m, s) = (whole / 3600, whole / 60 % 60, whole % 60);
-    let parts: Vec<String> = [(h, "h"), (m, "m"), (s, "s")]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, u)| format!("{n}{u}"))
-        .collect();
-    format!("{shown} ({})", parts.join(" "))
+    format!("{shown} ({})", crate::output::human_duration(whole as f64))
 }
 
 #[cfg(test)]
@@ -993,6 +1088,41 @@ mod tests {
     }
 
     #[test]
+    fn a_subject_reads_as_its_model() {
+        let label = |v: Value| model_label(&v);
+        assert_eq!(
+            label(json!({"id": 3, "label": "users/1",
+                "text": "#<MiqAutomate::World::Model users/1 name: \"Administrator\">"})),
+            Some("User 1 \"Administrator\"".into())
+        );
+        assert_eq!(
+            label(json!({"id": 2, "label": "MiqAutomate::ServiceModel",
+                "text": "#<MiqAutomate::ServiceModel miq_request id: 7, user_message: \"a, b\", description: \"Provision web01\">"})),
+            Some("MiqRequest 7 \"Provision web01\"".into())
+        );
+        assert_eq!(
+            label(json!({"id": 2, "label": "x", "text": "#<miq_request id: 7>"})),
+            Some("MiqRequest 7".into())
+        );
+        assert_eq!(
+            label(json!({"id": 4, "label": "vms/12"})),
+            Some("Vm 12".into())
+        );
+        assert_eq!(label(json!({"id": 4, "label": "a thing"})), None);
+        let cell = subject_cell(Some(&json!({"$foreign": {"id": 3, "label": "users/1",
+            "text": "#<MiqAutomate::World::Model users/1 name: \"<b>Admin\">"}})))
+        .into_string();
+        assert!(
+            cell.starts_with("<span title=\"#&lt;MiqAutomate::World::Model users/1"),
+            "{cell}"
+        );
+        assert!(
+            cell.ends_with(">User 1 &quot;&lt;b&gt;Admin&quot;</span>"),
+            "{cell}"
+        );
+    }
+
+    #[test]
     fn hostile_text_is_shown_as_text() {
         let mut run = failed_run();
         run["ae_reason"] = json!("<script>alert(1)</script>\u{1b}[2J password=S3cret");
@@ -1028,7 +1158,7 @@ mod tests {
             html_as_text("a<br>b &lt; c <b>d</b> 1 < 2"),
             "a\nb < c d 1 < 2"
         );
-        assert_eq!(duration(3725.0), "3725 s (1h 2m 5s)");
+        assert_eq!(duration(3725.0), "3725 s (1h2m5s)");
         assert_eq!(duration(0.5), "0.5 s");
     }
 }
