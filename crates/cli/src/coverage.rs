@@ -26,6 +26,7 @@ use serde_json::{json, Value as Json};
 
 use crate::output::{print_stdout, terminal_text, ReportFormat};
 use crate::{EXIT_OK, EXIT_PARTIAL};
+use miq_automate_core::log::sanitize;
 
 /// The `format` of a coverage file this command reads.
 pub const FORMAT: &str = "miq-automate-coverage/1";
@@ -82,6 +83,17 @@ pub fn run(command: Command) -> anyhow::Result<u8> {
 }
 
 fn report(args: &ReportArgs) -> anyhow::Result<u8> {
+    // Checked before any file is read: `--min NaN` passed every gate (no number is under
+    // NaN), and a report must not fail at its last step for a directory given as -o.
+    if let Some(min) = args.min {
+        if !(0.0..=100.0).contains(&min) {
+            bail!("--min {min}: not a percentage (0 to 100)");
+        }
+    }
+    if let Some(path) = &args.out {
+        crate::report::check_output(path)
+            .map_err(|why| anyhow::anyhow!("cannot write {}: {why}", path.display()))?;
+    }
     let mut cov = Coverage::default();
     for file in &args.files {
         let doc = load(file)?;
@@ -131,9 +143,8 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
         ),
     };
     match &args.out {
-        Some(path) => {
-            fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?
-        }
+        Some(path) => crate::report::write_output(path, &text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
         None => print_stdout(&text)?,
     }
     if let Some(min) = args.min {
@@ -158,27 +169,227 @@ fn report(args: &ReportArgs) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-/// Reads one coverage file; a file that is not one is an error naming it.
+/// The largest coverage file read (a suite's file is a few hundred KB).
+pub const FILE_MAX: u64 = 64 << 20;
+
+/// Reads one coverage file; a file that is not one is an error naming it: not a regular
+/// file (a FIFO would hang the read, `/dev/zero` never end), over [`FILE_MAX`], not JSON,
+/// another format, or a field of the wrong type (named by its JSON path).
 pub fn load(path: &Path) -> anyhow::Result<Json> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = read_regular(path, FILE_MAX)
+        .with_context(|| format!("cannot read the coverage file {}", path.display()))?;
     let doc: Json = serde_json::from_str(&text).map_err(|e| {
         anyhow::anyhow!(
             "{}: not a miq-automate coverage file (not JSON: {e})",
             path.display()
         )
     })?;
+    if !doc.is_object() {
+        bail!(
+            "{}: not a miq-automate coverage file (a JSON {}, not an object)",
+            path.display(),
+            kind(&doc)
+        );
+    }
     match doc.get("format").and_then(Json::as_str) {
-        Some(FORMAT) => Ok(doc),
+        Some(FORMAT) => {
+            check(&doc).map_err(|e| {
+                anyhow::anyhow!("{}: not a valid coverage file: {e}", path.display())
+            })?;
+            Ok(doc)
+        }
+        Some(other) if other.starts_with("miq-automate-coverage/") => bail!(
+            "{}: coverage format {:?} is not known to this version (it reads {FORMAT:?}): update miq-automate",
+            path.display(),
+            terminal_text(&crate::diagram::shorten(other))
+        ),
         Some(other) => bail!(
-            "{}: not a miq-automate coverage file (format {other:?}, expected {FORMAT:?})",
-            path.display()
+            "{}: not a miq-automate coverage file (format {:?}, expected {FORMAT:?})",
+            path.display(),
+            terminal_text(&crate::diagram::shorten(other))
         ),
         None => bail!(
             "{}: not a miq-automate coverage file (no \"format\": {FORMAT:?})",
             path.display()
         ),
     }
+}
+
+/// A regular file's text, at most `max` bytes: anything else (a directory, a FIFO, a device)
+/// refused before it is opened for reading, so nothing waits on a writer or reads forever.
+pub(crate) fn read_regular(path: &Path, max: u64) -> anyhow::Result<String> {
+    let meta = fs::metadata(path)?;
+    let what = if meta.is_dir() {
+        "a directory"
+    } else if meta.is_file() {
+        ""
+    } else {
+        "not a regular file (a FIFO, socket or device)"
+    };
+    if !what.is_empty() {
+        bail!("{what}");
+    }
+    if meta.len() > max {
+        bail!("{} bytes, over the limit of {} MiB", meta.len(), max >> 20);
+    }
+    use std::io::Read as _;
+    let mut text = String::new();
+    // `take`: a file that grows while read still stops at the limit.
+    fs::File::open(path)?
+        .take(max + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > max {
+        bail!("over the limit of {} MiB", max >> 20);
+    }
+    Ok(text)
+}
+
+/// The JSON type of a value, for errors.
+fn kind(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "boolean",
+        Json::Number(_) => "number",
+        Json::String(_) => "string",
+        Json::Array(_) => "array",
+        Json::Object(_) => "object",
+    }
+}
+
+/// Checks a coverage file's fields have their types: every count a whole number ≥ 0, each
+/// `lines` entry a count or null, maps objects, `file` a string or null, `embeds` strings.
+/// The error names the first wrong one by its JSON path (`$.methods["/D/x"].lines[3]`):
+/// a wrong type was read as 0 before, a hand-edited or damaged file silently under-counted.
+fn check(doc: &Json) -> Result<(), String> {
+    fn key(k: &str) -> String {
+        let shown = crate::diagram::shorten(k);
+        format!("[{:?}]", terminal_text(&shown))
+    }
+    fn wrong(path: &str, what: &str, v: &Json) -> String {
+        let shown = match v {
+            Json::String(s) => format!(
+                "the string {:?}",
+                terminal_text(&s.chars().take(40).collect::<String>())
+            ),
+            Json::Number(n) => format!("the number {n}"),
+            Json::Null => "null".to_string(),
+            other => format!(
+                "a{} {}",
+                if matches!(other, Json::Array(_) | Json::Object(_)) {
+                    "n"
+                } else {
+                    ""
+                },
+                kind(other)
+            ),
+        };
+        format!("{path}: expected {what}, found {shown}")
+    }
+    fn count(path: &str, v: Option<&Json>) -> Result<(), String> {
+        match v {
+            None => Ok(()),
+            Some(v) if v.is_u64() => Ok(()),
+            Some(v) => Err(wrong(path, "a count (a whole number, 0 or more)", v)),
+        }
+    }
+    fn object<'a>(
+        path: &str,
+        v: Option<&'a Json>,
+    ) -> Result<Option<&'a serde_json::Map<String, Json>>, String> {
+        match v {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::Object(m)) => Ok(Some(m)),
+            Some(v) => Err(wrong(path, "an object", v)),
+        }
+    }
+    fn counts(path: &str, v: Option<&Json>) -> Result<(), String> {
+        for (k, n) in object(path, v)?.into_iter().flatten() {
+            count(&format!("{path}{}", key(k)), Some(n))?;
+        }
+        Ok(())
+    }
+    for (fq, m) in object("$.methods", doc.get("methods"))?
+        .into_iter()
+        .flatten()
+    {
+        let at = format!("$.methods{}", key(fq));
+        let Json::Object(_) = m else {
+            return Err(wrong(&at, "an object", m));
+        };
+        match m.get("file") {
+            None | Some(Json::Null) | Some(Json::String(_)) => {}
+            Some(v) => return Err(wrong(&format!("{at}.file"), "a string or null", v)),
+        }
+        count(&format!("{at}.runs"), m.get("runs"))?;
+        match m.get("lines") {
+            Some(Json::Array(lines)) => {
+                for (i, n) in lines.iter().enumerate() {
+                    if !n.is_null() && !n.is_u64() {
+                        return Err(wrong(&format!("{at}.lines[{i}]"), "a count or null", n));
+                    }
+                }
+            }
+            Some(v) => return Err(wrong(&format!("{at}.lines"), "an array", v)),
+            None => return Err(format!("{at}: no \"lines\" array")),
+        }
+        match m.get("embeds") {
+            None | Some(Json::Null) => {}
+            Some(Json::Array(list)) => {
+                if let Some((i, v)) = list.iter().enumerate().find(|(_, v)| !v.is_string()) {
+                    return Err(wrong(&format!("{at}.embeds[{i}]"), "a string", v));
+                }
+            }
+            Some(v) => return Err(wrong(&format!("{at}.embeds"), "an array", v)),
+        }
+    }
+    for (class, m) in object("$.machines", doc.get("machines"))?
+        .into_iter()
+        .flatten()
+    {
+        let at = format!("$.machines{}", key(class));
+        let Json::Object(_) = m else {
+            return Err(wrong(&at, "an object", m));
+        };
+        counts(&format!("{at}.instances"), m.get("instances"))?;
+        counts(&format!("{at}.runs"), m.get("runs"))?;
+        for (name, st) in object(&format!("{at}.states"), m.get("states"))?
+            .into_iter()
+            .flatten()
+        {
+            let at = format!("{at}.states{}", key(name));
+            let Json::Object(_) = st else {
+                return Err(wrong(&at, "an object", st));
+            };
+            count(&format!("{at}.entered"), st.get("entered"))?;
+            count(&format!("{at}.raised"), st.get("raised"))?;
+            counts(&format!("{at}.results"), st.get("results"))?;
+            for (step, sp) in object(&format!("{at}.steps"), st.get("steps"))?
+                .into_iter()
+                .flatten()
+            {
+                let at = format!("{at}.steps{}", key(step));
+                let Json::Object(_) = sp else {
+                    return Err(wrong(&at, "an object", sp));
+                };
+                count(&format!("{at}.ran"), sp.get("ran"))?;
+                counts(&format!("{at}.results"), sp.get("results"))?;
+                counts(&format!("{at}.served_by"), sp.get("served_by"))?;
+                counts(&format!("{at}.instantiated"), sp.get("instantiated"))?;
+            }
+        }
+    }
+    for (uri, r) in object("$.relationships", doc.get("relationships"))?
+        .into_iter()
+        .flatten()
+    {
+        let at = format!("$.relationships{}", key(uri));
+        let Json::Object(_) = r else {
+            return Err(wrong(&at, "an object", r));
+        };
+        count(&format!("{at}.followed"), r.get("followed"))?;
+        counts(&format!("{at}.served_by"), r.get("served_by"))?;
+    }
+    Ok(())
 }
 
 /// What the tests reached of one state (`diagram --coverage`).
@@ -243,12 +454,16 @@ pub(crate) fn reached(
     for machine in found {
         for s in &machine.states {
             let r = states.entry(s.name.to_lowercase()).or_default();
-            r.entered += s.entered;
+            // Saturating, as every sum of counts here: two files of u64::MAX overflowed
+            // (a panic in a debug build, a wrap to a small count in a release one).
+            r.entered = r.entered.saturating_add(s.entered);
             for (k, n) in &s.results {
-                *r.results.entry(k.clone()).or_default() += n;
+                let into = r.results.entry(k.clone()).or_default();
+                *into = into.saturating_add(*n);
             }
             for (k, step) in &s.steps {
-                *r.ran.entry(k.clone()).or_default() += step.ran;
+                let into = r.ran.entry(k.clone()).or_default();
+                *into = into.saturating_add(step.ran);
             }
         }
     }
@@ -275,10 +490,15 @@ pub(crate) struct MethodCov {
 impl MethodCov {
     /// Its source: the file the coverage file names, when it is there to read, else the
     /// datastore's; `None` when neither is known.
+    /// The file is read only when it is a regular `.rb` file of at most 4 MiB (the
+    /// loader's limit for a method): a coverage file from elsewhere could name
+    /// `/dev/zero` (a read without end), a FIFO (a read that waits forever) or a secret
+    /// (`~/.ssh/id_rsa`, then shown in the page).
     pub(crate) fn source(&self) -> Option<Cow<'_, str>> {
         self.file
             .as_deref()
-            .and_then(|f| fs::read_to_string(f).ok())
+            .filter(|f| Path::new(f).extension().is_some_and(|e| e == "rb"))
+            .and_then(|f| read_regular(Path::new(f), 4 << 20).ok())
             .map(Cow::Owned)
             .or_else(|| self.source.as_deref().map(Cow::Borrowed))
     }
@@ -413,7 +633,8 @@ fn count(v: Option<&Json>) -> u64 {
 fn add_counts(into: &mut BTreeMap<String, u64>, from: Option<&Json>) {
     if let Some(map) = from.and_then(Json::as_object) {
         for (k, v) in map {
-            *into.entry(k.clone()).or_default() += count(Some(v));
+            let n = into.entry(sanitize(k)).or_default();
+            *n = n.saturating_add(count(Some(v)));
         }
     }
 }
@@ -444,7 +665,10 @@ impl Coverage {
 
     fn merge(&mut self, doc: &Json) -> anyhow::Result<()> {
         let methods = doc.get("methods").and_then(Json::as_object);
+        // Every name a report shows is masked as it is read (a `password::` value or URL
+        // userinfo in a path, state or result name reached the text and JSON reports).
         for (fq, m) in methods.into_iter().flatten() {
+            let fq = &sanitize(fq);
             let rec = self
                 .methods
                 .entry(fq.to_lowercase())
@@ -458,7 +682,7 @@ impl Coverage {
             // Files written before `outside_domain` key such a method by its absolute path.
             rec.outside |= m.get("outside_domain").and_then(Json::as_bool) == Some(true)
                 || rec.file.as_deref() == Some(fq.as_str());
-            rec.runs += count(m.get("runs"));
+            rec.runs = rec.runs.saturating_add(count(m.get("runs")));
             let lines = m
                 .get("lines")
                 .and_then(Json::as_array)
@@ -468,7 +692,7 @@ impl Coverage {
             }
             for (i, hits) in lines.iter().enumerate() {
                 if let Some(n) = hits.as_u64() {
-                    rec.lines[i] = Some(rec.lines[i].unwrap_or(0) + n);
+                    rec.lines[i] = Some(rec.lines[i].unwrap_or(0).saturating_add(n));
                 }
             }
             for e in m
@@ -478,25 +702,25 @@ impl Coverage {
                 .flatten()
             {
                 if let Some(e) = e.as_str() {
-                    rec.embeds.insert(e.to_string());
+                    rec.embeds.insert(sanitize(e));
                 }
             }
         }
         let machines = doc.get("machines").and_then(Json::as_object);
         for (class, m) in machines.into_iter().flatten() {
-            let rec = self.machine(class);
+            let rec = self.machine(&sanitize(class));
             add_counts(&mut rec.instances, m.get("instances"));
             add_counts(&mut rec.runs, m.get("runs"));
             let states = m.get("states").and_then(Json::as_object);
             for (name, s) in states.into_iter().flatten() {
-                let state = rec.state(name);
-                state.entered += count(s.get("entered"));
-                state.raised += count(s.get("raised"));
+                let state = rec.state(&sanitize(name));
+                state.entered = state.entered.saturating_add(count(s.get("entered")));
+                state.raised = state.raised.saturating_add(count(s.get("raised")));
                 add_counts(&mut state.results, s.get("results"));
                 let steps = s.get("steps").and_then(Json::as_object);
                 for (step, st) in steps.into_iter().flatten() {
-                    let into = state.steps.entry(step.clone()).or_default();
-                    into.ran += count(st.get("ran"));
+                    let into = state.steps.entry(sanitize(step)).or_default();
+                    into.ran = into.ran.saturating_add(count(st.get("ran")));
                     add_counts(&mut into.results, st.get("results"));
                     add_counts(&mut into.served_by, st.get("served_by"));
                 }
@@ -504,6 +728,7 @@ impl Coverage {
         }
         let rels = doc.get("relationships").and_then(Json::as_object);
         for (uri, r) in rels.into_iter().flatten() {
+            let uri = &sanitize(uri);
             let rec = self
                 .relationships
                 .entry(uri.to_lowercase())
@@ -511,7 +736,7 @@ impl Coverage {
                     uri: uri.clone(),
                     ..RelCov::default()
                 });
-            rec.followed += count(r.get("followed"));
+            rec.followed = rec.followed.saturating_add(count(r.get("followed")));
             add_counts(&mut rec.served_by, r.get("served_by"));
         }
         Ok(())
@@ -846,7 +1071,7 @@ impl Coverage {
                     "fqname": m.fqname,
                     "domain": if m.outside { None } else { Some(domain_of(&m.fqname)) },
                     "outside_domain": m.outside,
-                    "file": m.file,
+                    "file": m.file.as_deref().map(sanitize),
                     "runs": m.runs,
                     "covered": m.covered(),
                     "total": m.total(),
@@ -1016,5 +1241,151 @@ mod tests {
             .map(|i| i + 1)
             .collect();
         assert_eq!(exec, vec![2, 4, 5, 7]);
+    }
+
+    mod hostile {
+        use super::*;
+        use crate::diagram::hostile_tests as h;
+        use proptest::prelude::*;
+
+        fn counts() -> BoxedStrategy<Json> {
+            proptest::collection::btree_map(
+                h::nasty_string(),
+                prop_oneof![3 => any::<u64>().prop_map(Json::from), 1 => h::any_value()],
+                0..3,
+            )
+            .prop_map(|m| Json::Object(m.into_iter().collect()))
+            .boxed()
+        }
+
+        /// JSON shaped like a coverage file, any field of any type now and then.
+        fn coverage_file() -> impl Strategy<Value = Json> {
+            let count = prop_oneof![3 => prop_oneof![Just(u64::MAX), any::<u64>()].prop_map(Json::from), 1 => h::any_value()];
+            let line = prop_oneof![2 => Just(Json::Null), 2 => any::<u64>().prop_map(Json::from), 1 => h::any_value()];
+            let method = (h::nasty_string(), count.clone(), proptest::collection::vec(line, 0..12))
+                .prop_map(|(file, runs, lines)| json!({"file": file, "runs": runs, "lines": lines, "embeds": [file]}));
+            let step = (count.clone(), counts(), counts()).prop_map(|(ran, results, served)| json!({"ran": ran, "results": results, "served_by": served}));
+            let state = (count.clone(), counts(), proptest::collection::btree_map(
+                proptest::sample::select(&["on_entry", "main", "on_exit", "on_error"][..]).prop_map(String::from), step, 0..4))
+                .prop_map(|(entered, results, steps)| json!({"entered": entered, "raised": 1, "results": results, "steps": steps}));
+            let machine = (
+                counts(),
+                proptest::collection::btree_map(h::nasty_string(), state, 0..4),
+            )
+                .prop_map(|(instances, states)| json!({"instances": instances, "states": states}));
+            let path = prop_oneof![
+                Just("/D/ns/C".to_string()),
+                Just("/d/NS/c".to_string()),
+                Just("/D/ns/C/m".to_string()),
+                h::nasty_string()
+            ];
+            (
+                proptest::collection::btree_map(path.clone(), method, 0..3),
+                proptest::collection::btree_map(path.clone(), machine, 0..3),
+                proptest::collection::btree_map(path, (count, counts()).prop_map(|(f, s)| json!({"followed": f, "served_by": s})), 0..3),
+            )
+                .prop_map(|(methods, machines, rels)| json!({"format": FORMAT, "methods": methods, "machines": machines, "relationships": rels}))
+        }
+
+        /// Every report of the files merged: no panic, the page whole and without a script
+        /// of theirs.
+        fn report_all(docs: &[Json]) {
+            let mut cov = Coverage::default();
+            for d in docs {
+                if check(d).is_ok() {
+                    cov.merge(d).expect("a checked file merges");
+                }
+            }
+            let t = cov.totals();
+            let _ = cov.table(&t);
+            let _ = serde_json::to_string(&cov.to_json(&t)).unwrap();
+            let files = [PathBuf::from("x.json")];
+            let info = crate::report::coverage::Info {
+                files: &files,
+                only: None,
+                min: Some(50.0),
+                generated: chrono::Utc::now(),
+            };
+            let page = crate::report::coverage::page(&cov, &t, &info);
+            let empty = crate::report::coverage::page(
+                &Coverage::default(),
+                &Coverage::default().totals(),
+                &info,
+            );
+            assert_eq!(
+                page.matches("<script").count(),
+                empty.matches("<script").count()
+            );
+            assert!(page.trim_end().ends_with("</html>"));
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            #[test]
+            fn any_json_is_checked_merged_and_reported(doc in h::any_value()) {
+                let mut doc = doc;
+                if let Json::Object(m) = &mut doc {
+                    m.insert("format".into(), json!(FORMAT));
+                }
+                // Merging never panics, checked or not.
+                let _ = Coverage::default().merge(&doc);
+                report_all(&[doc]);
+            }
+
+            #[test]
+            fn hostile_coverage_files_merge_and_report(a in coverage_file(), b in coverage_file()) {
+                report_all(&[a.clone(), b, a]);
+            }
+        }
+
+        #[test]
+        fn counts_at_the_top_of_u64_saturate() {
+            let doc = json!({"format": FORMAT,
+                "methods": {"/D/ns/C/m": {"runs": u64::MAX, "lines": [u64::MAX, null, 0]}},
+                "machines": {"/D/ns/C": {"states": {"S": {"entered": u64::MAX, "results": {"ok": u64::MAX},
+                    "steps": {"main": {"ran": u64::MAX}}}}}},
+                "relationships": {"/ns/C/i": {"followed": u64::MAX}}});
+            let mut cov = Coverage::default();
+            cov.merge(&doc).unwrap();
+            cov.merge(&doc).unwrap();
+            let m = &cov.methods["/d/ns/c/m"];
+            assert_eq!((m.runs, m.lines[0]), (u64::MAX, Some(u64::MAX)));
+            assert_eq!(cov.machines["/d/ns/c"].states[0].entered, u64::MAX);
+            report_all(&[doc.clone(), doc]);
+        }
+
+        #[test]
+        fn a_wrong_type_is_named_by_its_path() {
+            let bad = |v: Json| check(&v).unwrap_err();
+            assert_eq!(
+                bad(json!({"methods": {"/D/x": {"lines": [1, null, 2, "a"]}}})),
+                "$.methods[\"/D/x\"].lines[3]: expected a count or null, found the string \"a\""
+            );
+            assert_eq!(
+                bad(json!({"methods": {"/D/x": {"lines": [-1]}}})),
+                "$.methods[\"/D/x\"].lines[0]: expected a count or null, found the number -1"
+            );
+            assert_eq!(
+                bad(json!({"methods": {"/D/x": {"runs": 1.5, "lines": []}}})),
+                "$.methods[\"/D/x\"].runs: expected a count (a whole number, 0 or more), found the number 1.5"
+            );
+            assert_eq!(
+                bad(json!({"methods": {"/D/x": {}}})),
+                "$.methods[\"/D/x\"]: no \"lines\" array"
+            );
+            assert_eq!(
+                bad(json!({"machines": []})),
+                "$.machines: expected an object, found an array"
+            );
+            assert_eq!(
+                bad(json!({"machines": {"/D/C": {"states": {"S": {"steps": {"main": {"ran": "x"}}}}}}})),
+                "$.machines[\"/D/C\"].states[\"S\"].steps[\"main\"].ran: expected a count (a whole number, 0 or more), found the string \"x\""
+            );
+            assert_eq!(
+                bad(json!({"relationships": {"/a\u{1b}[2J": {"served_by": {"/D/x": true}}}})),
+                "$.relationships[\"/a\\\\e[2J\"].served_by[\"/D/x\"]: expected a count (a whole number, 0 or more), found a boolean"
+            );
+        }
     }
 }

@@ -384,7 +384,8 @@ fn finish(args: &Args, result: &Value) -> anyhow::Result<u8> {
         }
     };
     match &args.out {
-        Some(path) => std::fs::write(path, shown)
+        // Whole or not at all (a temp file renamed): never half a page.
+        Some(path) => crate::report::write_output(path, &shown)
             .with_context(|| format!("cannot write the output {}", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
@@ -432,29 +433,10 @@ fn traced_machine(args: &Args, delivery: &Value) -> Option<crate::diagram::Machi
     }
 }
 
-/// Why a file cannot be written there, checked without creating it: its directory must exist.
+/// Why a file cannot be written there, checked without changing it (an earlier check
+/// truncated it: a run refused after it lost the file that was there).
 fn check_output(path: &Path) -> Result<(), String> {
-    if path.is_dir() {
-        return Err("it is a directory".into());
-    }
-    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !dir.is_dir() {
-            return Err(format!("{} is not a directory", dir.display()));
-        }
-    }
-    // Opened and written to now, so a file that cannot take the log (/dev/full, a
-    // read-only file) is refused before any method runs, not after the run.
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .map_err(|e| e.to_string())?;
-    file.write_all(b"\n")
-        .and_then(|()| file.flush())
-        .map_err(|e| e.to_string())?;
-    let _ = file.set_len(0); // a device has no length to set
-    Ok(())
+    crate::report::check_output(path)
 }
 
 /// Starts the run's Ruby: stdin /dev/null (ManageIQ closes a method's stdin; a method

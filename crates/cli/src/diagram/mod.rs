@@ -217,7 +217,7 @@ impl Traced {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Visit {
     /// The delivery (1, 2, …).
-    pub delivery: u32,
+    pub delivery: u64,
     /// Virtual seconds since the first delivery when it was made.
     pub at: f64,
     /// `ae_state_retries` on entry.
@@ -292,6 +292,11 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     if !args.coverage.is_empty() && args.trace.is_some() {
         bail!("--coverage and --trace draw different things (what every test reached, one run): give one of them");
     }
+    // A file that cannot be written is said before the datastore is loaded and drawn.
+    if let Some(path) = &file {
+        crate::report::check_output(path)
+            .map_err(|why| anyhow::anyhow!("cannot write {}: {why}", path.display()))?;
+    }
     let ds = Datastore::load(&args.datastores).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut machine = build(&ds, &args.path)?;
     if let Some(path) = &args.matrix {
@@ -303,10 +308,17 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         add_rollback(&mut machine, &matrix, mode);
     }
     if let Some(path) = &args.trace {
-        let text = std::fs::read_to_string(path)
+        // A regular file of at most TRACE_MAX: a FIFO waited forever, /dev/zero read on.
+        let text = crate::coverage::read_regular(path, TRACE_MAX)
             .with_context(|| format!("cannot read the trace {}", path.display()))?;
         let trace: Value = serde_json::from_str(&text)
             .with_context(|| format!("the trace {} is not JSON", path.display()))?;
+        if !trace.is_object() && !trace.is_array() {
+            bail!(
+                "the trace {}: not a trace (a JSON object of `run --output json`, or a list of deliveries)",
+                path.display()
+            );
+        }
         add_trace(&mut machine, &trace)
             .map_err(|e| anyhow::anyhow!("the trace {}: {e}", path.display()))?;
     }
@@ -332,7 +344,8 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
         }
     };
     match &file {
-        Some(path) => std::fs::write(path, picture)
+        // Whole or not at all (a temp file renamed): never half a picture.
+        Some(path) => crate::report::write_output(path, &picture)
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => crate::output::print_stdout(&picture)?,
     }
@@ -365,7 +378,7 @@ pub fn build(ds: &Datastore, path: &str) -> anyhow::Result<Machine> {
                     .filter(|v| !v.trim().is_empty())
                     .or_else(|| class.clone())
                     .filter(|v| !v.trim().is_empty())
-                    .map(|v| sanitize_uri(&v))
+                    .map(|v| shorten(&sanitize_uri(&v)))
             };
             let value = pick(own.map(|v| &v.value), &f.default_value);
             let (main, message) = match value {
@@ -541,16 +554,25 @@ pub fn add_trace(machine: &mut Machine, trace: &Value) -> Result<(), String> {
         .unwrap_or(trace);
     let list: Vec<&Value> = match deliveries {
         Value::Array(list) => list.iter().collect(),
-        other => vec![other],
+        // One delivery: it has its events (or an old trace's states). Anything else (`{}`,
+        // a number, a coverage file) drew every state "not reached" as if it were a run.
+        other if other.get("events").is_some() || other.get("states").is_some() => vec![other],
+        _ => {
+            return Err(
+                "not a trace: no \"trace\" list of deliveries (the JSON of miq-automate run --output json)"
+                    .into(),
+            )
+        }
     };
     // Every state event of every delivery, with the delivery it belongs to.
     let mut seen: Vec<Seen> = Vec::new();
     for (i, d) in list.iter().enumerate() {
+        // Kept whole (a u32 cast made delivery 2^32 + 1 delivery 1, merging their visits).
         let delivery = d
             .get("delivery")
             .and_then(Value::as_u64)
-            .unwrap_or(i as u64 + 1) as u32;
-        let at = d.get("at").and_then(Value::as_f64).unwrap_or(0.0);
+            .unwrap_or(i as u64 + 1);
+        let at = seconds(d.get("at")).unwrap_or(0.0);
         let events = match d.get("states").and_then(Value::as_array) {
             Some(states) => states.iter().flat_map(legacy_state_events).collect(),
             None => d
@@ -629,10 +651,7 @@ pub fn add_trace(machine: &mut Machine, trace: &Value) -> Result<(), String> {
             error: text(trace, "error"),
             limit: text(trace, "limit"),
             deliveries: list.len(),
-            virtual_seconds: trace
-                .get("virtual_seconds")
-                .and_then(Value::as_f64)
-                .unwrap_or(0.0),
+            virtual_seconds: seconds(trace.get("virtual_seconds")).unwrap_or(0.0),
             started_at: text(trace, "started_at"),
             cause: (text(trace, "ae_result").as_deref() != Some("ok"))
                 .then(|| raised_in(trace, None))
@@ -648,16 +667,13 @@ fn is_exit_code(reason: &str) -> bool {
 }
 
 /// The exception a method raised, from the run's log (of one delivery, or of all).
-fn raised_in(trace: &Value, delivery: Option<u32>) -> Option<String> {
+fn raised_in(trace: &Value, delivery: Option<u64>) -> Option<String> {
     let messages: Vec<&str> = trace
         .get("logs")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter(|l| {
-            delivery.is_none()
-                || l.get("delivery").and_then(Value::as_u64) == delivery.map(u64::from)
-        })
+        .filter(|l| delivery.is_none() || l.get("delivery").and_then(Value::as_u64) == delivery)
         .filter_map(|l| l.get("message").and_then(Value::as_str))
         .collect();
     crate::run::method_raised(&messages).map(|r| sanitize_uri(&r))
@@ -665,7 +681,7 @@ fn raised_in(trace: &Value, delivery: Option<u32>) -> Option<String> {
 
 /// One event of the trace about a state, with its delivery.
 struct Seen {
-    delivery: u32,
+    delivery: u64,
     at: f64,
     machine: String,
     state: String,
@@ -673,13 +689,46 @@ struct Seen {
 }
 
 /// A non-blank string field, its secrets masked (a trace written by another tool, or by
-/// hand, may hold them).
+/// hand, may hold them), at most [`TEXT_MAX`] characters.
 fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key)
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .map(sanitize_uri)
+        .map(|t| shorten(&sanitize_uri(t)))
+}
+
+/// The largest trace file `diagram --trace` reads (a run of 100 deliveries is about 1 MB).
+pub const TRACE_MAX: u64 = 64 << 20;
+
+/// The longest text a picture takes from a trace or a datastore value, in characters: a
+/// 100 KB reason drawn whole made a 15 MB SVG in 10 s (every layout tried wraps it, every
+/// line's tooltip holds it); no reader reads more in a picture.
+pub const TEXT_MAX: usize = 2000;
+
+/// The most virtual seconds a picture takes (about 31,700 years): a trace's `at` of 1.7e308
+/// made the timeline's axis end infinite and its tick loop endless.
+pub const SECONDS_MAX: f64 = 1e12;
+
+/// A text cut to [`TEXT_MAX`] characters, saying how much was left out. Masked before it is
+/// cut, so a cut never splits a secret from its marker.
+pub fn shorten(text: &str) -> String {
+    match text.char_indices().nth(TEXT_MAX) {
+        None => text.to_string(),
+        Some((at, _)) => format!(
+            "{}… ({} more characters)",
+            &text[..at],
+            text[at..].chars().count()
+        ),
+    }
+}
+
+/// A number of virtual seconds in a trace: a number, negative taken as 0 (time since the
+/// first delivery), at most [`SECONDS_MAX`].
+fn seconds(v: Option<&Value>) -> Option<f64> {
+    v.and_then(Value::as_f64)
+        .filter(|s| s.is_finite())
+        .map(|s| s.clamp(0.0, SECONDS_MAX))
 }
 
 impl Traced {
@@ -735,7 +784,7 @@ impl Traced {
                 } else {
                     text(e, "result").unwrap_or_else(|| "ok".into())
                 };
-                visit.retry_interval = e.get("retry_interval").and_then(Value::as_f64);
+                visit.retry_interval = seconds(e.get("retry_interval"));
                 // The exception a step raised says most; then what the state left.
                 let raised = text(e, "error").or_else(|| {
                     visit
@@ -814,10 +863,32 @@ fn check_same_machine(machine: &Machine, seen: &[Seen]) -> Result<(), String> {
         } else {
             paths
         };
-        traced.dedup();
+        // Each named once, at most five, each at most 100 characters and its control
+        // characters escaped: a trace of 10,000 events, or a 100 KB state name, made an
+        // error message of megabytes.
+        let mut unique = std::collections::HashSet::new();
+        let mut first: Vec<&str> = Vec::new();
+        for t in traced.drain(..) {
+            if unique.insert(t) && first.len() < 5 {
+                first.push(t);
+            }
+        }
+        let mut named: Vec<String> = first
+            .iter()
+            .map(|t| {
+                let t = crate::output::terminal_text(t);
+                match t.char_indices().nth(100) {
+                    Some((at, _)) => format!("{}…", &t[..at]),
+                    None => t,
+                }
+            })
+            .collect();
+        if unique.len() > 5 {
+            named.push(format!("… {} more", unique.len() - 5));
+        }
         return Err(format!(
             "it is a trace of another machine ({}), not of {}: give the trace of a run of this machine",
-            traced.join(", "),
+            named.join(", "),
             machine.title
         ));
     }
@@ -1086,5 +1157,468 @@ mod tests {
             ("error", Some("boom"), 2)
         );
         assert_eq!(run.virtual_seconds, 120.0);
+    }
+}
+
+/// A small XML well-formedness check for the SVG the drawers write (no XML parser is in the
+/// dependency tree): one root element, tags balanced and named alike, attributes quoted,
+/// no raw `<` or bad `&` in text or attributes, no `]]>` in text, only the characters XML
+/// 1.0 allows (raw or as references), no `<script`.
+#[cfg(test)]
+pub(crate) fn xml_well_formed(xml: &str) -> Result<(), String> {
+    fn allowed(c: char) -> bool {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
+    }
+    fn text(t: &str, at: usize) -> Result<(), String> {
+        if t.contains("]]>") {
+            return Err(format!("`]]>` in text at byte {at}"));
+        }
+        if let Some(c) = t.chars().find(|c| !allowed(*c)) {
+            return Err(format!("character {c:?} not allowed in XML at byte {at}"));
+        }
+        let mut rest = t;
+        while let Some(i) = rest.find('&') {
+            let tail = &rest[i + 1..];
+            let end = tail.find(';').ok_or(format!("a bare & at byte {at}"))?;
+            let name = &tail[..end];
+            let ok = match name {
+                "amp" | "lt" | "gt" | "quot" | "apos" => true,
+                _ => {
+                    let n = if let Some(h) = name.strip_prefix("#x") {
+                        u32::from_str_radix(h, 16).ok()
+                    } else if let Some(d) = name.strip_prefix('#') {
+                        d.parse::<u32>().ok()
+                    } else {
+                        None
+                    };
+                    n.and_then(char::from_u32).is_some_and(allowed)
+                }
+            };
+            if !ok {
+                return Err(format!("a bad reference &{name}; at byte {at}"));
+            }
+            rest = &tail[end + 1..];
+        }
+        Ok(())
+    }
+    let mut stack: Vec<&str> = Vec::new();
+    let mut roots = 0;
+    let mut i = 0;
+    while i < xml.len() {
+        let rest = &xml[i..];
+        let Some(lt) = rest.find('<') else {
+            text(rest, i)?;
+            if !rest.trim().is_empty() && stack.is_empty() {
+                return Err("text after the root".into());
+            }
+            break;
+        };
+        text(&rest[..lt], i)?;
+        if stack.is_empty() && !rest[..lt].trim().is_empty() {
+            return Err(format!("text outside the root at byte {i}"));
+        }
+        let tag = &rest[lt..];
+        if tag.to_ascii_lowercase().starts_with("<script") {
+            return Err(format!("<script at byte {}", i + lt));
+        }
+        if let Some(c) = tag.strip_prefix("<!--") {
+            let end = c.find("-->").ok_or("an unclosed comment")?;
+            i += lt + 4 + end + 3;
+            continue;
+        }
+        if tag.starts_with("<?") {
+            let end = tag.find("?>").ok_or("an unclosed <?")?;
+            i += lt + end + 2;
+            continue;
+        }
+        if let Some(c) = tag.strip_prefix("<![CDATA[") {
+            let end = c.find("]]>").ok_or("an unclosed CDATA")?;
+            if stack.is_empty() {
+                return Err("CDATA outside the root".into());
+            }
+            i += lt + 9 + end + 3;
+            continue;
+        }
+        // A tag: its end is the first `>` outside a quoted attribute value.
+        let mut quote = None;
+        let mut end = None;
+        for (k, c) in tag.char_indices().skip(1) {
+            match (quote, c) {
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), '<') => {
+                    return Err(format!("a raw < in an attribute at byte {}", i + lt + k))
+                }
+                (None, '<') => return Err(format!("a < inside a tag at byte {}", i + lt + k)),
+                (None, '>') => {
+                    end = Some(k);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let end = end.ok_or(format!("an unclosed tag at byte {}", i + lt))?;
+        let inner = &tag[1..end];
+        if let Some(name) = inner.strip_prefix('/') {
+            let open = stack.pop().ok_or(format!("</{name}> closes nothing"))?;
+            if open != name.trim() {
+                return Err(format!("<{open}> closed by </{name}> at byte {}", i + lt));
+            }
+        } else {
+            let self_closing = inner.ends_with('/');
+            let body = inner.trim_end_matches('/');
+            let name_end = body.find(|c: char| c.is_whitespace()).unwrap_or(body.len());
+            let name = &body[..name_end];
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "-_:.".contains(c))
+            {
+                return Err(format!("a bad tag name {name:?} at byte {}", i + lt));
+            }
+            // Attributes: name="value" pairs, each value checked as text.
+            let mut attrs = body[name_end..].trim();
+            while !attrs.is_empty() {
+                let eq = attrs
+                    .find('=')
+                    .ok_or(format!("an attribute without a value in <{name}>"))?;
+                let an = attrs[..eq].trim();
+                if an.is_empty()
+                    || !an
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || "-_:.".contains(c))
+                {
+                    return Err(format!("a bad attribute name {an:?} in <{name}>"));
+                }
+                let v = attrs[eq + 1..].trim_start();
+                let q = v
+                    .chars()
+                    .next()
+                    .filter(|c| *c == '"' || *c == '\'')
+                    .ok_or(format!("an unquoted attribute {an} in <{name}>"))?;
+                let close = v[1..]
+                    .find(q)
+                    .ok_or(format!("an unclosed attribute {an}"))?;
+                text(&v[1..1 + close], i + lt)?;
+                attrs = v[close + 2..].trim_start();
+            }
+            if stack.is_empty() {
+                roots += 1;
+            }
+            if !self_closing {
+                stack.push(name);
+            }
+        }
+        i += lt + end + 1;
+    }
+    if let Some(open) = stack.last() {
+        return Err(format!("<{open}> never closed"));
+    }
+    if roots != 1 {
+        return Err(format!("{roots} root elements"));
+    }
+    Ok(())
+}
+
+/// Hostile traces: arbitrary JSON, and JSON shaped like a trace with every field of a random
+/// type, huge or negative numbers and strings holding markup, Mermaid and DOT syntax, control
+/// characters and bidi overrides. Each is read or refused, never a panic; every picture it
+/// draws is well-formed and bounded.
+#[cfg(test)]
+pub(crate) mod hostile_tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// Strings a hostile trace puts in every text field.
+    pub(crate) fn nasty_string() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("</svg><script>alert(1)</script>".to_string()),
+            Just("]]><![CDATA[".to_string()),
+            Just("%%{init: {'theme':'dark'}}%%\n  s1 --> s2".to_string()),
+            Just("\"]; evil [label=\"x\"]; }\ndigraph {".to_string()),
+            Just("a\u{202e}b\u{2066}c\u{0}\u{1}\u{7f}\u{1b}[31m\u{85}\r\n".to_string()),
+            Just("\u{fffe}\u{ffff}#;&amp;&#0;&#x1;".to_string()),
+            Just("x".repeat(100_000)),
+            Just("${/#miq_provision.x} password::v2:{abc} http://u:p@h/".to_string()),
+            Just("名".repeat(60)),
+            Just("A".to_string()),
+            Just("Check".to_string()),
+            Just("ok".to_string()),
+            Just("retry".to_string()),
+            Just("error".to_string()),
+            "[ -~\\PC]{0,16}",
+        ]
+    }
+
+    fn nasty_number() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(json!(1e308)),
+            Just(json!(-1e308)),
+            Just(json!(-1)),
+            Just(json!(0)),
+            Just(json!(0.5)),
+            Just(json!(i64::MAX)),
+            Just(json!(i64::MIN)),
+            Just(json!(u64::MAX)),
+            Just(json!(4_294_967_297_u64)),
+            Just(json!(u32::MAX)),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("JSON has no NaN", |f| f.is_finite())
+                .prop_map(Value::from),
+        ]
+    }
+
+    /// Any JSON value, its strings and numbers hostile.
+    pub(crate) fn any_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            nasty_number(),
+            nasty_string().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(("[a-z_]{1,8}", inner), 0..4)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A field's value: mostly of the right type, sometimes anything.
+    fn field(right: BoxedStrategy<Value>) -> BoxedStrategy<Value> {
+        prop_oneof![4 => right, 1 => any_value()].boxed()
+    }
+
+    fn text_of(words: &'static [&'static str]) -> BoxedStrategy<Value> {
+        field(
+            prop_oneof![
+                proptest::sample::select(words).prop_map(Value::from),
+                nasty_string().prop_map(Value::from),
+            ]
+            .boxed(),
+        )
+    }
+
+    fn event() -> impl Strategy<Value = Value> {
+        (
+            text_of(&["enter", "step", "instantiate", "done", "raised", "state"]),
+            text_of(&["/D/ns/C/i", "/D/ns/Other/x", ""]),
+            text_of(&["A", "B", "Check", "<b>&"]),
+            text_of(&["on_entry", "main", "on_exit", "on_error"]),
+            text_of(&["ok", "retry", "error", "skip"]),
+            (
+                nasty_string(),
+                nasty_string(),
+                field(nasty_number().boxed()),
+                field(nasty_number().boxed()),
+            ),
+        )
+            .prop_map(
+                |(kind, machine, state, step, result, (reason, method, retries, interval))| {
+                    json!({"event": kind, "machine": machine, "state": state, "step": step,
+                       "result": result, "reason": reason, "error": reason, "method": method,
+                       "uri": method, "domain": reason, "fqname": method, "retries": retries,
+                       "retry_interval": interval})
+                },
+            )
+    }
+
+    fn delivery() -> impl Strategy<Value = Value> {
+        (
+            field(nasty_number().boxed()),
+            field(nasty_number().boxed()),
+            proptest::collection::vec(event(), 0..8),
+        )
+            .prop_map(|(n, at, events)| json!({"delivery": n, "at": at, "events": events}))
+    }
+
+    pub(crate) fn trace() -> impl Strategy<Value = Value> {
+        (
+            proptest::collection::vec(delivery(), 0..6),
+            text_of(&["ok", "error", "retry"]),
+            nasty_string(),
+            field(nasty_number().boxed()),
+            field(nasty_string().prop_map(Value::from).boxed()),
+        )
+            .prop_map(|(trace, result, reason, secs, limit)| {
+                json!({"ae_result": result, "ae_reason": reason, "error": reason,
+                       "limit": limit, "virtual_seconds": secs, "started_at": reason,
+                       "trace": trace})
+            })
+    }
+
+    /// A machine whose own texts are hostile too (a datastore can hold anything), cut as
+    /// `build` cuts a datastore's values.
+    pub(crate) fn machine(name: &str) -> Machine {
+        let name = &shorten(name);
+        let state = |n: &str| State {
+            name: n.into(),
+            main: Some(format!("/ns/M/{name}")),
+            message: Some(name.into()),
+            on_entry: Some(name.into()),
+            on_exit: Some("update(ae_next_state => 'B')".into()),
+            on_error: Some(name.into()),
+            max_retries: Some(name.into()),
+            max_time: Some("-1".into()),
+            rollback: vec![name.into()],
+            ..State::default()
+        };
+        Machine {
+            title: "/D/ns/C/i".into(),
+            description: Some(name.into()),
+            states: vec![state("A"), state("B"), state("Check"), state(name)],
+            ..Machine::default()
+        }
+    }
+
+    /// Draws every format; checks each SVG is well-formed and nothing is huge.
+    pub(crate) fn draw_all(m: &Machine) {
+        let svg = svg::draw(m);
+        xml_well_formed(&svg).unwrap_or_else(|e| panic!("svg: {e}"));
+        if m.traced {
+            let tl = timeline::draw(m);
+            xml_well_formed(&tl).unwrap_or_else(|e| panic!("timeline: {e}"));
+            assert!(tl.len() < 64 << 20, "timeline of {} bytes", tl.len());
+        }
+        let mermaid = text::mermaid(m);
+        // A label cannot end its statement: no raw newline or `;` comes from a text.
+        assert!(!mermaid.contains("<script"), "{mermaid}");
+        let dot = text::dot(m);
+        assert!(!dot.contains("<script"), "{dot}");
+        let table = table::markdown(m);
+        // Markdown shows `\<` as a `<`: only an unescaped one would be a tag.
+        assert!(!table.replace("\\<", "").contains("<script"), "{table}");
+        for (what, out) in [
+            ("svg", &svg),
+            ("mermaid", &mermaid),
+            ("dot", &dot),
+            ("table", &table),
+        ] {
+            assert!(out.len() < 64 << 20, "{what} of {} bytes", out.len());
+        }
+    }
+
+    /// Every drawer on `m`: (format, bytes, time taken).
+    fn draw_timed(m: &Machine) -> Vec<(&'static str, usize, std::time::Duration)> {
+        type Drawer = fn(&Machine) -> String;
+        let drawers: [(&str, Drawer); 5] = [
+            ("svg", svg::draw),
+            ("timeline", timeline::draw),
+            ("mermaid", text::mermaid),
+            ("dot", text::dot),
+            ("table", table::markdown),
+        ];
+        drawers
+            .into_iter()
+            .map(|(what, f)| {
+                let t = std::time::Instant::now();
+                let out = f(m);
+                if what == "svg" || what == "timeline" {
+                    xml_well_formed(&out).unwrap_or_else(|e| panic!("{what}: {e}"));
+                }
+                (what, out.len(), t.elapsed())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_100_kb_text_in_every_field_is_drawn_shortened() {
+        let long = "x y/".repeat(25_000);
+        let mut m = machine(&long);
+        let ev = |k: &str| json!({"event": k, "machine": "/D/ns/C/i", "state": "Check", "step": "on_error", "method": long, "uri": long, "result": "error", "reason": long, "error": long, "domain": long, "fqname": long});
+        let trace = json!({"ae_result": "error", "ae_reason": long, "limit": long, "started_at": long,
+            "trace": [{"delivery": 1, "events": [ev("enter"), ev("instantiate"), ev("step"), ev("done")]}]});
+        add_trace(&mut m, &trace).unwrap();
+        let t = m.states[2].trace.as_ref().unwrap();
+        assert!(t
+            .reason
+            .as_ref()
+            .unwrap()
+            .ends_with("… (98000 more characters)"));
+        for (what, bytes, took) in draw_timed(&m) {
+            eprintln!("100 KB texts: {what}: {bytes} bytes in {took:?}");
+            assert!(bytes < 4 << 20, "{what}: {bytes} bytes");
+        }
+    }
+
+    #[test]
+    fn ten_thousand_deliveries_draw_in_bounded_size() {
+        let m_path = "/D/ns/C/i";
+        let deliveries: Vec<Value> = (0..10_000u64)
+            .map(|n| {
+                let ev = |v: Value| {
+                    let mut v = v;
+                    v["machine"] = m_path.into();
+                    v["state"] = "Check".into();
+                    v
+                };
+                json!({"delivery": n + 1, "at": n * 60, "events": [
+                    ev(json!({"event": "enter", "retries": n})),
+                    ev(json!({"event": "step", "step": "main", "method": "/x/Check", "result": "retry", "reason": "not yet ".repeat(12)})),
+                    ev(json!({"event": "instantiate", "step": "on_error", "uri": "/r/Undo", "result": "ok"})),
+                    ev(json!({"event": "step", "step": "on_error", "method": "undo", "result": "ok"})),
+                    ev(json!({"event": "done", "result": "retry", "retry_interval": 60, "reason": "not yet"})),
+                ]})
+            })
+            .collect();
+        let trace = json!({"ae_result": "retry", "limit": "max_deliveries", "virtual_seconds": 600_000, "trace": deliveries});
+        let mut m = machine("Start");
+        let t = std::time::Instant::now();
+        add_trace(&mut m, &trace).unwrap();
+        eprintln!("10,000 deliveries: read in {:?}", t.elapsed());
+        assert_eq!(m.states[2].trace.as_ref().unwrap().visits.len(), 10_000);
+        for (what, bytes, took) in draw_timed(&m) {
+            eprintln!("10,000 deliveries: {what}: {bytes} bytes in {took:?}");
+            assert!(bytes < 2 << 20, "{what}: {bytes} bytes");
+        }
+        let tl = timeline::draw(&m);
+        assert!(
+            tl.contains("9800 more visits"),
+            "the row says what it left out"
+        );
+        assert_eq!(
+            tl.matches("<rect class=\"bar ").count(),
+            timeline::VISITS_DRAWN + 1,
+            "the drawn bars and the legend's"
+        );
+    }
+
+    #[test]
+    fn numbers_past_every_range() {
+        let mut m = machine("x");
+        let ev = json!({"event": "done", "machine": "/D/ns/C/i", "state": "Check", "result": "retry", "retries": i64::MAX, "retry_interval": 1.7e308});
+        let trace = json!({"ae_result": "retry", "virtual_seconds": 1.7e308, "trace": [
+            {"delivery": 4_294_967_297_u64, "at": 1.7e308, "events": [ev.clone()]},
+            {"delivery": 1, "at": -1e308, "events": [ev]}]});
+        add_trace(&mut m, &trace).unwrap();
+        let t = m.states[2].trace.as_ref().unwrap();
+        assert_eq!(t.visits[0].delivery, 4_294_967_297, "not wrapped to 1");
+        assert_eq!(t.visits.len(), 2, "two deliveries, two visits");
+        assert_eq!((t.visits[0].at, t.visits[1].at), (SECONDS_MAX, 0.0));
+        draw_all(&m);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(192))]
+
+        #[test]
+        fn any_json_as_a_trace_is_read_or_refused(doc in any_value(), name in nasty_string()) {
+            let mut m = machine(&name);
+            if add_trace(&mut m, &doc).is_ok() {
+                draw_all(&m);
+            }
+        }
+
+        #[test]
+        fn a_trace_shaped_hostile_json_draws_well_formed(doc in trace(), name in nasty_string()) {
+            let mut m = machine(&name);
+            draw_all(&m);
+            if add_trace(&mut m, &doc).is_ok() {
+                draw_all(&m);
+            }
+        }
     }
 }

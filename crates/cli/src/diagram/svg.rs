@@ -618,7 +618,11 @@ fn rollback_lines(s: &State, journal: bool, cols: usize) -> Vec<Line> {
                 "rollback-head",
                 cols,
             ));
-            for (i, r) in t.rollback().enumerate() {
+            // As many as the timeline draws; a trace's 10,000 deliveries each rolling back
+            // made a box of 10,000 lines.
+            let drawn = super::timeline::ROLLBACK_DRAWN;
+            let more = t.rollback().count().saturating_sub(drawn);
+            for (i, r) in t.rollback().enumerate().take(drawn) {
                 let ok = r.result == "ok" || r.result.is_empty();
                 let outcome = if ok {
                     "✓ ok".to_string()
@@ -638,6 +642,14 @@ fn rollback_lines(s: &State, journal: bool, cols: usize) -> Vec<Line> {
                     } else {
                         "rollback-step ran error"
                     },
+                    cols,
+                ));
+            }
+            if more > 0 {
+                lines.extend(item(
+                    "",
+                    &format!("… {more} more (not drawn)"),
+                    "rollback-step more",
                     cols,
                 ));
             }

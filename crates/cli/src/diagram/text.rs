@@ -89,7 +89,12 @@ pub fn result_text(machine: &Machine, state: &State) -> Option<String> {
 
 /// The rollback that ran (what on_error instantiated), one line a step with its result.
 pub fn rollback_ran(t: &Traced) -> Vec<String> {
-    t.rollback()
+    // As many as the pictures draw, then how many more (a trace can hold thousands).
+    let drawn = super::timeline::ROLLBACK_DRAWN;
+    let more = t.rollback().count().saturating_sub(drawn);
+    let mut lines: Vec<String> = t
+        .rollback()
+        .take(drawn)
         .map(|r| {
             let mark = if r.result == "ok" { "✔" } else { "✖" };
             let reason = r
@@ -99,7 +104,11 @@ pub fn rollback_ran(t: &Traced) -> Vec<String> {
                 .unwrap_or_default();
             format!("{mark} {} {}{reason}", r.method, r.result)
         })
-        .collect()
+        .collect();
+    if more > 0 {
+        lines.push(format!("… {more} more (not drawn)"));
+    }
+    lines
 }
 
 /// Whether a state can retry: `max_retries` set and not 0 (a `${…}` substitution may be

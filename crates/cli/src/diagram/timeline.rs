@@ -25,6 +25,12 @@ const BAR_MIN: f64 = 6.0;
 const BAR_MAX: f64 = 26.0;
 /// The column on the right kept for the failure's reason and the rollback's steps.
 const NOTE_W: f64 = 420.0;
+/// The most visits of one state drawn (the first and last halves; the row says how many
+/// more): a 10,000-delivery trace drew 10,000 bars a row, each with its tooltip, and each
+/// bar's width looked at every other visit (quadratic).
+pub const VISITS_DRAWN: usize = 200;
+/// The most rollback steps of one state drawn as rows (then a row saying how many more).
+pub const ROLLBACK_DRAWN: usize = 50;
 
 const STYLE: &str = "\
 .title{font-weight:bold}\
@@ -96,6 +102,8 @@ enum Row<'m> {
         text: String,
         ok: bool,
     },
+    /// The rollback steps past [`ROLLBACK_DRAWN`]: how many.
+    MoreRollback { more: usize },
 }
 
 /// The timeline SVG.
@@ -181,7 +189,7 @@ pub fn draw(machine: &Machine) -> String {
 
     // The deliveries' numbers above the axis, where they do not collide.
     y += LINE + 6.0;
-    let mut deliveries: Vec<(u32, f64)> = visits().map(|v| (v.delivery, v.at)).collect();
+    let mut deliveries: Vec<(u64, f64)> = visits().map(|v| (v.delivery, v.at)).collect();
     deliveries.sort_by_key(|d| d.0);
     deliveries.dedup_by_key(|d| d.0);
     let mut free_from = 0.0;
@@ -211,7 +219,8 @@ pub fn draw(machine: &Machine) -> String {
         "<line class=\"axis\" x1=\"{x0:.1}\" y1=\"{axis_y}\" x2=\"{:.1}\" y2=\"{axis_y}\"/>",
         x1 + BAR_MAX
     );
-    let ticks = (axis_end / step).round() as usize;
+    // At most ten by `scale`; the bound also holds for an axis no float can end.
+    let ticks = ((axis_end / step).round() as usize).min(20);
     let mut tick_xs = Vec::new();
     for k in 0..=ticks {
         let t = k as f64 * step;
@@ -248,7 +257,8 @@ pub fn draw(machine: &Machine) -> String {
                 .rev()
                 .find(|v| v.steps.iter().any(|s| s.step == "on_error"))
                 .map_or(0.0, |v| v.at);
-            for (n, r) in t.rollback().enumerate() {
+            let more = t.rollback().count().saturating_sub(ROLLBACK_DRAWN);
+            for (n, r) in t.rollback().enumerate().take(ROLLBACK_DRAWN) {
                 let reason = r
                     .reason
                     .as_deref()
@@ -267,6 +277,9 @@ pub fn draw(machine: &Machine) -> String {
                     ok,
                 });
             }
+            if more > 0 {
+                rows.push(Row::MoreRollback { more });
+            }
         }
     }
     let mut rows_svg = String::new();
@@ -274,6 +287,15 @@ pub fn draw(machine: &Machine) -> String {
         let (row_svg, h) = match row {
             Row::State { index, state } => state_row(*index, state, y, label_w, &x),
             Row::Rollback { n, at, text, ok } => rollback_row(*n, *at, text, *ok, y, &x),
+            Row::MoreRollback { more } => (
+                format!(
+                    "<text class=\"more dim\" x=\"{}\" y=\"{:.1}\">… {more} more rollback step{} (not drawn)</text>\n",
+                    MARGIN + 2.0 * CHAR,
+                    y + ROW / 2.0 + 4.5,
+                    if *more == 1 { "" } else { "s" }
+                ),
+                ROW,
+            ),
         };
         if k % 2 == 0 {
             let _ = writeln!(
@@ -407,6 +429,15 @@ fn state_row(
     if let Some(domain) = &t.domain {
         dim = lines(domain, label_w, SMALL_CHAR);
     }
+    let drawn = drawn_visits(&t.visits);
+    let more = t.visits.len() - drawn.len();
+    if more > 0 {
+        dim.extend(lines(
+            &format!("… {more} more visits (not drawn)"),
+            label_w,
+            SMALL_CHAR,
+        ));
+    }
     // The failure's reason beside the failing bar.
     let failing = t.visits.iter().rev().find(|v| v.result == "error");
     let reason = failing.and_then(|v| v.reason.clone().or_else(|| t.reason.clone()));
@@ -445,9 +476,9 @@ fn state_row(
             crate::html::esc(&l)
         );
     }
-    for (k, v) in t.visits.iter().enumerate() {
+    for (k, v) in drawn.iter().copied().enumerate() {
         let bx = x(v.at);
-        let bw = bar_width(&t.visits, v, x);
+        let bw = bar_width(&drawn, v, x);
         let class = result_class(&v.result);
         let mut tip = format!(
             "{}: delivery {} at {}, ae_state_retries {}: {}",
@@ -482,7 +513,7 @@ fn state_row(
         }
         // The wait a retry asked for, up to the next visit.
         if v.result == "retry" {
-            if let Some(next) = t.visits.get(k + 1) {
+            if let Some(next) = drawn.get(k + 1) {
                 let (wx1, wx2) = (bx + bw + 1.0, x(next.at) - 1.0);
                 let interval = v.retry_interval.unwrap_or(next.at - v.at);
                 let label = format!("retry in {}", human(interval));
@@ -560,9 +591,21 @@ fn rollback_row(
     (out, h)
 }
 
+/// The visits of a state drawn: all, or the first and last [`VISITS_DRAWN`] / 2.
+fn drawn_visits(visits: &[Visit]) -> Vec<&Visit> {
+    if visits.len() <= VISITS_DRAWN {
+        return visits.iter().collect();
+    }
+    let half = VISITS_DRAWN / 2;
+    visits[..half]
+        .iter()
+        .chain(&visits[visits.len() - half..])
+        .collect()
+}
+
 /// A visit's bar: as wide as the delivery number needs, but never reaching the same state's
 /// next visit; never narrower than [`BAR_MIN`].
-fn bar_width(visits: &[Visit], v: &Visit, x: &dyn Fn(f64) -> f64) -> f64 {
+fn bar_width(visits: &[&Visit], v: &Visit, x: &dyn Fn(f64) -> f64) -> f64 {
     let next = visits
         .iter()
         .filter(|o| o.at > v.at)

@@ -463,6 +463,82 @@ fn scope_css(id: &str, css: &str) -> String {
     out
 }
 
+/// Why an output file (`-o FILE`) cannot be written, checked before any work and without
+/// changing it: not a directory; its directory exists and takes a new file (one is made
+/// and removed there), or the file is there and opens for writing (a device — `/dev/full`
+/// — is written a newline to). An earlier check truncated the file: a run that then failed
+/// lost the report that was there.
+pub(crate) fn check_output(path: &std::path::Path) -> Result<(), String> {
+    use std::io::Write as _;
+    let meta = std::fs::metadata(path).ok();
+    if meta.as_ref().is_some_and(std::fs::Metadata::is_dir) {
+        return Err("it is a directory".into());
+    }
+    match meta {
+        Some(m) if m.is_file() => {
+            std::fs::OpenOptions::new()
+                .append(true)
+                .open(path)
+                .map_err(|e| e.to_string())?;
+            // The new file is made beside it: its directory must take one.
+            let dir = output_dir(&std::fs::canonicalize(path).unwrap_or_else(|_| path.into()));
+            tempfile::NamedTempFile::new_in(&dir).map_err(|e| {
+                format!(
+                    "its directory {} does not take a new file: {e}",
+                    dir.display()
+                )
+            })?;
+        }
+        Some(_) => {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| e.to_string())?;
+            file.write_all(b"\n")
+                .and_then(|()| file.flush())
+                .map_err(|e| e.to_string())?;
+        }
+        None => {
+            let dir = output_dir(path);
+            if !dir.is_dir() {
+                return Err(format!("{} is not a directory", dir.display()));
+            }
+            tempfile::NamedTempFile::new_in(&dir).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+fn output_dir(path: &std::path::Path) -> std::path::PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    }
+}
+
+/// Writes an output file whole or not at all: a temp file in its directory, synced, then
+/// renamed over it, so a reader never sees half a page and a failure (a full disk) leaves
+/// the old one. A symbolic link is written through (its target replaced); an existing
+/// file keeps its mode, a new one is 0644; a device or FIFO (`/dev/stdout`) is written
+/// directly.
+pub(crate) fn write_output(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let meta = std::fs::metadata(&target).ok();
+    if meta.as_ref().is_some_and(|m| !m.is_file() && !m.is_dir()) {
+        return Ok(std::fs::write(&target, text)?);
+    }
+    let mode = meta.map_or(0o644, |m| m.permissions().mode() & 0o7777);
+    let mut file = tempfile::NamedTempFile::new_in(output_dir(&target))?;
+    file.write_all(text.as_bytes())?;
+    file.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    file.as_file().sync_all()?;
+    file.persist(&target).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Escapes text for an SVG (XML) or HTML built by hand (the diagrams).
 pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -473,10 +549,21 @@ pub(crate) fn esc(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            // A character XML 1.0 does not allow (U+FFFE, U+FFFF, a control character the
+            // caller left raw) made the whole SVG unreadable: shown as `\u{fffe}`, the form
+            // `terminal_text` gives the others.
+            c if !xml_char(c) => {
+                let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\u{{{:x}}}", c as u32));
+            }
             c => out.push(c),
         }
     }
     out
+}
+
+/// A character XML 1.0 allows in a document.
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
 }
 
 /// `scheme://user:pass@host/…` without its `user:pass@` (any other text as it is): a page is

@@ -145,8 +145,11 @@ impl Run {
 
     /// The wall-clock time of `at` virtual seconds into the run, when its start is known.
     fn at(&self, seconds: f64) -> Option<DateTime<Utc>> {
+        // Checked: a delivery `at` 1e15 seconds past a start overflowed chrono's range, and
+        // `+` panicked (the page is built from JSON another tool may have written).
+        let ms = (seconds * 1000.0).round();
         self.started
-            .map(|s| s + Duration::milliseconds((seconds * 1000.0).round() as i64))
+            .and_then(|s| s.checked_add_signed(Duration::try_milliseconds(ms as i64)?))
     }
 }
 
@@ -1160,5 +1163,60 @@ mod tests {
         );
         assert_eq!(duration(3725.0), "3725 s (1h2m5s)");
         assert_eq!(duration(0.5), "0.5 s");
+    }
+
+    mod hostile {
+        use super::*;
+        use crate::diagram::hostile_tests as h;
+        use proptest::prelude::*;
+
+        /// The page, no raw `<script` but the page's own.
+        fn check(page: &str, own: usize) {
+            assert_eq!(
+                page.matches("<script").count(),
+                own,
+                "a <script from the JSON"
+            );
+            assert!(
+                page.ends_with("</html>\n") || page.ends_with("</html>"),
+                "the page is whole"
+            );
+        }
+
+        fn own_scripts() -> usize {
+            let p = page(&json!({}), None, "/x", Utc::now());
+            p.matches("<script").count()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(96))]
+
+            #[test]
+            fn any_json_makes_a_page(doc in h::any_value(), uri in h::nasty_string()) {
+                check(&page(&doc, None, &uri, Utc::now()), own_scripts());
+            }
+
+            #[test]
+            fn a_hostile_run_makes_a_page(mut doc in h::trace(), started in prop_oneof![
+                Just(json!("2026-12-04T10:00:00Z")), Just(json!("+262143-12-31T23:59:59Z")),
+                Just(json!("-262143-01-01T00:00:00Z")), h::any_value()],
+                logs in proptest::collection::vec(h::any_value(), 0..4),
+                objects in proptest::collection::vec(h::any_value(), 0..4)) {
+                doc["started_at"] = started;
+                doc["logs"] = Value::Array(logs);
+                doc["objects"] = Value::Array(objects);
+                doc["state_vars"] = json!({"k": doc["ae_reason"].clone()});
+                let mut m = h::machine("x");
+                let machine = diagram::add_trace(&mut m, &doc).ok().map(|()| &m);
+                check(&page(&doc, machine, "/D/ns/C/i", Utc::now()), own_scripts());
+            }
+        }
+
+        #[test]
+        fn a_delivery_past_chronos_range_makes_a_page() {
+            let doc = json!({"ae_result": "ok", "started_at": "2026-12-04T10:00:00Z",
+                "trace": [{"delivery": 1, "at": 1e15, "events": []}, {"delivery": 2, "at": 1e308}]});
+            check(&page(&doc, None, "/x", Utc::now()), own_scripts());
+        }
     }
 }
