@@ -19,7 +19,10 @@ fn forms() -> Vec<(String, String)> {
         ("password::pw={}", "typed argument"),
         ("password%3A%3Apw={}", "URL-encoded typed argument"),
         ("http://bob:{}@dns.example.com/", "URL userinfo"),
-        ("http:/bob:{}@dns.example.com/", "URL userinfo, `//` collapsed"),
+        (
+            "http:/bob:{}@dns.example.com/",
+            "URL userinfo, `//` collapsed",
+        ),
         ("v2:{{{}}}", "encrypted token"),
         ("password={}", "password pair"),
     ];
@@ -75,7 +78,10 @@ fn hostile_domain(dir: &Path) -> Vec<String> {
 
 fn assert_no_secret(what: &str, text: &str, markers: &[String]) {
     for m in markers {
-        assert!(!text.contains(m.as_str()), "{what} shows the secret {m}:\n{text}");
+        assert!(
+            !text.contains(m.as_str()),
+            "{what} shows the secret {m}:\n{text}"
+        );
     }
 }
 
@@ -142,7 +148,14 @@ fn no_output_of_a_run_shows_a_secret_of_the_domain() {
             if format == "timeline" && !with_trace {
                 continue;
             }
-            let mut args = vec!["diagram", MACHINE, "--datastore", domain, "--output", format];
+            let mut args = vec![
+                "diagram",
+                MACHINE,
+                "--datastore",
+                domain,
+                "--output",
+                format,
+            ];
             if with_trace {
                 args.extend(["--trace", json.to_str().unwrap()]);
             }
