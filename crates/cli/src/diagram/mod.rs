@@ -1160,165 +1160,10 @@ mod tests {
     }
 }
 
-/// A small XML well-formedness check for the SVG the drawers write (no XML parser is in the
-/// dependency tree): one root element, tags balanced and named alike, attributes quoted,
-/// no raw `<` or bad `&` in text or attributes, no `]]>` in text, only the characters XML
-/// 1.0 allows (raw or as references), no `<script`.
+// The tests' XML parser check, shared with crates/cli/tests (from this file's directory).
 #[cfg(test)]
-pub(crate) fn xml_well_formed(xml: &str) -> Result<(), String> {
-    fn allowed(c: char) -> bool {
-        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
-    }
-    fn text(t: &str, at: usize) -> Result<(), String> {
-        if t.contains("]]>") {
-            return Err(format!("`]]>` in text at byte {at}"));
-        }
-        if let Some(c) = t.chars().find(|c| !allowed(*c)) {
-            return Err(format!("character {c:?} not allowed in XML at byte {at}"));
-        }
-        let mut rest = t;
-        while let Some(i) = rest.find('&') {
-            let tail = &rest[i + 1..];
-            let end = tail.find(';').ok_or(format!("a bare & at byte {at}"))?;
-            let name = &tail[..end];
-            let ok = match name {
-                "amp" | "lt" | "gt" | "quot" | "apos" => true,
-                _ => {
-                    let n = if let Some(h) = name.strip_prefix("#x") {
-                        u32::from_str_radix(h, 16).ok()
-                    } else if let Some(d) = name.strip_prefix('#') {
-                        d.parse::<u32>().ok()
-                    } else {
-                        None
-                    };
-                    n.and_then(char::from_u32).is_some_and(allowed)
-                }
-            };
-            if !ok {
-                return Err(format!("a bad reference &{name}; at byte {at}"));
-            }
-            rest = &tail[end + 1..];
-        }
-        Ok(())
-    }
-    let mut stack: Vec<&str> = Vec::new();
-    let mut roots = 0;
-    let mut i = 0;
-    while i < xml.len() {
-        let rest = &xml[i..];
-        let Some(lt) = rest.find('<') else {
-            text(rest, i)?;
-            if !rest.trim().is_empty() && stack.is_empty() {
-                return Err("text after the root".into());
-            }
-            break;
-        };
-        text(&rest[..lt], i)?;
-        if stack.is_empty() && !rest[..lt].trim().is_empty() {
-            return Err(format!("text outside the root at byte {i}"));
-        }
-        let tag = &rest[lt..];
-        if tag.to_ascii_lowercase().starts_with("<script") {
-            return Err(format!("<script at byte {}", i + lt));
-        }
-        if let Some(c) = tag.strip_prefix("<!--") {
-            let end = c.find("-->").ok_or("an unclosed comment")?;
-            i += lt + 4 + end + 3;
-            continue;
-        }
-        if tag.starts_with("<?") {
-            let end = tag.find("?>").ok_or("an unclosed <?")?;
-            i += lt + end + 2;
-            continue;
-        }
-        if let Some(c) = tag.strip_prefix("<![CDATA[") {
-            let end = c.find("]]>").ok_or("an unclosed CDATA")?;
-            if stack.is_empty() {
-                return Err("CDATA outside the root".into());
-            }
-            i += lt + 9 + end + 3;
-            continue;
-        }
-        // A tag: its end is the first `>` outside a quoted attribute value.
-        let mut quote = None;
-        let mut end = None;
-        for (k, c) in tag.char_indices().skip(1) {
-            match (quote, c) {
-                (None, '"' | '\'') => quote = Some(c),
-                (Some(q), c) if c == q => quote = None,
-                (Some(_), '<') => {
-                    return Err(format!("a raw < in an attribute at byte {}", i + lt + k))
-                }
-                (None, '<') => return Err(format!("a < inside a tag at byte {}", i + lt + k)),
-                (None, '>') => {
-                    end = Some(k);
-                    break;
-                }
-                _ => {}
-            }
-        }
-        let end = end.ok_or(format!("an unclosed tag at byte {}", i + lt))?;
-        let inner = &tag[1..end];
-        if let Some(name) = inner.strip_prefix('/') {
-            let open = stack.pop().ok_or(format!("</{name}> closes nothing"))?;
-            if open != name.trim() {
-                return Err(format!("<{open}> closed by </{name}> at byte {}", i + lt));
-            }
-        } else {
-            let self_closing = inner.ends_with('/');
-            let body = inner.trim_end_matches('/');
-            let name_end = body.find(|c: char| c.is_whitespace()).unwrap_or(body.len());
-            let name = &body[..name_end];
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || "-_:.".contains(c))
-            {
-                return Err(format!("a bad tag name {name:?} at byte {}", i + lt));
-            }
-            // Attributes: name="value" pairs, each value checked as text.
-            let mut attrs = body[name_end..].trim();
-            while !attrs.is_empty() {
-                let eq = attrs
-                    .find('=')
-                    .ok_or(format!("an attribute without a value in <{name}>"))?;
-                let an = attrs[..eq].trim();
-                if an.is_empty()
-                    || !an
-                        .chars()
-                        .all(|c| c.is_alphanumeric() || "-_:.".contains(c))
-                {
-                    return Err(format!("a bad attribute name {an:?} in <{name}>"));
-                }
-                let v = attrs[eq + 1..].trim_start();
-                let q = v
-                    .chars()
-                    .next()
-                    .filter(|c| *c == '"' || *c == '\'')
-                    .ok_or(format!("an unquoted attribute {an} in <{name}>"))?;
-                let close = v[1..]
-                    .find(q)
-                    .ok_or(format!("an unclosed attribute {an}"))?;
-                text(&v[1..1 + close], i + lt)?;
-                attrs = v[close + 2..].trim_start();
-            }
-            if stack.is_empty() {
-                roots += 1;
-            }
-            if !self_closing {
-                stack.push(name);
-            }
-        }
-        i += lt + end + 1;
-    }
-    if let Some(open) = stack.last() {
-        return Err(format!("<{open}> never closed"));
-    }
-    if roots != 1 {
-        return Err(format!("{roots} root elements"));
-    }
-    Ok(())
-}
+#[path = "../../tests/support/xml.rs"]
+mod xml;
 
 /// Hostile traces: arbitrary JSON, and JSON shaped like a trace with every field of a random
 /// type, huge or negative numbers and strings holding markup, Mermaid and DOT syntax, control
@@ -1326,6 +1171,7 @@ pub(crate) fn xml_well_formed(xml: &str) -> Result<(), String> {
 /// draws is well-formed and bounded.
 #[cfg(test)]
 pub(crate) mod hostile_tests {
+    use super::xml::xml_well_formed;
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
