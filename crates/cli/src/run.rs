@@ -1064,7 +1064,12 @@ pub fn causes(delivery: &Value) -> Vec<String> {
     }
     for m in &messages {
         if m.contains(" not found in ") || m.ends_with(" not found") || m.contains("] not found") {
-            let line = format!("not found: {m}");
+            let mut line = format!("not found: {m}");
+            // ManageIQ's domain search: a class path no enabled domain has the instance (or
+            // a `.missing` one) of stays without its domain, and the class lookup fails.
+            if m.starts_with("Class [") && m.contains("not found in MiqAeDatastore") {
+                line.push_str(" (also said when the class exists but no enabled domain has the instance or a .missing instance: check the instance name)");
+            }
             if !out.contains(&line) {
                 out.push(line);
             }

@@ -97,6 +97,25 @@ fn a_uri_that_reaches_nothing_says_what_was_not_found() {
 }
 
 #[test]
+fn a_missing_instance_of_a_class_that_exists_says_to_check_the_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = domain(dir.path());
+    // ManageIQ names the class: no enabled domain has the instance, so the class path
+    // keeps no domain and its lookup fails.
+    let out = miq(&[
+        "run",
+        "/Deploy/Methods/nosuch",
+        "--datastore",
+        d.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("not found: Class [Deploy/Methods] not found in MiqAeDatastore (also said when the class exists but no enabled domain has the instance"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn verbose_streams_the_automation_log_to_stderr() {
     let dir = tempfile::tempdir().unwrap();
     let d = domain(dir.path());
