@@ -429,6 +429,36 @@ fn diagram_coverage_in_mermaid_classes_the_states() {
 }
 
 #[test]
+fn diagram_coverage_in_dot_and_the_table() {
+    let draw = |format: &str| {
+        let out = miq(&[
+            "diagram",
+            "/Shop/Order",
+            "--datastore",
+            &domain(),
+            "--coverage",
+            &fixture("happy.json"),
+            "-O",
+            format,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // The happy path entered every state and ran no on_error.
+    let dot = draw("dot");
+    assert_eq!(dot.matches("class=\"covered\"").count(), 3, "{dot}");
+    assert!(dot.contains("never run by a test: on_error"), "{dot}");
+    let table = draw("table");
+    let header = table.lines().find(|l| l.starts_with("| Name")).unwrap();
+    assert!(header.ends_with("| Tested | Never Run |"), "{header}");
+    let validate = table.lines().find(|l| l.starts_with("| Validate")).unwrap();
+    assert!(
+        validate.contains("| ✔ entered 1× (ok 1) | on_error |"),
+        "{validate}"
+    );
+}
+
+#[test]
 fn diagram_coverage_and_trace_are_refused_together() {
     let out = miq(&[
         "diagram",

@@ -324,10 +324,9 @@ pub fn run(args: Args) -> anyhow::Result<u8> {
     }
     if !args.coverage.is_empty() {
         add_coverage(&mut machine, &args.coverage)?;
-        if matches!(format, Format::Dot | Format::Table) {
-            eprintln!(
-                "miq-automate diagram: warning: --coverage is drawn in svg (states and hooks) and mermaid (states) only, not in {}",
-                format.name()
+        if format == Format::Timeline {
+            bail!(
+                "--output timeline draws one run: with --coverage, give svg, mermaid, dot or table"
             );
         }
     }

@@ -35,6 +35,9 @@ pub struct Row {
     pub domain: Option<String>,
     /// The rollback: planned on failure (a matrix) and what ran (`✔ /r/Undo ok`).
     pub rollback: String,
+    /// With `--coverage`: whether tests entered the state (`✔ entered 2× (ok 1, error 1)`,
+    /// `✖ never entered`) and the hooks no test ran (`on_error`).
+    pub tested: Option<(String, String)>,
 }
 
 /// The column headers, in the order of [`Row::cells`].
@@ -54,7 +57,37 @@ pub fn columns(machine: &Machine) -> Vec<&'static str> {
     if has_rollback(machine) {
         c.push("Rollback");
     }
+    if has_coverage(machine) {
+        c.extend(["Tested", "Never Run"]);
+    }
     c
+}
+
+fn has_coverage(machine: &Machine) -> bool {
+    machine.states.iter().any(|s| s.coverage.is_some())
+}
+
+/// What the coverage files say of a state: entered or not (with how the visits ended), and
+/// its steps no test ran.
+pub(crate) fn tested(s: &super::State) -> Option<(String, String)> {
+    let c = s.coverage.as_ref()?;
+    let entered = if c.entered == 0 {
+        "✖ never entered".to_string()
+    } else {
+        let results: Vec<String> = c.results.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        format!("✔ entered {}× ({})", c.entered, results.join(", "))
+    };
+    let never: Vec<&str> = [
+        ("on_entry", &s.on_entry),
+        ("main", &s.main),
+        ("on_exit", &s.on_exit),
+        ("on_error", &s.on_error),
+    ]
+    .into_iter()
+    .filter(|(step, defined)| defined.is_some() && !c.ran(step))
+    .map(|(step, _)| step)
+    .collect();
+    Some((entered, never.join(", ")))
 }
 
 fn has_rollback(machine: &Machine) -> bool {
@@ -100,6 +133,7 @@ pub fn rows(machine: &Machine) -> Vec<Row> {
                 outcome: Outcome::of(machine, s),
                 domain: s.trace.as_ref().and_then(|t| t.domain.clone()),
                 rollback: rollback.join("; "),
+                tested: tested(s),
             }
         })
         .collect()
@@ -123,6 +157,10 @@ impl Row {
         }
         if has_rollback(machine) {
             c.push(self.rollback.clone());
+        }
+        if has_coverage(machine) {
+            let (entered, never) = self.tested.clone().unwrap_or_default();
+            c.extend([entered, never]);
         }
         c
     }

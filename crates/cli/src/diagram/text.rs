@@ -375,6 +375,24 @@ pub fn dot(machine: &Machine) -> String {
         for line in wrapped(machine, s) {
             let _ = write!(label, "{}<br align=\"left\"/>", html(&line));
         }
+        // `--coverage`: what the tests reached here.
+        let tested = super::table::tested(s);
+        if let Some((entered, never)) = &tested {
+            let mut lines = vec![format!("tests: {entered}")];
+            if !never.is_empty() {
+                lines.push(format!("never run by a test: {never}"));
+            }
+            for line in lines.iter().flat_map(|l| wrap(l, LABEL)) {
+                let _ = write!(label, "{}<br align=\"left\"/>", html(&line));
+            }
+        }
+        let covered = match &tested {
+            Some((entered, _)) if entered.starts_with('✖') => {
+                ", fillcolor=\"#fdecea\", color=\"#b3261e\", style=\"rounded,filled,dashed\", class=\"uncovered\""
+            }
+            Some(_) => ", fillcolor=\"#e8f5e9\", color=\"#1b7f3b\", penwidth=2, class=\"covered\"",
+            None => "",
+        };
         let style = match Outcome::of(machine, s) {
             Some(Outcome::Failed) => {
                 ", fillcolor=\"#fdecea\", color=\"#b3261e\", penwidth=2.5, class=\"failed\""
@@ -388,7 +406,7 @@ pub fn dot(machine: &Machine) -> String {
             Some(Outcome::NotReached) => {
                 ", fillcolor=\"#f4f4f4\", color=\"#9e9e9e\", style=\"rounded,filled,dashed\", fontcolor=\"#616161\", class=\"notreached\""
             }
-            None => "",
+            None => covered,
         };
         let _ = writeln!(out, "  {} [label=<{label}>{style}];", id(i));
     }
