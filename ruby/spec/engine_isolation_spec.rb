@@ -110,6 +110,12 @@ RSpec.describe "MiqAutomate::Engine method isolation" do
     "inner_slow" => <<~RUBY,
       sleep 10
     RUBY
+    # ManageIQ's content logs the root this way (GroupSequenceCheck): a Hash of attributes
+    # that holds models, iterated with a block that calls back into $evm.
+    "log_root" => <<~RUBY,
+      $evm.root.attributes.sort.each { |k, v| $evm.log("info", "root: \#{k}: \#{v}") }
+      $evm.root["logged"] = "yes"
+    RUBY
     "count_calls" => <<~RUBY,
       $evm.log(:info, "counted")
     RUBY
@@ -197,6 +203,13 @@ RSpec.describe "MiqAutomate::Engine method isolation" do
       File.write(after, "#{Process.pid}\n", mode: "a") # the method waited for its child
       expect(File.readlines(marker).size).to eq(2) # the method's rest ran in both
       expect(File.readlines(after)).to eq(["#{Process.pid}\n"]) # what follows, once
+    end
+
+    it "iterates a root that holds models with a block that calls $evm (no deadlock)" do
+      vm = MiqAutomate::ServiceModel.new("vm", id: 7, name: "web-1")
+      ws = Timeout.timeout(20) { engine.instantiate("/Demo/Run/log_root", root: { "vm" => vm, "zone" => "east" }, timeout: 10) }
+      expect(ws.root["logged"]).to eq("yes")
+      expect(logs(ws)).to include(a_string_ending_with("root: zone: east"))
     end
 
     it "reaches service models and nested methods" do

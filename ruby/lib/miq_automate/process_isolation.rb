@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require "set"
 require "drb/drb"
 require "drb/unix"
 require "tmpdir"
@@ -154,14 +155,27 @@ module MiqAutomate
       end
 
       DIRECT = [MiqAutomate::Service, MiqAutomate::Object].freeze
+      # Plain values the child holds by reference (a Hash of root attributes with models in
+      # it cannot be marshalled): their methods never reach the engine. On DRb's thread, a
+      # block they yield to (`attributes.sort.each { |k, v| $evm.log(…) }`) calls back into
+      # the child while the engine's thread stays free to serve what the block asks
+      # (`$evm.log`, a model's `to_s`); on the engine's thread, the two would wait on each
+      # other for ever.
+      PLAIN = [::Hash, ::Array, ::String, ::Symbol, ::Numeric, ::Range, ::NilClass, ::TrueClass,
+               ::FalseClass, ::Struct, ::Set, ::Time].freeze
 
       def self.direct?(object, message)
+        return true if PLAIN.any? { |c| object.is_a?(c) }
+
         message != :instantiate && DIRECT.any? { |c| object.is_a?(c) }
       end
 
       def perform_with_block
         host = HOSTS[@drb_server]
-        host ? host.call { super() } : super()
+        return super() unless host
+        return super() if OnEngineThread.direct?(@obj, @msg_id)
+
+        host.call { super() }
       end
     end
     DRb::DRbServer::InvokeMethod.prepend(OnEngineThread)
