@@ -563,6 +563,17 @@ pub fn add_trace(machine: &mut Machine, trace: &Value) -> Result<(), String> {
             )
         }
     };
+    // A run made at least one delivery, and each delivery is an object with its events (or
+    // an old trace's states): `{"trace": []}` or `[1, 2]` is not a run to draw.
+    let delivery_like = |d: &&Value| {
+        d.get("events").is_some_and(Value::is_array) || d.get("states").is_some_and(Value::is_array)
+    };
+    if list.is_empty() || !list.iter().all(delivery_like) {
+        return Err(
+            "not a trace: its deliveries are missing, or are not objects with their \"events\" (the JSON of miq-automate run --output json)"
+                .into(),
+        );
+    }
     // Every state event of every delivery, with the delivery it belongs to.
     let mut seen: Vec<Seen> = Vec::new();
     for (i, d) in list.iter().enumerate() {
@@ -618,23 +629,23 @@ pub fn add_trace(machine: &mut Machine, trace: &Value) -> Result<(), String> {
         let asked = traced.visits.iter().filter(|v| v.result == "retry").count();
         let still = traced.visits.last().is_some_and(|v| v.result == "retry");
         traced.retries = (asked - usize::from(still)) as u32;
+        // The engine knows only a raising method's exit code (`Unknown RC: [1]`); the
+        // exception itself is in that delivery's log: every picture says it instead.
+        for v in &mut traced.visits {
+            if v.reason.as_deref().is_some_and(is_exit_code) {
+                if let Some(raised) = raised_in(trace, Some(v.delivery)) {
+                    v.reason = Some(raised);
+                }
+            }
+        }
         if let Some(last) = traced.visits.last() {
             traced.result = last.result.clone();
-            let failing = traced
+            traced.reason = traced
                 .visits
                 .iter()
                 .rev()
-                .find(|v| v.result != "ok" && v.reason.is_some());
-            traced.reason = failing.and_then(|v| v.reason.clone());
-            // The engine knows only a raising method's exit code (`Unknown RC: [1]`); the
-            // exception itself is in that delivery's log.
-            if let (Some(v), Some(reason)) = (failing, &traced.reason) {
-                if is_exit_code(reason) {
-                    if let Some(raised) = raised_in(trace, Some(v.delivery)) {
-                        traced.reason = Some(raised);
-                    }
-                }
-            }
+                .find(|v| v.result != "ok" && v.reason.is_some())
+                .and_then(|v| v.reason.clone());
             if let Some(main) = last.steps.iter().rev().find(|s| s.step == "main") {
                 traced.domain = main.domain.clone();
                 traced.fqname = main.fqname.clone();
@@ -1029,6 +1040,20 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_without_deliveries_is_refused() {
+        for bad in [
+            serde_json::json!({"trace": []}),
+            serde_json::json!({"trace": [{}]}),
+            serde_json::json!({"trace": [1, 2]}),
+            serde_json::json!([]),
+        ] {
+            let mut machine = Machine::default();
+            let err = add_trace(&mut machine, &bad).unwrap_err();
+            assert!(err.starts_with("not a trace"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn a_state_still_retrying_at_a_limit_counts_the_retries_made() {
         let mut machine = Machine {
             title: "/D/ns/P/t".into(),
@@ -1082,6 +1107,13 @@ mod tests {
             Some(expected)
         );
         assert_eq!(machine.run.as_ref().unwrap().reason(), Some(expected));
+        assert_eq!(
+            machine.states[0].trace.as_ref().unwrap().visits[0]
+                .reason
+                .as_deref(),
+            Some(expected),
+            "the visit's too (the timeline's label)"
+        );
     }
 
     #[test]
