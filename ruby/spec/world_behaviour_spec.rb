@@ -54,6 +54,13 @@ RSpec.describe "MiqAutomate::World behaviour" do
     )
   end
 
+  it "names a world row by its name in a notification's text, as ManageIQ does (not its inspect)" do
+    world = load_world(infra)
+    ws = MiqAutomate::Workspace.new(world: world)
+    ws.evm.create_notification(type: :vm_retiring, subject: world.vmdb(:vm, 600))
+    expect(ws.notifications.last[:text]).to eq("Virtual Machine web01 has started retirement.")
+  end
+
   describe "power operations" do
     it "changes power_state after behaviour.power.after seconds, and returns true" do
       world = load_world(infra.merge("behaviour" => { "power" => { "after" => 30 } }))

@@ -362,19 +362,28 @@ fn notification_options(ws: Obj<RbWorkspace>, args: &[Value]) -> Result<Core, Er
 }
 
 /// The `:subject`'s `name`, which the type's `%{subject}` shows — asked only of an offline
-/// service model (`MiqAutomate::ServiceModel`): any other object (a DRb proxy, a replayed
-/// one) is not sent a call the method itself did not make.
+/// service model (`MiqAutomate::ServiceModel`) or a world's row (`MiqAutomate::World::Model`):
+/// any other object (a DRb proxy, a replayed one) is not sent a call the method itself did
+/// not make.
 fn subject_name(args: &[Value]) -> Option<String> {
     let hash = magnus::RHash::from_value(*args.first()?)?;
     let ruby = Ruby::get().ok()?;
     let subject: Value = hash.get(ruby.to_symbol("subject"))?;
-    let model: magnus::RClass = ruby
+    let module = ruby
         .class_object()
         .const_get::<_, magnus::RModule>("MiqAutomate")
-        .ok()?
-        .const_get("ServiceModel")
         .ok()?;
-    if subject.is_nil() || !subject.is_kind_of(model) {
+    let service_model = module.const_get::<_, magnus::RClass>("ServiceModel").ok();
+    // `MiqAutomate::World` is a class: its constant is read as a value.
+    let world_model = module.const_get::<_, Value>("World").ok().and_then(|w| {
+        w.funcall::<_, _, magnus::RClass>("const_get", ("Model",))
+            .ok()
+    });
+    let known = [service_model, world_model]
+        .into_iter()
+        .flatten()
+        .any(|class| subject.is_kind_of(class));
+    if subject.is_nil() || !known {
         return None;
     }
     let name: Value = subject.funcall("name", ()).ok()?;
