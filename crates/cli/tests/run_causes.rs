@@ -83,36 +83,22 @@ fn a_failing_method_is_named_with_its_exception_and_line() {
 fn a_uri_that_reaches_nothing_says_what_was_not_found() {
     let dir = tempfile::tempdir().unwrap();
     let d = domain(dir.path());
-    let out = miq(&[
-        "run",
-        "/Deploy/Methds/validate",
-        "--datastore",
-        d.to_str().unwrap(),
-    ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("not found: Class [Deploy/Methds] not found in MiqAeDatastore"),
-        "{stdout}"
-    );
-}
-
-#[test]
-fn a_missing_instance_of_a_class_that_exists_says_to_check_the_instance() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = domain(dir.path());
-    // ManageIQ names the class: no enabled domain has the instance, so the class path
-    // keeps no domain and its lookup fails.
-    let out = miq(&[
-        "run",
-        "/Deploy/Methods/nosuch",
-        "--datastore",
-        d.to_str().unwrap(),
-    ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("not found: Class [Deploy/Methods] not found in MiqAeDatastore (also said when the class exists but no enabled domain has the instance"),
-        "{stdout}"
-    );
+    // A class no domain has; and an instance no domain has of a class that exists, which
+    // ManageIQ names by its class too (the class path keeps no domain, its lookup fails).
+    for (uri, said) in [
+        (
+            "/Deploy/Methds/validate",
+            "not found: Class [Deploy/Methds] not found in MiqAeDatastore",
+        ),
+        (
+            "/Deploy/Methods/nosuch",
+            "not found: Class [Deploy/Methods] not found in MiqAeDatastore (also said when the class exists but no enabled domain has the instance",
+        ),
+    ] {
+        let out = miq(&["run", uri, "--datastore", d.to_str().unwrap()]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains(said), "{uri}: {stdout}");
+    }
 }
 
 #[test]
